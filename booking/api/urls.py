@@ -1,0 +1,3 @@
+"""URLs of the booking API, mounted under /api/v1/."""
+
+urlpatterns = []

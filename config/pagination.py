@@ -1,0 +1,7 @@
+"""Page-number pagination as API.md states it: `?page=`, `?page_size=` up to 500."""
+from rest_framework import pagination
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500

@@ -1,0 +1,23 @@
+"""Root URLs: the API under /api/v1/, its schema and docs, the admin, the health check."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config.views import healthz
+
+api_v1 = [
+    # booking first: it owns /therapists/me/... and /therapists/{id}/calendar.ics
+    path("", include("booking.api.urls")),
+    path("", include("clinic.api.urls")),
+    path("", include("intake.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,102 @@
+"""Stored intakes, their assessment, the therapist's review, and the audit log of reads.
+
+`intake` knows nothing of bookings: a booking points to its intake. The audit
+log records the booking id a read came through as a plain number so the log
+stays independent of (and outlives) anything it points at.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+import pgtrigger
+from clinic.models import Modality
+
+
+class Intake(models.Model):
+    """A client's answers to the intake form, and what follows from them.
+
+    The assessment columns are written by the rules in `intake/rules.py` and
+    keep the `rules_version` that produced them; `form_version` is the form
+    the answers were given on. A later change of the rules never rewrites
+    a stored assessment.
+    """
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="intakes")
+    form_version = models.PositiveIntegerField()
+    answers = models.JSONField()
+
+    # The assessment (the suggestion).
+    suggested_modality = models.CharField(max_length=16, choices=Modality.choices)
+    score = models.IntegerField()
+    needs_review = models.BooleanField()
+    flags = models.JSONField(default=list)
+    reasons = models.JSONField(default=list)
+    rules_version = models.PositiveIntegerField()
+
+    # The treating therapist's review (the final word), if any.
+    reviewed_modality = models.CharField(max_length=16, choices=Modality.choices, blank=True)
+    review_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_stale = models.BooleanField(
+        default=False, help_text="The answers changed after the review was made."
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reviewed_modality="") | Q(reviewed_at__isnull=False),
+                name="intake_review_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Intake #{self.pk} (form v{self.form_version})"
+
+    @property
+    def modality(self) -> str:
+        """The final modality: the therapist's when reviewed, else the suggestion."""
+        return self.reviewed_modality or self.suggested_modality
+
+
+class IntakeAccess(models.Model):
+    """One read (or refused read) of a full intake: the audit log.
+
+    Append-only, enforced by the database: on PostgreSQL a trigger refuses
+    UPDATE and DELETE on this table, whatever code or person tries.
+    """
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        DENIED = "denied", "Denied"
+
+    class Channel(models.TextChoices):
+        API = "api", "Intake endpoint"
+        DAY_SHEET = "day_sheet", "Therapist's day sheet"
+        ADMIN = "admin", "Django admin"
+
+    intake = models.ForeignKey(Intake, on_delete=models.PROTECT, related_name="accesses")
+    booking_id = models.BigIntegerField(null=True, blank=True)
+    accessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.ALLOWED)
+
+    class Meta:
+        ordering = ["-accessed_at", "-id"]
+        verbose_name_plural = "intake accesses"
+        triggers = [
+            pgtrigger.Protect(name="intake_access_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.accessed_by} read intake #{self.intake_id} ({self.outcome})"
