@@ -1,3 +1,7 @@
 """URLs of the booking API, mounted under /api/v1/."""
 
-urlpatterns = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("booking.api.therapist_urls")),
+]
