@@ -193,7 +193,7 @@ class Therapist(models.Model):
         return modality in self.modalities
 
     @staticmethod
-    def trained_for_q(modality: str) -> Q:
-        """A filter on Therapist rows trained for `modality`."""
+    def trained_for_q(modality: str, *, prefix: str = "") -> Q:
+        """A filter on therapists trained for `modality`; `prefix` reaches them through a relation ("therapist__")."""
         field = {Modality.THERAPEUTIC: "gives_therapeutic", Modality.DEEP_TISSUE: "gives_deep_tissue"}[modality]
-        return Q(**{field: True})
+        return Q(**{f"{prefix}{field}": True})
