@@ -15,6 +15,12 @@ from clinic.tests.factories import (
 
 
 @pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """The test client speaks plain HTTP; TLS redirects are tested on their own."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters live in the cache; every test starts with none."""
     cache.clear()

@@ -177,6 +177,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ModalityEnum": "clinic.models.Modality",
+        "SlotStatusEnum": "booking.models.Slot.Status",
+        "BookingStatusEnum": "booking.models.Booking.Status",
+        "RoleEnum": "clinic.models.Role",
+    },
 }
 
 # --- Cache --------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""Query-string filters of the slot and booking lists (django-filter).
+
+`from` and `to` are local dates in the clinic's time zone, `to` inclusive.
+(`from` is a Python keyword, so those two filters are added to
+`base_filters` after the class is built.)
+"""
+
+import django_filters
+from django.db.models import QuerySet
+
+from booking.availability import local_day_bounds
+from booking.models import Booking, Slot
+from clinic.selectors import clinic_get
+
+
+class LocalDateRangeFilterSet(django_filters.FilterSet):
+    starts_at_field = "starts_at"
+
+    def filter_from(self, qs: QuerySet, name, value) -> QuerySet:
+        start, _ = local_day_bounds(value, clinic_get().tz)
+        return qs.filter(**{f"{self.starts_at_field}__gte": start})
+
+    def filter_to(self, qs: QuerySet, name, value) -> QuerySet:
+        _, end = local_day_bounds(value, clinic_get().tz)
+        return qs.filter(**{f"{self.starts_at_field}__lt": end})
+
+
+class SlotFilter(LocalDateRangeFilterSet):
+    class Meta:
+        model = Slot
+        fields = ["therapist", "status"]
+
+
+class BookingFilter(LocalDateRangeFilterSet):
+    starts_at_field = "slot__starts_at"
+    therapist = django_filters.NumberFilter(field_name="slot__therapist_id")
+    needs_review = django_filters.BooleanFilter(field_name="intake__needs_review")
+
+    class Meta:
+        model = Booking
+        fields = ["status", "therapist", "needs_review"]
+
+
+for _filterset in (SlotFilter, BookingFilter):
+    _filterset.base_filters["from"] = django_filters.DateFilter(
+        method="filter_from", label="From this local date (YYYY-MM-DD)"
+    )
+    _filterset.base_filters["to"] = django_filters.DateFilter(
+        method="filter_to", label="To this local date (YYYY-MM-DD), inclusive"
+    )

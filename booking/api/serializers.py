@@ -1,0 +1,222 @@
+"""Serializers of the booking API: they parse and render, nothing else."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from booking.availability import MAX_RANGE_DAYS
+from booking.models import Booking, Slot, TimeOff, WorkingHours
+from booking.schedule import MAX_GENERATE_DAYS
+from clinic.models import Modality, Role, Therapist
+
+
+def person_name(first: str, last: str, email: str) -> str:
+    return f"{first} {last}".strip() or email
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """A datetime that must carry a UTC offset: a naive time is ambiguous, so it is refused."""
+
+    default_error_messages = {
+        "naive": "Give the time with a UTC offset, e.g. 2026-12-01T09:00:00-05:00 or 2026-12-01T14:00:00Z.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            parsed = serializers.DateTimeField(default_timezone=None).to_internal_value(value)
+            if timezone.is_naive(parsed):
+                self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class DateRangeSerializer(serializers.Serializer):
+    """`from` and `to` local dates (inclusive), at most `max_days` apart."""
+
+    max_days = MAX_RANGE_DAYS
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField()
+        fields["to"] = serializers.DateField()
+        return fields
+
+    def validate(self, attrs):
+        start, end = attrs["from"], attrs["to"]
+        if end < start:
+            raise serializers.ValidationError({"to": ["Must be on or after `from`."]})
+        if (end - start).days + 1 > self.max_days:
+            raise serializers.ValidationError({"to": [f"The range may cover at most {self.max_days} days."]})
+        return attrs
+
+
+class AvailabilityQuerySerializer(DateRangeSerializer):
+    therapist = serializers.IntegerField(required=False, min_value=1)
+    modality = serializers.ChoiceField(choices=Modality.choices, required=False)
+
+
+class AvailableSlotSerializer(serializers.Serializer):
+    """One bookable slot, rendered from a `values()` row."""
+
+    id = serializers.IntegerField()
+    therapist = serializers.IntegerField(source="therapist_id")
+    therapist_name = serializers.SerializerMethodField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+    def get_therapist_name(self, row) -> str:
+        return person_name(
+            row["therapist__user__first_name"], row["therapist__user__last_name"], row["therapist__user__email"]
+        )
+
+
+# --- Schedules -------------------------------------------------------------------
+
+
+class WorkingHoursSerializer(serializers.ModelSerializer):
+    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
+    slot_minutes = serializers.IntegerField(min_value=5, max_value=480, default=60)
+    buffer_minutes = serializers.IntegerField(min_value=0, max_value=240, default=0)
+
+    class Meta:
+        model = WorkingHours
+        fields = ["id", "therapist", "weekday", "start_time", "end_time", "slot_minutes", "buffer_minutes"]
+
+    def validate(self, attrs):
+        start = attrs.get("start_time", getattr(self.instance, "start_time", None))
+        end = attrs.get("end_time", getattr(self.instance, "end_time", None))
+        if start is not None and end is not None and end <= start:
+            raise serializers.ValidationError({"end_time": ["Must be after start_time."]})
+        return attrs
+
+
+class GenerateSlotsSerializer(DateRangeSerializer):
+    max_days = MAX_GENERATE_DAYS
+    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all(), required=False)
+
+
+class GenerateResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    booking = serializers.IntegerField(source="active_booking_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Slot
+        fields = ["id", "therapist", "starts_at", "ends_at", "status", "booking"]
+        read_only_fields = fields
+
+
+MAX_SLOT_LENGTH = timedelta(hours=8)
+
+
+class SlotCreateSerializer(serializers.Serializer):
+    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
+    starts_at = StrictDateTimeField()
+    ends_at = StrictDateTimeField()
+
+    def validate(self, attrs):
+        if attrs["ends_at"] <= attrs["starts_at"]:
+            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
+        if attrs["ends_at"] - attrs["starts_at"] > MAX_SLOT_LENGTH:
+            raise serializers.ValidationError({"ends_at": ["A slot may last at most 8 hours."]})
+        return attrs
+
+
+class SlotStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Slot.Status.choices)
+
+
+class TimeOffSerializer(serializers.ModelSerializer):
+    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
+    starts_at = StrictDateTimeField()
+    ends_at = StrictDateTimeField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = TimeOff
+        fields = ["id", "therapist", "starts_at", "ends_at", "reason"]
+
+    def validate(self, attrs):
+        if attrs["ends_at"] <= attrs["starts_at"]:
+            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
+        return attrs
+
+
+# --- Bookings --------------------------------------------------------------------
+
+
+class BookingSlotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    therapist = serializers.IntegerField(source="therapist_id")
+    therapist_name = serializers.CharField(source="therapist.name")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    """The booking as API.md shows it. Front-desk staff see `flags` as `[]` (Privacy)."""
+
+    slot = BookingSlotSerializer()
+    client = PersonSerializer()
+    modality = serializers.ChoiceField(source="intake.modality", choices=Modality.choices)
+    suggested_modality = serializers.ChoiceField(source="intake.suggested_modality", choices=Modality.choices)
+    needs_review = serializers.BooleanField(source="intake.needs_review")
+    flags = serializers.SerializerMethodField()
+    reviewed_at = serializers.DateTimeField(source="intake.reviewed_at", allow_null=True)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "slot",
+            "client",
+            "status",
+            "modality",
+            "suggested_modality",
+            "needs_review",
+            "flags",
+            "reviewed_at",
+            "created_at",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_flags(self, booking) -> list[str]:
+        request = self.context.get("request")
+        if request is not None and request.user.role == Role.STAFF:
+            return []
+        return list(booking.intake.flags)
+
+
+class IntakeAnswersInputSerializer(serializers.Serializer):
+    """`{"answers": {...}}`: the answers are validated by the intake form (intake/form.py)."""
+
+    answers = serializers.JSONField(help_text="The intake answers; see GET /api/v1/intake/form/.")
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    slot = serializers.IntegerField(min_value=1)
+    intake = IntakeAnswersInputSerializer()
+
+
+class BookingCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class BookingRescheduleSerializer(serializers.Serializer):
+    slot = serializers.IntegerField(min_value=1)
+
+
+class BookingReviewSerializer(serializers.Serializer):
+    modality = serializers.ChoiceField(choices=Modality.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

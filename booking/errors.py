@@ -1,0 +1,82 @@
+"""The booking rules a request can break, each a 409 (or 422) with a stable code."""
+
+from clinic.errors import DomainError
+
+
+class SlotUnavailable(DomainError):
+    code = "slot_unavailable"
+    default_detail = (
+        "This slot can no longer be booked (it is taken, blocked, too soon or too far ahead). "
+        "Please choose another time from the availability list."
+    )
+
+
+class TherapistNotQualified(DomainError):
+    code = "therapist_not_qualified"
+    default_detail = (
+        "Your intake suggests deep tissue massage, which this therapist does not give. "
+        "Please choose a slot with a therapist trained in deep tissue massage."
+    )
+
+
+class ClientOverlap(DomainError):
+    code = "client_overlap"
+    default_detail = (
+        "You already have a booking at an overlapping time. "
+        "Cancel or reschedule it first, or choose another time."
+    )
+
+
+class LateCancellation(DomainError):
+    code = "late_cancellation"
+    default_detail = "This booking starts too soon to be changed online. Please call the clinic."
+
+
+class BookingNotActive(DomainError):
+    code = "booking_not_active"
+    default_detail = "This booking is no longer active (it was cancelled, completed or marked as a no-show)."
+
+
+class TooEarly(DomainError):
+    code = "too_early"
+    default_detail = "This session has not started yet; mark it once its start time has passed."
+
+
+class IntakeLocked(DomainError):
+    code = "intake_locked"
+    default_detail = "The session has started, so the intake can no longer be changed."
+
+
+class SlotOverlap(DomainError):
+    code = "slot_overlap"
+    default_detail = "This therapist already has a slot overlapping that time. Choose a free time or delete the other slot."
+
+
+class TimeOffOverlap(DomainError):
+    code = "time_off_overlap"
+    default_detail = "This therapist is off at that time. Delete the time off first or choose another time."
+
+
+class SlotBooked(DomainError):
+    code = "slot_booked"
+    default_detail = "This slot has an active booking. Cancel or reschedule the booking before deleting the slot."
+
+
+class SlotHasHistory(DomainError):
+    code = "slot_has_history"
+    default_detail = (
+        "This slot has past or cancelled bookings, which the clinic keeps on record. Block it instead of deleting it."
+    )
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status_code = 422
+    default_detail = (
+        "This Idempotency-Key was already used with a different request. Use a new key for a new request."
+    )
+
+
+class IdempotencyKeyInUse(DomainError):
+    code = "idempotency_key_in_use"
+    default_detail = "A request with this Idempotency-Key is still being processed. Retry in a moment."

@@ -1,0 +1,32 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from booking.models import Booking
+from booking.tests.factories import SlotFactory
+
+ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
+
+
+@pytest.mark.django_db
+def test_book_and_cancel(clinic, client_user, as_user, therapist):
+    slot = SlotFactory(therapist=therapist)
+    api = as_user(client_user)
+    r = api.post("/api/v1/bookings/", {"slot": slot.pk, "intake": {"answers": ANSWERS}}, format="json")
+    assert r.status_code == 201, r.json()
+    body = r.json()
+    assert body["modality"] == "therapeutic"
+    r2 = api.post("/api/v1/bookings/", {"slot": slot.pk, "intake": {"answers": ANSWERS}}, format="json")
+    assert r2.status_code == 409, r2.json()
+    assert r2.json()["code"] == "slot_unavailable"
+    r3 = api.post(f"/api/v1/bookings/{body['id']}/cancel/", {}, format="json")
+    assert r3.status_code == 200, r3.json()
+    assert r3.json()["status"] == "cancelled"
+    r4 = api.get("/api/v1/availability/", {"from": timezone.localdate().isoformat(), "to": (timezone.localdate() + timedelta(days=10)).isoformat()})
+    assert r4.status_code == 200, r4.json()
+    assert r4.json()["count"] == 1
+    bad = api.post("/api/v1/bookings/", {"slot": slot.pk, "intake": {"answers": {"consent": False}}}, format="json")
+    assert bad.status_code == 400, bad.json()
+    print(bad.json())
+    assert Booking.objects.count() == 1
