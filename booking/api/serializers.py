@@ -10,6 +10,7 @@ from booking.availability import MAX_RANGE_DAYS
 from booking.models import Booking, Slot, TimeOff, WorkingHours
 from booking.schedule import MAX_GENERATE_DAYS
 from clinic.models import Modality, Role, Therapist
+from intake.api.serializers import AnswersSerializer
 
 
 def person_name(first: str, last: str, email: str) -> str:
@@ -199,9 +200,9 @@ class BookingSerializer(serializers.ModelSerializer):
 
 
 class IntakeAnswersInputSerializer(serializers.Serializer):
-    """`{"answers": {...}}`: the answers are validated by the intake form (intake/form.py)."""
+    """`{"answers": {...}}`: the answers, validated by the intake form (see GET /api/v1/intake/form/)."""
 
-    answers = serializers.JSONField(help_text="The intake answers; see GET /api/v1/intake/form/.")
+    answers = AnswersSerializer()
 
 
 class BookingCreateSerializer(serializers.Serializer):
