@@ -1,0 +1,130 @@
+"""Views of the therapist-facing API: the day sheet, the calendar feed and its token."""
+
+from urllib.parse import urlencode
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from booking.api.therapist_serializers import DaySheetQuerySerializer, DaySheetSerializer, FeedTokenSerializer
+from booking.day_sheet import day_sheet_record_access, therapist_day
+from booking.ics import feed_token_rotate, therapist_by_feed_token, therapist_calendar
+from clinic.permissions import IsTherapist
+from clinic.selectors import clinic_get
+
+ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+class TherapistDayView(APIView):
+    permission_classes = [IsTherapist]
+
+    @extend_schema(
+        operation_id="therapist_day_sheet",
+        summary="The therapist's day sheet",
+        description=(
+            "The calling therapist's confirmed bookings starting on `date` (the clinic's local day), in time "
+            "order, with the intake details to prepare. Each intake shown is written to the audit log."
+        ),
+        parameters=[OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="YYYY-MM-DD, clinic time")],
+        responses={
+            200: DaySheetSerializer,
+            400: OpenApiResponse(description="`date` missing or not YYYY-MM-DD"),
+            401: OpenApiResponse(description="Not authenticated"),
+            403: OpenApiResponse(description="Not a therapist"),
+        },
+        tags=["therapists"],
+    )
+    def get(self, request):
+        query = DaySheetQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        day = query.validated_data["date"]
+        bookings = therapist_day(therapist=request.user.therapist, date=day)
+        # Audit first: if the log cannot be written, nothing is shown.
+        day_sheet_record_access(bookings=bookings, accessed_by=request.user, remote_addr=request.META.get("REMOTE_ADDR"))
+        data = {"date": day, "time_zone": clinic_get().time_zone, "bookings": bookings}
+        return Response(DaySheetSerializer(data).data)
+
+
+def _feed_answer(request, therapist) -> dict:
+    path = reverse("therapist-calendar-feed", kwargs={"pk": therapist.pk})
+    url = request.build_absolute_uri(path) + "?" + urlencode({"token": therapist.feed_token})
+    return FeedTokenSerializer({"token": therapist.feed_token, "url": url}).data
+
+
+class TherapistFeedView(APIView):
+    permission_classes = [IsTherapist]
+
+    @extend_schema(
+        operation_id="therapist_feed_token",
+        summary="The therapist's calendar feed address",
+        responses={200: FeedTokenSerializer, 401: OpenApiResponse(description="Not authenticated"),
+                   403: OpenApiResponse(description="Not a therapist")},
+        tags=["therapists"],
+    )
+    def get(self, request):
+        return Response(_feed_answer(request, request.user.therapist))
+
+    @extend_schema(
+        operation_id="therapist_feed_token_rotate",
+        summary="Replace the calendar feed token",
+        description="A new token; the old address stops working at once.",
+        request=None,
+        responses={200: FeedTokenSerializer, 401: OpenApiResponse(description="Not authenticated"),
+                   403: OpenApiResponse(description="Not a therapist")},
+        tags=["therapists"],
+    )
+    def post(self, request):
+        therapist = feed_token_rotate(therapist=request.user.therapist)
+        return Response(_feed_answer(request, therapist))
+
+
+class _IgnoreAccept(BaseContentNegotiation):
+    """Calendar apps send all sorts of Accept headers; the answer is the calendar (errors as JSON)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class TherapistCalendarView(APIView):
+    """The feed is opened by its token alone (calendar apps send no credentials)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _IgnoreAccept
+
+    @extend_schema(
+        operation_id="therapist_calendar_feed",
+        summary="The therapist's calendar (iCalendar, RFC 5545)",
+        description=(
+            "Confirmed bookings from 30 days ago onward, cancelled ones as STATUS:CANCELLED. Events name the "
+            "modality, the client and \"intake needs review\" when so, and carry no health details. "
+            "An unknown therapist or a wrong, missing or replaced token answers 404."
+        ),
+        auth=[],
+        parameters=[OpenApiParameter("token", OpenApiTypes.STR, required=True, description="The feed token")],
+        responses={
+            (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="An iCalendar file"),
+            404: OpenApiResponse(description="Unknown therapist or wrong token"),
+        },
+        tags=["therapists"],
+    )
+    def get(self, request, pk: int):
+        therapist = therapist_by_feed_token(therapist_id=pk, token=request.query_params.get("token"))
+        if therapist is None:
+            raise NotFound()
+        response = HttpResponse(therapist_calendar(therapist=therapist), content_type=ICS_CONTENT_TYPE)
+        response["Content-Disposition"] = f'inline; filename="therapist-{therapist.pk}.ics"'
+        # The token is in the URL: keep shared caches from storing the calendar.
+        response["Cache-Control"] = "private, max-age=300"
+        return response

@@ -1,0 +1,176 @@
+"""iCalendar (RFC 5545) for the therapist's calendar feed and for booking mails.
+
+What an event says is deliberately little: when, the final modality, the
+client's name (therapist side) and "intake needs review" when so. Calendars
+sync to phones, laptops and third-party servers, so no health detail (flags,
+conditions, medications, areas, notes) ever goes into one.
+
+- UID is `booking-<id>@<domain>`: a booking keeps its id when rescheduled, so
+  calendar apps update the event in place; SEQUENCE is `booking.sequence`
+  (bumped on each reschedule).
+- Times are written in UTC (`...Z`), so no VTIMEZONE is needed.
+- The feed carries confirmed bookings and, so that a subscriber that already
+  holds an event sees it go, cancelled ones as `STATUS:CANCELLED`; completed
+  and no-show sessions stay as the past events they were. Only bookings from
+  `FEED_PAST_DAYS` ago onward are included, to keep the feed small.
+"""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.text import slugify
+from icalendar import Calendar, Event
+
+from booking.models import Booking
+from clinic.models import Modality, Therapist, new_feed_token
+from clinic.selectors import clinic_get
+
+FEED_PAST_DAYS = 30
+NEEDS_REVIEW = "intake needs review"
+
+_STATUS = {
+    Booking.Status.CONFIRMED: "CONFIRMED",
+    Booking.Status.COMPLETED: "CONFIRMED",
+    Booking.Status.NO_SHOW: "CONFIRMED",
+    Booking.Status.CANCELLED: "CANCELLED",
+}
+
+
+def uid_domain() -> str:
+    """The right-hand side of every event UID: stable for the life of the deployment.
+
+    `CALENDAR_UID_DOMAIN` when set, else the slug of `CLINIC_NAME` (the
+    environment's, not the editable clinic row's, so renaming the clinic in
+    the API does not duplicate every event in subscribed calendars).
+    """
+    return getattr(settings, "CALENDAR_UID_DOMAIN", "") or slugify(settings.CLINIC_NAME) or "massage-clinic"
+
+
+def booking_uid(booking: Booking) -> str:
+    return f"booking-{booking.pk}@{uid_domain()}"
+
+
+def modality_label(modality: str) -> str:
+    return Modality(modality).label
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _event(*, booking: Booking, summary: str, description: str, location: str, stamp: datetime) -> Event:
+    event = Event()
+    event.add("uid", booking_uid(booking))
+    event.add("dtstamp", _utc(stamp))
+    event.add("dtstart", _utc(booking.slot.starts_at))
+    event.add("dtend", _utc(booking.slot.ends_at))
+    event.add("sequence", booking.sequence)
+    event.add("status", _STATUS[booking.status])
+    event.add("summary", summary)
+    if description:
+        event.add("description", description)
+    if location:
+        event.add("location", location)
+    event.add("created", _utc(booking.created_at))
+    event.add("last-modified", _utc(booking.updated_at))
+    # The therapist is busy whatever the booking became, unless it was cancelled.
+    event.add("transp", "TRANSPARENT" if booking.status == Booking.Status.CANCELLED else "OPAQUE")
+    return event
+
+
+def _therapist_summary(booking: Booking) -> str:
+    """`Deep tissue massage — Ana Díaz`, `(intake needs review)` appended when so."""
+    summary = f"{modality_label(booking.intake.modality)} — {booking.client.display_name}"
+    if booking.intake.needs_review:
+        summary += f" ({NEEDS_REVIEW})"
+    if booking.status == Booking.Status.CANCELLED:
+        summary = f"Cancelled: {summary}"
+    return summary
+
+
+def _therapist_event(booking: Booking, *, location: str, stamp: datetime) -> Event:
+    description = ""
+    if booking.intake.needs_review:
+        description = "The intake needs review: read it in the day sheet before the session."
+    return _event(
+        booking=booking, summary=_therapist_summary(booking), description=description, location=location, stamp=stamp
+    )
+
+
+def _client_event(booking: Booking, *, location: str, stamp: datetime) -> Event:
+    therapist_name = booking.slot.therapist.user.display_name
+    summary = f"{modality_label(booking.intake.modality)} with {therapist_name}"
+    if booking.status == Booking.Status.CANCELLED:
+        summary = f"Cancelled: {summary}"
+    return _event(booking=booking, summary=summary, description="", location=location, stamp=stamp)
+
+
+def _calendar(*, name: str, method: str | None = None) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", f"-//{uid_domain()}//Massage clinic bookings//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method:
+        cal.add("method", method)
+    cal.add("x-wr-calname", name)
+    return cal
+
+
+def feed_bookings(*, therapist: Therapist, now: datetime | None = None) -> QuerySet[Booking]:
+    """The bookings the therapist's feed shows, with everything an event needs in one query."""
+    now = now or timezone.now()
+    return (
+        Booking.objects.filter(slot__therapist=therapist, slot__starts_at__gte=now - timedelta(days=FEED_PAST_DAYS))
+        .select_related("slot", "client", "intake")
+        .order_by("slot__starts_at", "pk")
+    )
+
+
+def therapist_calendar(*, therapist: Therapist, now: datetime | None = None) -> bytes:
+    """The therapist's calendar feed (RFC 5545) in three queries, whatever its size."""
+    now = now or timezone.now()
+    clinic = clinic_get()
+    cal = _calendar(name=f"{clinic.name} — {therapist.user.display_name}")
+    # Subscribers poll; suggest hourly (RFC 7986 REFRESH-INTERVAL, and the de facto X-PUBLISHED-TTL).
+    cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", "PT1H")
+    for booking in feed_bookings(therapist=therapist, now=now):
+        cal.add_component(_therapist_event(booking, location=clinic.name, stamp=now))
+    return cal.to_ical()
+
+
+def booking_event_ics(*, booking: Booking, audience: str = "client", now: datetime | None = None) -> bytes:
+    """One booking as a single-event calendar (METHOD:PUBLISH) to attach to a mail.
+
+    `audience="client"` (the default, for the client's mails) names the
+    therapist; `"therapist"` is the feed's event. A cancelled booking comes
+    out as `STATUS:CANCELLED` with the same UID, so a calendar app that
+    imported the confirmation can mark it cancelled. Expects the booking
+    with its slot (and therapist user), client and intake loaded.
+    """
+    clinic = clinic_get()
+    stamp = now or timezone.now()
+    cal = _calendar(name=clinic.name, method="PUBLISH")
+    build = {"client": _client_event, "therapist": _therapist_event}[audience]
+    cal.add_component(build(booking, location=clinic.name, stamp=stamp))
+    return cal.to_ical()
+
+
+def therapist_by_feed_token(*, therapist_id: int, token: str | None) -> Therapist | None:
+    """The therapist whose feed `token` opens, or None (unknown therapist or wrong token alike)."""
+    if not token:
+        return None
+    therapist = Therapist.objects.select_related("user").filter(pk=therapist_id).first()
+    if therapist is None or not secrets.compare_digest(therapist.feed_token.encode(), token.encode()):
+        return None
+    return therapist
+
+
+def feed_token_rotate(*, therapist: Therapist) -> Therapist:
+    """Give the therapist a new feed token; the old one stops working at once."""
+    therapist.feed_token = new_feed_token()
+    therapist.save(update_fields=["feed_token"])
+    return therapist
