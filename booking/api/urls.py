@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from booking.api import views
+from booking.api import intake_views, views
 
 router = SimpleRouter()
 router.register("working-hours", views.WorkingHoursViewSet, basename="working-hours")
@@ -14,5 +14,12 @@ router.register("bookings", views.BookingViewSet, basename="booking")
 urlpatterns = [
     path("", include("booking.api.therapist_urls")),
     path("availability/", views.AvailabilityView.as_view(), name="availability"),
+    path("bookings/<int:pk>/intake/", intake_views.BookingIntakeView.as_view(), name="booking-intake"),
+    path(
+        "bookings/<int:pk>/intake/access-log/",
+        intake_views.BookingIntakeAccessLogView.as_view(),
+        name="booking-intake-access-log",
+    ),
+    path("bookings/<int:pk>/review/", intake_views.BookingReviewView.as_view(), name="booking-review"),
     *router.urls,
 ]

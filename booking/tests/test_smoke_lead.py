@@ -30,3 +30,22 @@ def test_book_and_cancel(clinic, client_user, as_user, therapist):
     assert bad.status_code == 400, bad.json()
     print(bad.json())
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_intake_read_review_and_log(clinic, client_user, as_user, therapist, staff_user, other_client_user):
+    slot = SlotFactory(therapist=therapist)
+    r = as_user(client_user).post("/api/v1/bookings/", {"slot": slot.pk, "intake": {"answers": ANSWERS}}, format="json")
+    pk = r.json()["id"]
+    assert as_user(client_user).get(f"/api/v1/bookings/{pk}/intake/").status_code == 200
+    assert as_user(staff_user).get(f"/api/v1/bookings/{pk}/intake/").status_code == 403
+    assert as_user(other_client_user).get(f"/api/v1/bookings/{pk}/intake/").status_code == 404
+    rv = as_user(therapist.user).post(f"/api/v1/bookings/{pk}/review/", {"modality": "deep_tissue", "note": "ok"}, format="json")
+    assert rv.status_code == 200, rv.json()
+    assert rv.json()["modality"] == "deep_tissue"
+    log = as_user(client_user).get(f"/api/v1/bookings/{pk}/intake/access-log/")
+    assert log.status_code == 200, log.json()
+    assert [row["outcome"] for row in log.json()["results"]] == ["denied", "denied", "allowed"]
+    put = as_user(client_user).put(f"/api/v1/bookings/{pk}/intake/", {**ANSWERS, "pressure_preference": "deep"}, format="json")
+    assert put.status_code == 200, put.json()
+    assert put.json()["review"]["stale"] is True
