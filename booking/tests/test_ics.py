@@ -1,0 +1,294 @@
+"""The calendar feed (RFC 5545): booking/ics.py and /therapists/{id}/calendar.ics, /therapists/me/feed/."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from icalendar import Calendar
+
+from booking.ics import booking_event_ics, therapist_calendar
+from booking.models import Booking
+from booking.tests.factories import BookingFactory, SlotFactory
+from clinic.tests.factories import clinic_configure
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+# Health details a client could give: none of them may ever reach a calendar.
+HEALTH_ANSWERS = {
+    "pressure_preference": "deep",
+    "primary_goal": "injury_recovery",
+    "conditions": ["fibromyalgia", "sports_injury", "migraine"],
+    "health_screening": ["blood_thinners", "skin_condition"],
+    "focus_areas": ["lower_back"],
+    "avoid_areas": ["shoulders"],
+    "medications": "warfarin 5mg",
+    "notes": "Torn hamstring last spring, knee surgery scar",
+    "consent": True,
+}
+HEALTH_WORDS = [
+    "fibromyalgia", "sports_injury", "migraine", "blood_thinners", "skin_condition", "lower_back",
+    "shoulders", "warfarin", "hamstring", "surgery", "scar", "injury", "flag",
+]
+
+
+def book(therapist, starts_at: datetime, **fields) -> Booking:
+    return BookingFactory(
+        slot=SlotFactory(therapist=therapist, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1)), **fields
+    )
+
+
+def events(ics: bytes) -> dict[str, object]:
+    """UID → VEVENT of a parsed calendar."""
+    cal = Calendar.from_ical(ics)
+    return {str(e["UID"]): e for e in cal.walk("VEVENT")}
+
+
+def the_event(ics: bytes):
+    [event] = Calendar.from_ical(ics).walk("VEVENT")
+    return event
+
+
+@pytest.fixture(autouse=True)
+def new_york(db, settings):
+    # UIDs end in the slug of the deployment's CLINIC_NAME unless CALENDAR_UID_DOMAIN is set.
+    settings.CLINIC_NAME = "Massage Clinic"
+    settings.CALENDAR_UID_DOMAIN = ""
+    return clinic_configure(time_zone="America/New_York", name="Test Clinic")
+
+
+@pytest.fixture
+def review_booking(therapist):
+    return book(
+        therapist,
+        NOW + timedelta(days=2),
+        intake__answers=HEALTH_ANSWERS,
+        intake__suggested_modality="deep_tissue",
+        intake__needs_review=True,
+        intake__flags=["blood_thinners", "skin_condition"],
+        client__first_name="Ana",
+        client__last_name="Diaz",
+    )
+
+
+class TestTherapistCalendar:
+    def test_is_a_valid_calendar_of_the_therapists_bookings(self, therapist, other_therapist):
+        mine = [book(therapist, NOW + timedelta(days=d)) for d in (1, 2)]
+        book(other_therapist, NOW + timedelta(days=1))
+        cal = Calendar.from_ical(therapist_calendar(therapist=therapist, now=NOW))
+        assert cal["VERSION"] == "2.0"
+        assert "PRODID" in cal
+        assert "METHOD" not in cal  # a feed, not an iTIP message
+        uids = [str(e["UID"]) for e in cal.walk("VEVENT")]
+        assert sorted(uids) == sorted(f"booking-{b.pk}@massage-clinic" for b in mine)
+
+    def test_event_fields(self, therapist):
+        booking = book(therapist, datetime(2026, 6, 10, 13, 0, tzinfo=UTC), client__first_name="Bo",
+                       client__last_name="Lee")
+        event = the_event_of(therapist, booking)
+        assert event["UID"] == f"booking-{booking.pk}@massage-clinic"
+        assert event.decoded("DTSTART") == datetime(2026, 6, 10, 13, 0, tzinfo=UTC)
+        assert event.decoded("DTEND") == datetime(2026, 6, 10, 14, 0, tzinfo=UTC)
+        assert event["SEQUENCE"] == 0
+        assert event["STATUS"] == "CONFIRMED"
+        assert str(event["SUMMARY"]) == "Therapeutic massage — Bo Lee"
+        assert "DTSTAMP" in event
+
+    def test_times_are_written_in_utc(self, therapist):
+        book(therapist, datetime(2026, 6, 10, 9, 0, tzinfo=ZoneInfo("America/New_York")))
+        raw = therapist_calendar(therapist=therapist, now=NOW).decode()
+        assert "DTSTART:20260610T130000Z" in raw
+        assert "DTEND:20260610T140000Z" in raw
+        assert "VTIMEZONE" not in raw and "TZID" not in raw
+
+    def test_summary_uses_the_final_modality(self, therapist):
+        booking = book(
+            therapist,
+            NOW + timedelta(days=1),
+            intake__suggested_modality="therapeutic",
+            intake__reviewed_modality="deep_tissue",
+            intake__reviewed_at=NOW,
+            client__first_name="Cy",
+            client__last_name="Ng",
+        )
+        assert str(the_event_of(therapist, booking)["SUMMARY"]) == "Deep tissue massage — Cy Ng"
+
+    def test_needs_review_is_named_but_no_health_details(self, therapist, review_booking):
+        ics = therapist_calendar(therapist=therapist, now=NOW)
+        event = events(ics)[f"booking-{review_booking.pk}@massage-clinic"]
+        assert str(event["SUMMARY"]) == "Deep tissue massage — Ana Diaz (intake needs review)"
+        text = Calendar.from_ical(ics).to_ical().decode().lower()
+        for word in HEALTH_WORDS:
+            assert word not in text, word
+        assert b"warfarin" not in ics.lower()
+
+    def test_sequence_follows_reschedules(self, therapist):
+        booking = book(therapist, NOW + timedelta(days=1))
+        uid_before = str(the_event_of(therapist, booking)["UID"])
+        # a reschedule moves the booking to another slot and bumps its sequence
+        booking.slot = SlotFactory(therapist=therapist, starts_at=NOW + timedelta(days=3))
+        booking.sequence = 2
+        booking.save()
+        event = the_event_of(therapist, booking)
+        assert str(event["UID"]) == uid_before
+        assert event["SEQUENCE"] == 2
+        assert event.decoded("DTSTART") == NOW + timedelta(days=3)
+
+    def test_cancelled_bookings_are_status_cancelled(self, therapist):
+        booking = book(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
+        event = the_event_of(therapist, booking)
+        assert event["STATUS"] == "CANCELLED"
+        assert str(event["SUMMARY"]).startswith("Cancelled: ")
+
+    def test_recent_past_kept_older_past_left_out(self, therapist):
+        recent = book(therapist, NOW - timedelta(days=29), status=Booking.Status.COMPLETED)
+        old = book(therapist, NOW - timedelta(days=31))
+        uids = events(therapist_calendar(therapist=therapist, now=NOW))
+        assert f"booking-{recent.pk}@massage-clinic" in uids
+        assert f"booking-{old.pk}@massage-clinic" not in uids
+
+    def test_uid_domain_can_be_configured(self, therapist, settings):
+        settings.CALENDAR_UID_DOMAIN = "clinic.example.com"
+        booking = book(therapist, NOW + timedelta(days=1))
+        uids = events(therapist_calendar(therapist=therapist, now=NOW))
+        assert list(uids) == [f"booking-{booking.pk}@clinic.example.com"]
+
+    def test_bounded_queries(self, therapist, django_assert_max_num_queries):
+        for d in range(10):
+            book(therapist, NOW + timedelta(days=d, hours=1))
+        with django_assert_max_num_queries(2):
+            ics = therapist_calendar(therapist=therapist, now=NOW)
+        assert len(Calendar.from_ical(ics).walk("VEVENT")) == 10
+
+
+def the_event_of(therapist, booking):
+    return events(therapist_calendar(therapist=therapist, now=NOW))[f"booking-{booking.pk}@massage-clinic"]
+
+
+class TestBookingEventIcs:
+    def test_single_event_for_the_client(self, therapist, review_booking):
+        ics = booking_event_ics(booking=review_booking, now=NOW)
+        cal = Calendar.from_ical(ics)
+        assert cal["METHOD"] == "PUBLISH"
+        event = the_event(ics)
+        assert str(event["UID"]) == f"booking-{review_booking.pk}@massage-clinic"
+        assert event["SEQUENCE"] == review_booking.sequence
+        assert str(event["SUMMARY"]) == f"Deep tissue massage with {therapist.user.display_name}"
+        assert event.decoded("DTSTART") == review_booking.slot.starts_at
+        lowered = ics.lower()
+        for word in HEALTH_WORDS + ["review"]:
+            assert word.encode() not in lowered, word
+
+    def test_same_uid_as_the_feed(self, therapist, review_booking):
+        feed_uids = events(therapist_calendar(therapist=therapist, now=NOW))
+        assert str(the_event(booking_event_ics(booking=review_booking))["UID"]) in feed_uids
+
+    def test_therapist_audience_is_the_feed_event(self, therapist, review_booking):
+        event = the_event(booking_event_ics(booking=review_booking, audience="therapist"))
+        assert str(event["SUMMARY"]) == "Deep tissue massage — Ana Diaz (intake needs review)"
+
+    def test_cancelled(self, therapist):
+        booking = book(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
+        assert the_event(booking_event_ics(booking=booking))["STATUS"] == "CANCELLED"
+
+
+def feed_url(therapist_id: int, token: str | None = None) -> str:
+    url = f"/api/v1/therapists/{therapist_id}/calendar.ics"
+    return url if token is None else f"{url}?token={token}"
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.mark.usefixtures("frozen")
+class TestFeedView:
+    def test_calendar_with_the_token(self, api, therapist, review_booking):
+        response = api.get(feed_url(therapist.pk, therapist.feed_token))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/calendar; charset=utf-8"
+        body = response.content
+        assert f"booking-{review_booking.pk}@massage-clinic" in events(body)
+        for word in HEALTH_WORDS:
+            assert word.encode() not in body.lower(), word
+
+    def test_calendar_apps_accept_headers_are_fine(self, api, therapist):
+        response = api.get(feed_url(therapist.pk, therapist.feed_token), HTTP_ACCEPT="text/calendar")
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize("token", [None, "", "wrong", "x" * 43])
+    def test_missing_or_wrong_token_is_404(self, api, therapist, token):
+        assert api.get(feed_url(therapist.pk, token)).status_code == 404
+
+    def test_another_therapists_token_is_404(self, api, therapist, other_therapist):
+        assert api.get(feed_url(therapist.pk, other_therapist.feed_token)).status_code == 404
+
+    def test_unknown_therapist_is_404(self, api, therapist):
+        assert api.get(feed_url(therapist.pk + 1000, therapist.feed_token)).status_code == 404
+
+    def test_credentials_are_not_needed_nor_enough(self, as_user, therapist):
+        # logged in as the therapist, but without the token
+        assert as_user(therapist.user).get(feed_url(therapist.pk)).status_code == 404
+
+    def test_same_number_of_queries_for_1_and_10_bookings(self, api, therapist, other_therapist):
+        def count(t, n):
+            for i in range(n):
+                book(t, NOW + timedelta(days=1, hours=i))
+            with CaptureQueriesContext(connection) as ctx:
+                assert api.get(feed_url(t.pk, t.feed_token)).status_code == 200
+            return len(ctx.captured_queries)
+
+        assert count(therapist, 1) == count(other_therapist, 10) <= 3
+
+
+@pytest.mark.usefixtures("frozen")
+class TestFeedToken:
+    URL = "/api/v1/therapists/me/feed/"
+
+    def test_shows_token_and_absolute_url(self, as_user, therapist):
+        response = as_user(therapist.user).get(self.URL)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["token"] == therapist.feed_token
+        url = urlsplit(body["url"])
+        assert url.scheme in ("http", "https") and url.netloc
+        assert url.path == feed_url(therapist.pk)
+        assert parse_qs(url.query) == {"token": [therapist.feed_token]}
+
+    def test_url_opens_the_calendar(self, as_user, api, therapist):
+        url = urlsplit(as_user(therapist.user).get(self.URL).json()["url"])
+        assert api.get(f"{url.path}?{url.query}").status_code == 200
+
+    def test_post_rotates_and_the_old_token_stops_working(self, as_user, api, therapist):
+        # given
+        old = therapist.feed_token
+        # when
+        response = as_user(therapist.user).post(self.URL)
+        # then
+        assert response.status_code == 200
+        new = response.json()["token"]
+        assert new != old
+        therapist.refresh_from_db()
+        assert therapist.feed_token == new
+        assert parse_qs(urlsplit(response.json()["url"]).query) == {"token": [new]}
+        assert api.get(feed_url(therapist.pk, old)).status_code == 404
+        assert api.get(feed_url(therapist.pk, new)).status_code == 200
+        assert as_user(therapist.user).get(self.URL).json()["token"] == new
+
+    @pytest.mark.parametrize("role", ["client_user", "staff_user", "admin_user"])
+    @pytest.mark.parametrize("method", ["get", "post"])
+    def test_other_roles_are_403(self, as_user, request, role, method, therapist):
+        old = therapist.feed_token
+        response = getattr(as_user(request.getfixturevalue(role)), method)(self.URL)
+        assert response.status_code == 403
+        therapist.refresh_from_db()
+        assert therapist.feed_token == old
+
+    @pytest.mark.parametrize("method", ["get", "post"])
+    def test_anonymous_is_401(self, api, method):
+        assert getattr(api, method)(self.URL).status_code == 401
