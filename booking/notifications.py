@@ -1,0 +1,232 @@
+"""Mail about bookings: to the client when a booking is confirmed, moved, cancelled
+or coming up, and to the therapist when an intake needs their review.
+
+Each `send_*` takes a booking id and loads what it needs, so it can run after
+the transaction that changed the booking has committed:
+
+    notify_on_commit(send_booking_confirmed, booking.id)
+
+A mail is a side effect, never part of the booking: these functions log any
+failure and return False instead of raising into their caller.
+
+Mails say when, where, with whom and which massage (the final modality), and
+nothing of the client's health: no flags, conditions, medications, areas or
+notes. Mail crosses servers we do not control; the intake stays in the app.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+
+from booking.ics import booking_event_ics, modality_label
+from booking.models import Booking
+from clinic.selectors import clinic_get
+
+logger = logging.getLogger(__name__)
+
+ICS_FILENAME = "booking.ics"
+ICS_MIMETYPE = "text/calendar; charset=utf-8; method=PUBLISH"
+
+
+def notify_on_commit(func: Callable[[int], object], booking_id: int) -> None:
+    """Run `func(booking_id)` once the current transaction commits (at once outside one).
+
+    Nothing runs if the transaction rolls back. A failure is logged and never
+    reaches the committed caller nor stops the other callbacks.
+    """
+    name = getattr(func, "__qualname__", repr(func))
+
+    def notify() -> None:
+        try:
+            func(booking_id)
+        except Exception:
+            logger.exception("Notification %s for booking %s failed.", name, booking_id)
+
+    # Catching here rather than `robust=True`: Django's robust path logs `func.__qualname__`,
+    # which a `partial` lacks, and would raise AttributeError instead.
+    transaction.on_commit(notify)
+
+
+def _load(booking_id: int) -> Booking | None:
+    booking = (
+        Booking.objects.select_related("slot__therapist__user", "client", "intake").filter(pk=booking_id).first()
+    )
+    if booking is None:
+        logger.warning("No mail sent: booking %s does not exist.", booking_id)
+    return booking
+
+
+def _when(booking: Booking, tz) -> str:
+    """`Tuesday 1 December 2026, 09:00–10:00 (America/New_York)`, in the clinic's zone."""
+    start = booking.slot.starts_at.astimezone(tz)
+    end = booking.slot.ends_at.astimezone(tz)
+    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M} ({tz.key})"
+
+
+def _short_when(booking: Booking, tz) -> str:
+    start = booking.slot.starts_at.astimezone(tz)
+    return f"{start:%a} {start.day} {start:%b %Y} {start:%H:%M}"
+
+
+def _details(booking: Booking, tz) -> str:
+    return (
+        f"When: {_when(booking, tz)}\n"
+        f"Massage: {modality_label(booking.intake.modality)}\n"
+        f"Therapist: {booking.slot.therapist.user.display_name}\n"
+        f"Booking reference: #{booking.pk}\n"
+    )
+
+
+def _send(*, to: str, subject: str, body: str, ics: bytes | None = None) -> None:
+    message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+    if ics is not None:
+        message.attach(ICS_FILENAME, ics, ICS_MIMETYPE)
+    message.send()
+
+
+def _client_mail(
+    booking_id: int,
+    *,
+    kind: str,
+    status: str,
+    build: Callable[[Booking, object, str], tuple[str, str]],
+    with_ics: bool,
+) -> bool:
+    """Mail the client about the booking if it is (still) in `status`; False when nothing was sent."""
+    try:
+        booking = _load(booking_id)
+        if booking is None:
+            return False
+        if booking.status != status:
+            # Changed again before this ran (e.g. cancelled right after booking): the later mail tells.
+            logger.info("No %s mail for booking %s: it is now %s.", kind, booking_id, booking.status)
+            return False
+        if not booking.client.email or not booking.client.is_active:
+            logger.info("No %s mail for booking %s: the client has no active address.", kind, booking_id)
+            return False
+        clinic = clinic_get()
+        subject, body = build(booking, clinic.tz, clinic.name)
+        ics = booking_event_ics(booking=booking) if with_ics else None
+        _send(to=booking.client.email, subject=subject, body=body, ics=ics)
+        return True
+    except Exception:
+        logger.exception("Could not send the %s mail for booking %s.", kind, booking_id)
+        return False
+
+
+def _confirmed(booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
+    subject = f"Booking confirmed: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
+    body = (
+        f"Hello {booking.client.display_name},\n\n"
+        f"Your booking at {clinic_name} is confirmed.\n\n"
+        f"{_details(booking, tz)}\n"
+        "The attached calendar file adds it to your calendar. To cancel or move it, "
+        "use the app or call the clinic.\n\n"
+        f"{clinic_name}\n"
+    )
+    return subject, body
+
+
+def _rescheduled(booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
+    subject = f"Booking moved: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
+    body = (
+        f"Hello {booking.client.display_name},\n\n"
+        f"Your booking at {clinic_name} has moved. This is the new time:\n\n"
+        f"{_details(booking, tz)}\n"
+        "The attached calendar file updates the event in your calendar.\n\n"
+        f"{clinic_name}\n"
+    )
+    return subject, body
+
+
+def _cancelled(booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
+    subject = f"Booking cancelled: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
+    body = (
+        f"Hello {booking.client.display_name},\n\n"
+        f"Your booking at {clinic_name} has been cancelled.\n\n"
+        f"{_details(booking, tz)}\n"
+        "The attached calendar file marks the event cancelled in your calendar. "
+        "You are welcome to book another time in the app.\n\n"
+        f"{clinic_name}\n"
+    )
+    return subject, body
+
+
+def _reminder(booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
+    subject = f"Reminder: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
+    body = (
+        f"Hello {booking.client.display_name},\n\n"
+        f"A reminder of your booking at {clinic_name}:\n\n"
+        f"{_details(booking, tz)}\n"
+        "If you cannot come, please cancel in the app or call the clinic.\n\n"
+        f"{clinic_name}\n"
+    )
+    return subject, body
+
+
+def send_booking_confirmed(booking_id: int) -> bool:
+    """Mail the client their confirmation with the event as an .ics attachment."""
+    return _client_mail(
+        booking_id, kind="confirmation", status=Booking.Status.CONFIRMED, build=_confirmed, with_ics=True
+    )
+
+
+def send_booking_rescheduled(booking_id: int) -> bool:
+    """Mail the client the new time with the updated event (same UID, higher SEQUENCE)."""
+    return _client_mail(
+        booking_id, kind="reschedule", status=Booking.Status.CONFIRMED, build=_rescheduled, with_ics=True
+    )
+
+
+def send_booking_cancelled(booking_id: int) -> bool:
+    """Mail the client that the booking is cancelled, with the event as STATUS:CANCELLED."""
+    return _client_mail(
+        booking_id, kind="cancellation", status=Booking.Status.CANCELLED, build=_cancelled, with_ics=True
+    )
+
+
+def send_booking_reminder(booking_id: int) -> bool:
+    """Mail the client a reminder of an upcoming booking (see `booking.reminders`)."""
+    return _client_mail(
+        booking_id, kind="reminder", status=Booking.Status.CONFIRMED, build=_reminder, with_ics=False
+    )
+
+
+def send_review_needed(booking_id: int) -> bool:
+    """Mail the treating therapist that a booking's intake needs their review.
+
+    It says which booking and when, never why: the reasons are in the intake,
+    which the therapist reads in the app (and that read is audited).
+    """
+    try:
+        booking = _load(booking_id)
+        if booking is None:
+            return False
+        if booking.status != Booking.Status.CONFIRMED or not booking.intake.needs_review:
+            logger.info("No review mail for booking %s: nothing to review any more.", booking_id)
+            return False
+        therapist_user = booking.slot.therapist.user
+        if not therapist_user.email:
+            logger.info("No review mail for booking %s: the therapist has no address.", booking_id)
+            return False
+        clinic = clinic_get()
+        tz = clinic.tz
+        subject = f"Intake needs review: booking #{booking.pk}, {_short_when(booking, tz)}"
+        body = (
+            f"Hello {therapist_user.display_name},\n\n"
+            f"The intake of a booking with you needs your review before the session.\n\n"
+            f"Client: {booking.client.display_name}\n"
+            f"When: {_when(booking, tz)}\n"
+            f"Massage: {modality_label(booking.intake.modality)}\n"
+            f"Booking reference: #{booking.pk}\n\n"
+            "Read the intake and confirm or change the modality in the app.\n\n"
+            f"{clinic.name}\n"
+        )
+        _send(to=therapist_user.email, subject=subject, body=body)
+        return True
+    except Exception:
+        logger.exception("Could not send the review mail for booking %s.", booking_id)
+        return False

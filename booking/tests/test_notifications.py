@@ -1,0 +1,243 @@
+"""Mail about bookings (booking/notifications.py): contents, .ics, after commit only, never raising."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from icalendar import Calendar
+
+from booking import notifications
+from booking.models import Booking
+from booking.notifications import (
+    notify_on_commit,
+    send_booking_cancelled,
+    send_booking_confirmed,
+    send_booking_reminder,
+    send_booking_rescheduled,
+    send_review_needed,
+)
+from booking.tests.factories import BookingFactory, SlotFactory
+from clinic.tests.factories import clinic_configure
+
+# 2026-12-01 14:00 UTC is 09:00 in New York (EST).
+STARTS_AT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+HEALTH_ANSWERS = {
+    "pressure_preference": "deep",
+    "primary_goal": "injury_recovery",
+    "conditions": ["fibromyalgia", "sports_injury"],
+    "health_screening": ["pregnancy", "high_blood_pressure"],
+    "focus_areas": ["lower_back"],
+    "avoid_areas": ["shoulders"],
+    "medications": "warfarin",
+    "notes": "Torn hamstring in March",
+    "consent": True,
+}
+HEALTH_WORDS = [
+    "fibromyalgia", "sports_injury", "sports injury", "pregnan", "blood", "lower_back", "lower back", "shoulder",
+    "warfarin", "hamstring", "flag", "condition", "medication", "injury",
+]
+
+
+@pytest.fixture(autouse=True)
+def new_york(db):
+    return clinic_configure(time_zone="America/New_York", name="Calm Hands")
+
+
+@pytest.fixture
+def booking(therapist):
+    return BookingFactory(
+        slot=SlotFactory(therapist=therapist, starts_at=STARTS_AT, ends_at=STARTS_AT + timedelta(hours=1)),
+        client__first_name="Ana",
+        client__last_name="Diaz",
+        client__email="ana@example.com",
+        intake__answers=HEALTH_ANSWERS,
+        intake__suggested_modality="therapeutic",
+        intake__reviewed_modality="deep_tissue",
+        intake__reviewed_at=STARTS_AT - timedelta(days=2),
+        intake__needs_review=True,
+        intake__flags=["pregnancy", "high_blood_pressure"],
+    )
+
+
+def assert_no_health_details(message):
+    text = "\n".join([message.subject, message.body] + [str(a[1]) for a in message.attachments]).lower()
+    for word in HEALTH_WORDS:
+        assert word not in text, word
+
+
+def ics_event(message):
+    [(filename, content, mimetype)] = message.attachments
+    assert filename.endswith(".ics")
+    assert mimetype.startswith("text/calendar")
+    cal = Calendar.from_ical(content)
+    [event] = cal.walk("VEVENT")
+    return cal, event
+
+
+class TestClientMails:
+    def test_confirmed(self, booking, therapist, settings):
+        assert send_booking_confirmed(booking.pk) is True
+        [message] = mail.outbox
+        assert message.to == ["ana@example.com"]
+        assert message.from_email == settings.DEFAULT_FROM_EMAIL
+        assert "confirmed" in message.subject.lower()
+        assert "Deep tissue massage" in message.subject  # the final modality, not the suggestion
+        assert "Therapeutic" not in message.body
+        assert "Tuesday 1 December 2026, 09:00–10:00 (America/New_York)" in message.body
+        assert therapist.user.display_name in message.body
+        assert "Ana Diaz" in message.body
+        assert "Calm Hands" in message.body
+        cal, event = ics_event(message)
+        assert cal["METHOD"] == "PUBLISH"
+        assert event["STATUS"] == "CONFIRMED"
+        assert event.decoded("DTSTART") == STARTS_AT
+        assert str(event["UID"]).startswith(f"booking-{booking.pk}@")
+        assert_no_health_details(message)
+
+    def test_rescheduled_carries_the_new_time_and_sequence(self, booking, therapist):
+        new_start = STARTS_AT + timedelta(days=1)
+        booking.slot = SlotFactory(therapist=therapist, starts_at=new_start, ends_at=new_start + timedelta(hours=1))
+        booking.sequence = 1
+        booking.save()
+        assert send_booking_rescheduled(booking.pk) is True
+        [message] = mail.outbox
+        assert message.to == ["ana@example.com"]
+        assert "moved" in message.subject.lower()
+        assert "Wednesday 2 December 2026, 09:00–10:00" in message.body
+        _, event = ics_event(message)
+        assert event["SEQUENCE"] == 1
+        assert event.decoded("DTSTART") == new_start
+        assert_no_health_details(message)
+
+    def test_cancelled(self, booking):
+        Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=STARTS_AT)
+        assert send_booking_cancelled(booking.pk) is True
+        [message] = mail.outbox
+        assert message.to == ["ana@example.com"]
+        assert "cancelled" in message.subject.lower()
+        _, event = ics_event(message)
+        assert event["STATUS"] == "CANCELLED"
+        assert_no_health_details(message)
+
+    def test_reminder(self, booking):
+        assert send_booking_reminder(booking.pk) is True
+        [message] = mail.outbox
+        assert message.to == ["ana@example.com"]
+        assert "reminder" in message.subject.lower()
+        assert "09:00" in message.body
+        assert_no_health_details(message)
+
+    def test_a_mail_that_no_longer_fits_the_booking_is_not_sent(self, booking):
+        Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=STARTS_AT)
+        assert send_booking_confirmed(booking.pk) is False
+        assert send_booking_rescheduled(booking.pk) is False
+        assert send_review_needed(booking.pk) is False
+        assert mail.outbox == []
+
+    def test_deactivated_client_gets_nothing(self, booking):
+        booking.client.is_active = False
+        booking.client.save()
+        assert send_booking_confirmed(booking.pk) is False
+        assert mail.outbox == []
+
+
+class TestReviewNeeded:
+    def test_mails_the_therapist_without_health_details(self, booking, therapist):
+        assert send_review_needed(booking.pk) is True
+        [message] = mail.outbox
+        assert message.to == [therapist.user.email]
+        assert "review" in message.subject.lower()
+        assert f"#{booking.pk}" in message.subject
+        assert "Ana Diaz" in message.body
+        assert "Tuesday 1 December 2026, 09:00–10:00" in message.body
+        assert "Deep tissue massage" in message.body
+        assert message.attachments == []
+        assert_no_health_details(message)
+
+    def test_nothing_when_the_intake_needs_no_review(self, booking):
+        booking.intake.needs_review = False
+        booking.intake.save()
+        assert send_review_needed(booking.pk) is False
+        assert mail.outbox == []
+
+
+class TestNeverRaise:
+    @pytest.mark.parametrize(
+        "send", [send_booking_confirmed, send_booking_cancelled, send_booking_rescheduled, send_review_needed,
+                 send_booking_reminder]
+    )
+    def test_unknown_booking(self, send):
+        assert send(999_999) is False
+        assert mail.outbox == []
+
+    def test_a_failing_mail_server_is_logged_not_raised(self, booking, monkeypatch, caplog):
+        def broken(self, fail_silently=False):
+            raise ConnectionRefusedError("SMTP down")
+
+        monkeypatch.setattr("django.core.mail.EmailMessage.send", broken)
+        assert send_booking_confirmed(booking.pk) is False
+        assert send_review_needed(booking.pk) is False
+        assert "Could not send the confirmation mail" in caplog.text
+        assert "SMTP down" in caplog.text
+
+    def test_a_failing_calendar_is_logged_not_raised(self, booking, monkeypatch):
+        def broken(**kwargs):
+            raise ValueError("bad calendar")
+
+        monkeypatch.setattr(notifications, "booking_event_ics", broken)
+        assert send_booking_confirmed(booking.pk) is False
+        assert mail.outbox == []
+
+
+class TestOnCommit:
+    def test_sent_once_the_transaction_commits(self, booking, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            with transaction.atomic():
+                notify_on_commit(send_booking_confirmed, booking.pk)
+                assert mail.outbox == []  # not before the commit
+        assert len(callbacks) == 1
+        [message] = mail.outbox
+        assert message.to == ["ana@example.com"]
+
+    def test_rolled_back_transaction_sends_nothing(self, booking, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            with pytest.raises(RuntimeError):
+                with transaction.atomic():
+                    notify_on_commit(send_booking_confirmed, booking.pk)
+                    notify_on_commit(send_review_needed, booking.pk)
+                    raise RuntimeError("the booking failed")
+        assert callbacks == []
+        assert mail.outbox == []
+
+    def test_a_failing_callback_does_not_stop_the_next(self, booking, django_capture_on_commit_callbacks):
+        def explodes(booking_id):
+            raise RuntimeError("boom")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                notify_on_commit(explodes, booking.pk)
+                notify_on_commit(send_booking_confirmed, booking.pk)
+        assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_commit_and_rollback(therapist):
+    """Without the test's wrapping transaction: the mail leaves on the real COMMIT, never on ROLLBACK."""
+    clinic_configure(time_zone="America/New_York")
+    committed, rolled_back = (
+        BookingFactory(slot=SlotFactory(therapist=therapist, starts_at=start, ends_at=start + timedelta(hours=1)))
+        for start in (STARTS_AT, STARTS_AT + timedelta(hours=2))
+    )
+
+    with transaction.atomic():
+        notify_on_commit(send_booking_confirmed, committed.pk)
+    try:
+        with transaction.atomic():
+            notify_on_commit(send_booking_confirmed, rolled_back.pk)
+            raise RuntimeError
+    except RuntimeError:
+        pass
+
+    assert [m.to for m in mail.outbox] == [[committed.client.email]]
