@@ -16,6 +16,7 @@ notes. Mail crosses servers we do not control; the intake stays in the app.
 
 import logging
 from collections.abc import Callable
+from email.mime.text import MIMEText
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -28,7 +29,6 @@ from clinic.selectors import clinic_get
 logger = logging.getLogger(__name__)
 
 ICS_FILENAME = "booking.ics"
-ICS_MIMETYPE = "text/calendar; charset=utf-8; method=PUBLISH"
 
 
 def notify_on_commit(func: Callable[[int], object], booking_id: int) -> None:
@@ -80,10 +80,18 @@ def _details(booking: Booking, tz) -> str:
     )
 
 
+def _ics_part(ics: bytes) -> MIMEText:
+    """The calendar as an attachment: `text/calendar; method=PUBLISH` as iMIP (RFC 6047) asks."""
+    part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
+    part.set_param("method", "PUBLISH")
+    part.add_header("Content-Disposition", "attachment", filename=ICS_FILENAME)
+    return part
+
+
 def _send(*, to: str, subject: str, body: str, ics: bytes | None = None) -> None:
     message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
     if ics is not None:
-        message.attach(ICS_FILENAME, ics, ICS_MIMETYPE)
+        message.attach(_ics_part(ics))
     message.send()
 
 
