@@ -1,3 +1,18 @@
-"""URLs of the clinic API, mounted under /api/v1/."""
+"""URLs of the clinic API, mounted under /api/v1/.
 
-urlpatterns = []
+Therapist ids use the `int` converter so that `therapists/me/...` and
+`therapists/<id>/calendar.ics` (the booking app's) are never captured here.
+"""
+
+from django.urls import path
+
+from clinic.api import views
+
+urlpatterns = [
+    path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("clinic/", views.ClinicView.as_view(), name="clinic"),
+    path("therapists/", views.TherapistListView.as_view(), name="therapist-list"),
+    path("therapists/<int:pk>/", views.TherapistDetailView.as_view(), name="therapist-detail"),
+]

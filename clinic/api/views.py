@@ -1,0 +1,261 @@
+"""HTTP views of the clinic API: accounts, the clinic's settings, therapists.
+
+Views parse with a serializer, call one service or selector and serialize
+the answer; the rules live in `clinic.services` and `clinic.selectors`.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from knox.models import AuthToken
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from clinic import selectors, services
+from clinic.api.serializers import (
+    ClinicSerializer,
+    MeSerializer,
+    RegisteredSerializer,
+    RegisterSerializer,
+    TherapistCreateSerializer,
+    TherapistListQuerySerializer,
+    TherapistSerializer,
+    TherapistStaffSerializer,
+    TherapistUpdateSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
+from clinic.models import Role
+from clinic.permissions import ReadAnyoneWriteFrontDesk
+
+
+class ErrorSerializer(serializers.Serializer):
+    """DRF's error body for 401, 403, 404 and 429."""
+
+    detail = serializers.CharField()
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Validation failed: each field (or `non_field_errors`) → a list of messages."
+)
+NOT_AUTHENTICATED = _error("No or an invalid `Authorization: Token <key>` header.")
+FORBIDDEN = _error("Signed in, but only front-desk staff and admins may do this.")
+NOT_FOUND = _error("No such therapist (inactive therapists are visible to staff only).")
+# Reads open to anyone: a token or a session is optional.
+OPTIONAL_AUTH = [{"knoxApiToken": []}, {"cookieAuth": []}, {}]
+THROTTLED = _error("Too many attempts from this address; retry after the `Retry-After` header's seconds.")
+
+
+def _is_front_desk(request) -> bool:
+    user = request.user
+    return bool(user and user.is_authenticated and user.role in (Role.STAFF, Role.ADMIN))
+
+
+# --- Accounts -----------------------------------------------------------------
+
+
+class AuthView(APIView):
+    """Base of the login and register endpoints: open to anyone, throttled per address."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class RegisterView(AuthView):
+    @extend_schema(
+        operation_id="auth_register",
+        summary="Register as a client",
+        description="Creates a client account and returns a token for it. The password must pass "
+        "the clinic's password rules; an email already registered (in any letter case) is refused.",
+        request=RegisterSerializer,
+        responses={201: RegisteredSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
+        auth=[],
+        tags=["accounts"],
+    )
+    def post(self, request):
+        params = RegisterSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        user = services.account_create(role=Role.CLIENT, **params.validated_data)
+        _, token = AuthToken.objects.create(user)
+        body = RegisteredSerializer(
+            {"id": user.pk, "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
+             "token": token}
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenView(AuthView):
+    @extend_schema(
+        operation_id="auth_token",
+        summary="Log in: exchange email and password for a token",
+        description="Wrong credentials, an unknown email and a deactivated account all answer the same 400.",
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
+        auth=[],
+        tags=["accounts"],
+    )
+    def post(self, request):
+        params = TokenRequestSerializer(data=request.data, context={"request": request})
+        params.is_valid(raise_exception=True)
+        _, token = AuthToken.objects.create(params.validated_data["user"])
+        return Response(TokenSerializer({"token": token}).data)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_retrieve",
+        summary="The signed-in account",
+        responses={200: MeSerializer, 401: NOT_AUTHENTICATED},
+        tags=["accounts"],
+    )
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+# --- Clinic -------------------------------------------------------------------
+
+
+class ClinicView(APIView):
+    permission_classes = [ReadAnyoneWriteFrontDesk]
+
+    @extend_schema(
+        operation_id="clinic_retrieve",
+        summary="The clinic's name, time zone and booking policies",
+        responses={200: ClinicSerializer},
+        auth=OPTIONAL_AUTH,
+        tags=["clinic"],
+    )
+    def get(self, request):
+        return Response(ClinicSerializer(selectors.clinic_get()).data)
+
+    @extend_schema(
+        operation_id="clinic_partial_update",
+        summary="Change the clinic's settings (staff)",
+        request=ClinicSerializer(partial=True),
+        responses={200: ClinicSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
+        tags=["clinic"],
+    )
+    def patch(self, request):
+        clinic = selectors.clinic_get()
+        params = ClinicSerializer(clinic, data=request.data, partial=True)
+        params.is_valid(raise_exception=True)
+        clinic = services.clinic_update(clinic=clinic, **params.validated_data)
+        return Response(ClinicSerializer(clinic).data)
+
+
+# --- Therapists ---------------------------------------------------------------
+
+THERAPIST_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The therapist's id.")
+THERAPIST_VIEW = PolymorphicProxySerializer(
+    component_name="TherapistView",
+    serializers=[TherapistSerializer, TherapistStaffSerializer],
+    resource_type_field_name=None,
+)
+THERAPIST_VIEWS = PolymorphicProxySerializer(
+    component_name="TherapistView",
+    serializers=[TherapistSerializer, TherapistStaffSerializer],
+    resource_type_field_name=None,
+    many=True,
+)
+
+
+class TherapistListView(GenericAPIView):
+    permission_classes = [ReadAnyoneWriteFrontDesk]
+    serializer_class = TherapistSerializer
+    filter_backends = []  # filtering is parsed and validated explicitly below
+
+    @extend_schema(
+        operation_id="therapists_list",
+        summary="Active therapists",
+        description="Anyone sees the active therapists. Staff and admins may add `include_inactive=true`; "
+        "they then see every therapist with `active` and `email`.",
+        parameters=[TherapistListQuerySerializer],
+        responses={200: THERAPIST_VIEWS, 400: VALIDATION_ERROR},
+        auth=OPTIONAL_AUTH,
+        tags=["therapists"],
+    )
+    def get(self, request):
+        query = TherapistListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        staff_view = query.validated_data["include_inactive"] and _is_front_desk(request)
+        therapists = selectors.therapist_list(
+            modality=query.validated_data.get("modality"), include_inactive=staff_view
+        )
+        page = self.paginate_queryset(therapists)
+        serializer_class = TherapistStaffSerializer if staff_view else TherapistSerializer
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+    @extend_schema(
+        operation_id="therapists_create",
+        summary="Add a therapist (staff)",
+        description="Creates the therapist's account (without a usable password) and profile.",
+        request=TherapistCreateSerializer,
+        responses={201: TherapistStaffSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
+        tags=["therapists"],
+    )
+    def post(self, request):
+        params = TherapistCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        therapist = services.therapist_create(**params.validated_data)
+        return Response(TherapistStaffSerializer(therapist).data, status=status.HTTP_201_CREATED)
+
+
+class TherapistDetailView(GenericAPIView):
+    permission_classes = [ReadAnyoneWriteFrontDesk]
+    serializer_class = TherapistSerializer
+
+    def get_therapist(self, request, pk: int):
+        therapists = selectors.therapist_list(include_inactive=_is_front_desk(request))
+        return get_object_or_404(therapists, pk=pk)
+
+    @extend_schema(
+        operation_id="therapists_retrieve",
+        summary="One therapist",
+        description="Inactive therapists are 404 except to staff and admins, who also see `active` and `email`.",
+        parameters=[THERAPIST_ID],
+        responses={200: THERAPIST_VIEW, 404: NOT_FOUND},
+        auth=OPTIONAL_AUTH,
+        tags=["therapists"],
+    )
+    def get(self, request, pk: int):
+        therapist = self.get_therapist(request, pk)
+        serializer_class = TherapistStaffSerializer if _is_front_desk(request) else TherapistSerializer
+        return Response(serializer_class(therapist).data)
+
+    @extend_schema(
+        operation_id="therapists_partial_update",
+        summary="Change a therapist's bio, modalities or active flag (staff)",
+        parameters=[THERAPIST_ID],
+        request=TherapistUpdateSerializer,
+        responses={
+            200: TherapistStaffSerializer,
+            400: VALIDATION_ERROR,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
+        tags=["therapists"],
+    )
+    def patch(self, request, pk: int):
+        therapist = self.get_therapist(request, pk)
+        params = TherapistUpdateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        therapist = services.therapist_update(therapist=therapist, **params.validated_data)
+        return Response(TherapistStaffSerializer(therapist).data)
