@@ -1,3 +1,10 @@
 """URLs of the intake API, mounted under /api/v1/."""
 
-urlpatterns = []
+from django.urls import path
+
+from intake.api.views import IntakeAssessView, IntakeFormView
+
+urlpatterns = [
+    path("intake/form/", IntakeFormView.as_view(), name="intake-form"),
+    path("intake/assess/", IntakeAssessView.as_view(), name="intake-assess"),
+]

@@ -1,0 +1,62 @@
+"""The public intake endpoints: the form, and a preview of its assessment."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from intake.api.parsers import NestingSafeJSONParser
+from intake.api.serializers import (
+    VALIDATION_ERROR_SCHEMA,
+    AnswersSerializer,
+    AssessmentSerializer,
+    FormDefinitionSerializer,
+)
+from intake.form import form_definition
+from intake.rules import assess
+
+
+class PublicIntakeView(APIView):
+    """Anyone may read the form and preview an assessment, logged in or not.
+
+    No authentication at all, so a stale token or a session without a CSRF
+    token never stands between a visitor and the form; the anonymous
+    throttle still applies.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [NestingSafeJSONParser]
+
+
+class IntakeFormView(PublicIntakeView):
+    @extend_schema(
+        operation_id="intake_form",
+        summary="The current intake form",
+        description="Version, fields, allowed values and their labels. Answers are posted in this shape.",
+        responses={200: FormDefinitionSerializer},
+        tags=["intake"],
+    )
+    def get(self, request):
+        return Response(FormDefinitionSerializer(form_definition()).data)
+
+
+class IntakeAssessView(PublicIntakeView):
+    @extend_schema(
+        operation_id="intake_assess",
+        summary="Preview the assessment of intake answers",
+        description=(
+            "The body is the answers object itself. Answers the suggested modality, score, "
+            "flags and reasons the rules give; stores nothing."
+        ),
+        request=AnswersSerializer,
+        responses={
+            200: AssessmentSerializer,
+            400: OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Invalid answers: field → messages."),
+        },
+        tags=["intake"],
+    )
+    def post(self, request):
+        answers = AnswersSerializer(data=request.data)
+        answers.is_valid(raise_exception=True)
+        return Response(AssessmentSerializer(assess(answers.validated_data)).data)

@@ -1,0 +1,34 @@
+"""Reads of the intake app."""
+
+from django.db.models import QuerySet
+
+from intake.models import Intake, IntakeAccess
+
+# The assessment's keys (as `intake.rules.assess` returns them) -> the Intake
+# column each is stored in. Services write through it, readers read through it.
+ASSESSMENT_COLUMNS = {
+    "modality": "suggested_modality",
+    "score": "score",
+    "needs_review": "needs_review",
+    "flags": "flags",
+    "reasons": "reasons",
+    "rules_version": "rules_version",
+}
+
+
+def intake_get(*, intake_id: int) -> Intake:
+    """One intake with what rendering it needs (client, reviewer) in the same query.
+
+    Raises `Intake.DoesNotExist` when there is none.
+    """
+    return Intake.objects.select_related("client", "reviewed_by").get(pk=intake_id)
+
+
+def intake_assessment(intake: Intake) -> dict:
+    """The intake's stored assessment, in the shape `intake.rules.assess` returns."""
+    return {key: getattr(intake, column) for key, column in ASSESSMENT_COLUMNS.items()}
+
+
+def intake_access_list(*, intake: Intake) -> QuerySet[IntakeAccess]:
+    """The audit log of reads of `intake`, newest first, with who read it."""
+    return IntakeAccess.objects.filter(intake=intake).select_related("accessed_by").order_by("-accessed_at", "-id")

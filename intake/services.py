@@ -1,0 +1,125 @@
+"""Writes of the intake app: store answers with their assessment, review them, log reads.
+
+Every function is one transaction. Answers are always checked by
+`intake.form.validate_answers` and assessed by `intake.rules.assess` here,
+so no caller can store an intake whose assessment does not follow from its
+answers. Who may do what is the caller's check (the booking app's).
+"""
+
+import ipaddress
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import Modality, User
+from intake import rules
+from intake.form import FORM_VERSION, validate_answers
+from intake.models import Intake, IntakeAccess
+from intake.selectors import ASSESSMENT_COLUMNS
+
+
+def _assessment_fields(answers: dict) -> dict:
+    """The Intake columns the rules fill in for these (validated) answers."""
+    assessment = rules.assess(answers)
+    return {column: assessment[key] for key, column in ASSESSMENT_COLUMNS.items()}
+
+
+@transaction.atomic
+def intake_create(*, client: User, answers: dict) -> Intake:
+    """Validate and assess `answers` and store them as `client`'s intake.
+
+    Raises Django's `ValidationError` (`{field: [message]}`) and stores
+    nothing when the answers are invalid.
+    """
+    cleaned = validate_answers(answers)
+    return Intake.objects.create(
+        client=client, form_version=FORM_VERSION, answers=cleaned, **_assessment_fields(cleaned)
+    )
+
+
+@transaction.atomic
+def intake_update_answers(*, intake: Intake, answers: dict) -> Intake:
+    """Replace the answers, reassess them, and return the updated intake.
+
+    A therapist's review stays, but is marked stale when the answers changed:
+    it was made against the older intake. Locks the intake row so that two
+    edits, or an edit and a review, apply one after the other. Whether the
+    client may still edit (before the appointment) is the caller's check.
+    """
+    # Validation needs no row, so bad answers are refused before taking a lock.
+    cleaned = validate_answers(answers)
+    locked = Intake.objects.select_for_update().get(pk=intake.pk)
+
+    if locked.reviewed_modality and cleaned != locked.answers:
+        locked.review_stale = True
+    locked.form_version = FORM_VERSION
+    locked.answers = cleaned
+    for name, value in _assessment_fields(cleaned).items():
+        setattr(locked, name, value)
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def intake_review(*, intake: Intake, reviewer: User, modality: str, note: str = "") -> Intake:
+    """Record the treating therapist's final modality (and note) for the intake.
+
+    Raises Django's `ValidationError` `{"modality": [...]}` for an unknown
+    modality. Locks the intake row: a review and an edit of the answers
+    never interleave. Who may review is the caller's check.
+    """
+    if not isinstance(modality, str) or modality not in Modality.values:
+        raise ValidationError({"modality": [f"Choose one of: {', '.join(Modality.values)}."]})
+    if not isinstance(note, str):
+        raise ValidationError({"note": ["Must be a string."]})
+
+    locked = Intake.objects.select_for_update().get(pk=intake.pk)
+    locked.reviewed_modality = modality
+    locked.review_note = note
+    locked.reviewed_by = reviewer
+    locked.reviewed_at = timezone.now()
+    locked.review_stale = False
+    locked.save(
+        update_fields=["reviewed_modality", "review_note", "reviewed_by", "reviewed_at", "review_stale", "updated_at"]
+    )
+    return locked
+
+
+def _ip_or_none(remote_addr: str | None) -> str | None:
+    # The column is an inet: an address that is not one (a proxy's garbage)
+    # must not make the read it records fail.
+    try:
+        return str(ipaddress.ip_address(remote_addr)) if remote_addr else None
+    except ValueError:
+        return None
+
+
+@transaction.atomic
+def intake_access_log(
+    *,
+    intake: Intake,
+    user: User | None,
+    booking_id: int | None = None,
+    remote_addr: str | None = None,
+    channel: str,
+    outcome: str = IntakeAccess.Outcome.ALLOWED,
+) -> IntakeAccess:
+    """Write one audit row: `user` read (or was refused) `intake` through `channel`.
+
+    `channel` is an `IntakeAccess.Channel` value and `outcome` an
+    `IntakeAccess.Outcome` value (a wrong one is a programming error:
+    ValueError). The log is append-only in the database.
+    """
+    if channel not in IntakeAccess.Channel.values:
+        raise ValueError(f"Unknown intake access channel {channel!r}.")
+    if outcome not in IntakeAccess.Outcome.values:
+        raise ValueError(f"Unknown intake access outcome {outcome!r}.")
+    return IntakeAccess.objects.create(
+        intake=intake,
+        booking_id=booking_id,
+        accessed_by=user if user is not None and user.is_authenticated else None,
+        remote_addr=_ip_or_none(remote_addr),
+        channel=channel,
+        outcome=outcome,
+    )
