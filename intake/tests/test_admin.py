@@ -1,0 +1,165 @@
+"""The intake admin: health answers for superusers only, read-only for the front desk, reads audited."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from intake.models import Intake, IntakeAccess
+from intake.services import intake_access_log, intake_create
+
+pytestmark = pytest.mark.django_db
+
+SECRET_NOTE = "Recovering from a shoulder operation"
+ANSWERS = {
+    "pressure_preference": "deep",
+    "primary_goal": "pain_relief",
+    "health_screening": ["skin_condition"],
+    "notes": SECRET_NOTE,
+    "consent": True,
+}
+
+
+@pytest.fixture
+def intake(client_user):
+    return intake_create(client=client_user, answers=ANSWERS)
+
+
+def browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def front_desk(staff_user):
+    """Front-desk staff allowed to look at intakes in the admin (view permission only)."""
+    staff_user.user_permissions.add(
+        Permission.objects.get(codename="view_intake"), Permission.objects.get(codename="view_intakeaccess")
+    )
+    return staff_user
+
+
+def change_url(intake) -> str:
+    return reverse("admin:intake_intake_change", args=[intake.pk])
+
+
+def test_superuser_sees_the_answers_and_the_read_is_audited(admin_user, intake):
+    response = browser(admin_user).get(change_url(intake), REMOTE_ADDR="198.51.100.7")
+
+    assert response.status_code == 200
+    assert SECRET_NOTE in response.content.decode()
+    assert "skin_condition" in response.content.decode()
+    access = IntakeAccess.objects.get(intake=intake)
+    assert (access.accessed_by, access.channel, access.remote_addr) == (admin_user, "admin", "198.51.100.7")
+
+
+def test_front_desk_sees_no_health_answers_and_cannot_change(front_desk, intake):
+    client = browser(front_desk)
+
+    page = client.get(change_url(intake))
+    post = client.post(change_url(intake), {"review_note": "x"})
+
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert SECRET_NOTE not in content
+    assert "skin_condition" not in content
+    assert "Reasons" not in content
+    assert post.status_code == 403
+    assert not IntakeAccess.objects.exists()  # nothing of the intake was read
+
+
+def test_changelist_for_both_and_search_by_email(admin_user, front_desk, intake, client_user):
+    url = reverse("admin:intake_intake_changelist")
+
+    for user in (admin_user, front_desk):
+        response = browser(user).get(url, {"q": client_user.email})
+        assert response.status_code == 200
+        assert client_user.email in response.content.decode() or str(client_user) in response.content.decode()
+        assert SECRET_NOTE not in response.content.decode()
+    empty = browser(admin_user).get(url, {"q": "nobody@example.com"})
+    assert "0 intakes" in empty.content.decode()
+
+
+def test_nobody_adds_or_deletes_intakes(admin_user, intake):
+    client = browser(admin_user)
+
+    assert client.get(reverse("admin:intake_intake_add")).status_code == 403
+    assert client.post(reverse("admin:intake_intake_delete", args=[intake.pk]), {"post": "yes"}).status_code == 403
+    assert Intake.objects.filter(pk=intake.pk).exists()
+
+
+def test_superuser_edits_go_through_the_services(admin_user, intake):
+    # given a reviewed intake whose answers a superuser changes in the admin
+    client = browser(admin_user)
+    form = {
+        "answers": json.dumps({"pressure_preference": "light", "primary_goal": "relaxation", "consent": True}),
+        "reviewed_modality": "therapeutic",
+        "review_note": "Checked with the client.",
+    }
+
+    response = client.post(change_url(intake), form)
+
+    # then the answers are normalized and reassessed, and the review records who
+    assert response.status_code == 302
+    intake.refresh_from_db()
+    assert intake.answers["pain_tolerance"] == "medium"
+    assert intake.suggested_modality == "therapeutic"
+    assert intake.score == -5
+    assert (intake.reviewed_modality, intake.reviewed_by) == ("therapeutic", admin_user)
+    assert intake.reviewed_at is not None and intake.review_stale is False
+
+
+def test_superuser_cannot_save_invalid_answers(admin_user, intake):
+    form = {"answers": json.dumps({"pressure_preference": "hard"}), "reviewed_modality": "", "review_note": ""}
+
+    response = browser(admin_user).post(change_url(intake), form)
+
+    assert response.status_code == 200  # the form again, with the errors
+    assert "pressure_preference" in response.content.decode()
+    intake.refresh_from_db()
+    assert intake.answers["pressure_preference"] == "deep"
+
+
+def test_a_review_note_needs_a_modality(admin_user, intake):
+    form = {"answers": json.dumps(intake.answers), "reviewed_modality": "", "review_note": "Just a note"}
+
+    response = browser(admin_user).post(change_url(intake), form)
+
+    assert response.status_code == 200
+    intake.refresh_from_db()
+    assert intake.reviewed_at is None
+
+
+def test_rules_page_shows_the_tables(admin_user, front_desk):
+    url = reverse("admin:intake_intake_rules")
+
+    response = browser(admin_user).get(url)
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    for text in ("pressure_preference", "Limited range of motion", "blood_thinners", "neck_shoulder_tension", "-3", "2000"):
+        assert text in content
+    assert browser(front_desk).get(url).status_code == 200
+    changelist = browser(admin_user).get(reverse("admin:intake_intake_changelist")).content.decode()
+    assert url in changelist
+
+
+def test_rules_page_needs_permission_to_view_intakes(staff_user):
+    assert browser(staff_user).get(reverse("admin:intake_intake_rules")).status_code == 403
+
+
+def test_audit_log_is_read_only_and_for_superusers(admin_user, front_desk, intake):
+    row = intake_access_log(intake=intake, user=admin_user, channel="api", booking_id=7)
+    client = browser(admin_user)
+
+    assert client.get(reverse("admin:intake_intakeaccess_changelist")).status_code == 200
+    assert client.get(reverse("admin:intake_intakeaccess_change", args=[row.pk])).status_code == 200
+    assert client.get(reverse("admin:intake_intakeaccess_add")).status_code == 403
+    change = client.post(reverse("admin:intake_intakeaccess_change", args=[row.pk]), {"outcome": "denied"})
+    assert change.status_code == 403
+    assert client.post(reverse("admin:intake_intakeaccess_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
+    assert browser(front_desk).get(reverse("admin:intake_intakeaccess_changelist")).status_code == 403
+    assert IntakeAccess.objects.get(pk=row.pk).outcome == "allowed"
