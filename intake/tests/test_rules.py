@@ -2,6 +2,7 @@
 
 import ast
 import copy
+import re
 import time
 from pathlib import Path
 
@@ -156,3 +157,12 @@ def test_assess_takes_well_under_a_millisecond():
     per_call = (time.perf_counter() - started) / runs
 
     assert per_call < 0.001
+
+
+def test_docs_score_table_is_the_codes():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "intake.md").read_text(encoding="utf-8")
+    rows = [f"| `{row['answer']}` | `{row['value']}` | {row['points']:+d} |" for row in rules.rules_table()]
+
+    score_rows = re.compile(r"^\| `\w+` \| `\w+` \| [+-]\d+ \|$")
+
+    assert [line for line in doc.splitlines() if score_rows.match(line)] == rows
