@@ -40,30 +40,31 @@ def intake_create(*, client: User, answers: dict) -> Intake:
 
 @transaction.atomic
 def intake_update_answers(*, intake: Intake, answers: dict) -> Intake:
-    """Replace the answers, reassess them, and return the updated intake.
+    """Replace the answers, reassess them, and return the intake (the same instance, updated).
 
     A therapist's review stays, but is marked stale when the answers changed:
-    it was made against the older intake. Locks the intake row so that two
-    edits, or an edit and a review, apply one after the other. Whether the
-    client may still edit (before the appointment) is the caller's check.
+    it was made against the older intake. Locks the intake row (and reloads
+    it) so that two edits, or an edit and a review, apply one after the
+    other. Whether the client may still edit (before the appointment) is the
+    caller's check.
     """
     # Validation needs no row, so bad answers are refused before taking a lock.
     cleaned = validate_answers(answers)
-    locked = Intake.objects.select_for_update().get(pk=intake.pk)
+    intake.refresh_from_db(from_queryset=Intake.objects.select_for_update())
 
-    if locked.reviewed_modality and cleaned != locked.answers:
-        locked.review_stale = True
-    locked.form_version = FORM_VERSION
-    locked.answers = cleaned
+    if intake.reviewed_modality and cleaned != intake.answers:
+        intake.review_stale = True
+    intake.form_version = FORM_VERSION
+    intake.answers = cleaned
     for name, value in _assessment_fields(cleaned).items():
-        setattr(locked, name, value)
-    locked.save()
-    return locked
+        setattr(intake, name, value)
+    intake.save()
+    return intake
 
 
 @transaction.atomic
 def intake_review(*, intake: Intake, reviewer: User, modality: str, note: str = "") -> Intake:
-    """Record the treating therapist's final modality (and note) for the intake.
+    """Record the treating therapist's final modality (and note); returns the intake, updated.
 
     Raises Django's `ValidationError` `{"modality": [...]}` for an unknown
     modality. Locks the intake row: a review and an edit of the answers
@@ -74,16 +75,16 @@ def intake_review(*, intake: Intake, reviewer: User, modality: str, note: str = 
     if not isinstance(note, str):
         raise ValidationError({"note": ["Must be a string."]})
 
-    locked = Intake.objects.select_for_update().get(pk=intake.pk)
-    locked.reviewed_modality = modality
-    locked.review_note = note
-    locked.reviewed_by = reviewer
-    locked.reviewed_at = timezone.now()
-    locked.review_stale = False
-    locked.save(
+    intake.refresh_from_db(from_queryset=Intake.objects.select_for_update())
+    intake.reviewed_modality = modality
+    intake.review_note = note
+    intake.reviewed_by = reviewer
+    intake.reviewed_at = timezone.now()
+    intake.review_stale = False
+    intake.save(
         update_fields=["reviewed_modality", "review_note", "reviewed_by", "reviewed_at", "review_stale", "updated_at"]
     )
-    return locked
+    return intake
 
 
 def _ip_or_none(remote_addr: str | None) -> str | None:

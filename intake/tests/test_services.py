@@ -1,10 +1,11 @@
 """Writes of the intake app: create, update, review, audit, and versioning."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from intake import rules
@@ -76,6 +77,48 @@ def test_update_reassesses_the_answers(client_user):
     assert intake_assessment(stored) == rules.assess(stored.answers)
     assert stored.suggested_modality == "therapeutic"
     assert stored.review_stale is False
+
+
+def test_update_and_review_refresh_the_instance_passed_in(client_user, therapist):
+    intake = intake_create(client=client_user, answers=DEEP)
+
+    intake_update_answers(intake=intake, answers=GENTLE)
+    assert intake.suggested_modality == "therapeutic"
+
+    intake_review(intake=intake, reviewer=therapist.user, modality="therapeutic")
+    assert intake.reviewed_by == therapist.user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_waits_for_a_review_holding_the_row(client_user, therapist):
+    # given a transaction holding the intake's row lock (as a review in progress would)
+    intake = intake_create(client=client_user, answers=DEEP)
+    done = threading.Event()
+
+    def edit():
+        try:
+            intake_update_answers(intake=Intake.objects.get(pk=intake.pk), answers=GENTLE)
+        finally:
+            connection.close()
+            done.set()
+
+    with transaction.atomic():
+        Intake.objects.select_for_update().get(pk=intake.pk)
+        worker = threading.Thread(target=edit)
+        worker.start()
+        # then the edit waits for the lock
+        assert not done.wait(0.5)
+        intake_review(intake=intake, reviewer=therapist.user, modality="deep_tissue")
+
+    worker.join(10)
+    # and applies after the review, so the review is stale
+    stored = Intake.objects.get(pk=intake.pk)
+    assert done.is_set()
+    assert (stored.suggested_modality, stored.reviewed_modality, stored.review_stale) == (
+        "therapeutic",
+        "deep_tissue",
+        True,
+    )
 
 
 def test_update_keeps_a_review_but_marks_it_stale(client_user, therapist):
