@@ -63,7 +63,7 @@ def modalities_clean(values: Iterable[str] | None) -> list[str]:
         errors.append(
             f"Unknown modality {', '.join(map(repr, unknown))}; choose from {', '.join(Modality.values)}."
         )
-    if len(set(values)) != len(values):
+    elif len(set(values)) != len(values):
         errors.append("Each modality may be listed only once.")
     if errors:
         raise ValidationError({"modalities": errors})

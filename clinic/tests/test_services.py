@@ -179,7 +179,9 @@ def test_modalities_clean_accepts_lists_of_known_distinct_values(values, expecte
     assert modalities_clean(values) == expected
 
 
-@pytest.mark.parametrize("values", [None, [], "therapeutic", ["x"], ["deep_tissue", "deep_tissue"]])
+@pytest.mark.parametrize(
+    "values", [None, [], "therapeutic", ["x"], ["deep_tissue", "deep_tissue"], [{"not": "hashable"}], [None]]
+)
 def test_modalities_clean_refuses_the_rest(values):
     with pytest.raises(ValidationError) as exc_info:
         modalities_clean(values)
