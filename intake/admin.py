@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from intake import rules
 from intake.form import FIELDS, FORM_VERSION, validate_answers
 from intake.models import Intake, IntakeAccess
-from intake.services import intake_access_log, intake_review, intake_update_answers
+from intake.services import REVIEW_NOTE_MAX_LENGTH, intake_access_log, intake_review, intake_update_answers
 
 # Shown to superusers only: the answers and everything derived from them.
 HEALTH_FIELDS = ("answers", "score", "flags", "reasons", "review_note")
@@ -64,6 +64,8 @@ class IntakeAdminForm(forms.ModelForm):
         review_changed = {"reviewed_modality", "review_note"} & set(self.changed_data)
         if review_changed and not cleaned.get("reviewed_modality"):
             self.add_error("reviewed_modality", "Choose the final modality to record a review.")
+        if len(cleaned.get("review_note") or "") > REVIEW_NOTE_MAX_LENGTH:
+            self.add_error("review_note", f"At most {REVIEW_NOTE_MAX_LENGTH} characters.")
         return cleaned
 
 

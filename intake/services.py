@@ -18,6 +18,9 @@ from intake.form import FORM_VERSION, validate_answers
 from intake.models import Intake, IntakeAccess
 from intake.selectors import ASSESSMENT_COLUMNS
 
+# As long as the client's own notes may be.
+REVIEW_NOTE_MAX_LENGTH = 2000
+
 
 def _assessment_fields(answers: dict) -> dict:
     """The Intake columns the rules fill in for these (validated) answers."""
@@ -72,8 +75,8 @@ def intake_review(*, intake: Intake, reviewer: User, modality: str, note: str = 
     """
     if not isinstance(modality, str) or modality not in Modality.values:
         raise ValidationError({"modality": [f"Choose one of: {', '.join(Modality.values)}."]})
-    if not isinstance(note, str):
-        raise ValidationError({"note": ["Must be a string."]})
+    if not isinstance(note, str) or "\x00" in note or len(note) > REVIEW_NOTE_MAX_LENGTH:
+        raise ValidationError({"note": [f"Must be text of at most {REVIEW_NOTE_MAX_LENGTH} characters."]})
 
     intake.refresh_from_db(from_queryset=Intake.objects.select_for_update())
     intake.reviewed_modality = modality

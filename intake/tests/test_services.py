@@ -195,6 +195,17 @@ def test_review_with_an_unknown_modality_is_refused(client_user, therapist, moda
     assert Intake.objects.get(pk=intake.pk).reviewed_at is None
 
 
+@pytest.mark.parametrize("note", [None, "x" * 2001, "nul \x00 char"])
+def test_review_with_a_bad_note_is_refused(client_user, therapist, note):
+    intake = intake_create(client=client_user, answers=DEEP)
+
+    with pytest.raises(ValidationError) as caught:
+        intake_review(intake=intake, reviewer=therapist.user, modality="therapeutic", note=note)
+
+    assert set(caught.value.message_dict) == {"note"}
+    assert Intake.objects.get(pk=intake.pk).reviewed_at is None
+
+
 def test_a_stored_assessment_keeps_its_rules_version_when_the_weights_change(client_user, monkeypatch):
     # given an intake assessed under rules v1
     old = intake_create(client=client_user, answers=DEEP)
