@@ -1,0 +1,60 @@
+"""The environment the benchmark runs the app in, shared by the builder, the
+in-process measurements and the gunicorn server it starts.
+
+The bench database comes from `BENCH_DATABASE_URL` only, never from
+`DATABASE_URL`: a developer's shell pointing DATABASE_URL at the real
+database must not get that database dropped. Its name must contain "bench".
+"""
+
+import os
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/clinic_bench"
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def database_url() -> str:
+    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+    name = urlsplit(url).path.lstrip("/")
+    if "bench" not in name:
+        raise SystemExit(f"Refusing to use database {name!r}: the bench database's name must contain 'bench'.")
+    return url
+
+
+def server_env() -> dict[str, str]:
+    """Settings as production runs them (DEBUG off, pooled connections), with the
+    throttles out of the way and mail built but not sent."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url(),
+        "DEBUG": "false",
+        "SECRET_KEY": "bench",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "SECURE_SSL_REDIRECT": "false",
+        "THROTTLE_AUTH": "1000000/min",
+        "THROTTLE_USER": "1000000/min",
+        "THROTTLE_ANON": "1000000/min",
+        "CONN_MAX_AGE": "60",
+        # Confirmation mails are built (with their .ics) but go nowhere: the
+        # console backend would time the terminal, SMTP a server we don't run.
+        "EMAIL_URL": "dummymail://",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def setup_django() -> None:
+    """Configure Django in this process against the bench database."""
+    os.environ.update(server_env())
+    import sys
+
+    if PROJECT_DIR not in sys.path:
+        sys.path.insert(0, PROJECT_DIR)
+    import django
+
+    django.setup()
+
+
+def ensure_results_dir() -> str:
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    return RESULTS_DIR
