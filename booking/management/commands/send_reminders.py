@@ -1,0 +1,26 @@
+"""`manage.py send_reminders`: mail a reminder for each booking starting soon, once.
+
+Safe to run from cron on several hosts at once (see `booking.reminders`).
+"""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from booking.reminders import reminders_send
+
+
+class Command(BaseCommand):
+    help = "Send one reminder mail per confirmed booking starting within the window (default 24 hours)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--hours", type=int, default=24, help="How far ahead to remind, in hours (default 24).")
+        parser.add_argument("--batch-size", type=int, default=100, help="Bookings claimed per transaction.")
+
+    def handle(self, *args, hours, batch_size, **options):
+        if hours < 1:
+            raise CommandError("--hours must be at least 1.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        count = reminders_send(window=timedelta(hours=hours), batch_size=batch_size)
+        self.stdout.write(self.style.SUCCESS(f"Reminders sent: {count}."))
