@@ -92,6 +92,12 @@ def _echo(value: str) -> str:
     return repr(value if len(value) <= _ECHO_CHARS else value[:_ECHO_CHARS] + "…")
 
 
+def _unknown_key(key: Any) -> str:
+    """An unknown key as the error's key: short, and UTF-8 even if the client sent a lone surrogate."""
+    name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+    return name if len(name) <= _ECHO_CHARS else name[:_ECHO_CHARS] + "…"
+
+
 def _not_a_choice(value: str, spec: FormField) -> str:
     return f"{_echo(value)} is not a valid choice. Choose from: {', '.join(spec.choices)}."
 
@@ -161,7 +167,7 @@ def validate_answers(data: Any) -> dict:
     errors: dict[str, list[str]] = {}
     for key in data:
         if key not in FIELDS_BY_NAME:
-            errors[str(key)] = ["Unknown field: the form has no such question."]
+            errors[_unknown_key(key)] = ["Unknown field: the form has no such question."]
 
     answers = {}
     for spec in FIELDS:

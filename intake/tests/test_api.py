@@ -89,6 +89,7 @@ def test_assess_refuses_an_invalid_case_naming_its_fields(api, case):
         '{"pressure_preference": "deep", "primary_goal": "relaxation", "consent": true, "notes": "a\\u0000b"}',
         '{"pressure_preference": "deep", "primary_goal": "relaxation", "consent": true, "notes": "\\ud800"}',
         '{"\\u00fcnknown": 1, "pressure_preference": "deep", "primary_goal": "relaxation", "consent": true}',
+        '{"\\ud800": 1, "pressure_preference": "\\udfff", "primary_goal": "relaxation", "consent": true}',
         "[" * 50_000 + "]" * 50_000,
         '{"a":' * 20_000 + "1" + "}" * 20_000,
     ],

@@ -114,6 +114,13 @@ def test_unknown_keys_are_rejected_by_name():
     assert set(errors) == {"favourite_colour", "", "Consent"}
 
 
+def test_unknown_keys_are_named_safely():
+    errors = errors_of({**BASE, "\ud800": 1, "k" * 10_000: 2})
+
+    assert set(errors) == {"\\ud800", "k" * 40 + "…"}
+    json.dumps(errors, ensure_ascii=False).encode("utf-8")
+
+
 def test_several_bad_fields_are_all_named():
     errors = errors_of({"pressure_preference": "hard", "conditions": "stress", "consent": False, "x": 1})
 

@@ -1,6 +1,7 @@
 """Properties of the rules and the form over generated answers (hypothesis)."""
 
 import copy
+import json
 
 from django.core.exceptions import ValidationError
 from hypothesis import given, settings
@@ -123,9 +124,11 @@ def test_assessment_is_deterministic_whatever_the_list_order(answers, random):
     assert rules.assess(shuffled) == rules.assess(answers) == rules.assess(copy.deepcopy(answers))
 
 
+# Any text JSON can carry, lone surrogates included.
+json_text = st.text(st.characters(categories=["Cs", "L", "N", "P", "Zs", "Cc"]), max_size=20)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=20), children, max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | json_text,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(json_text, children, max_size=5),
     max_leaves=20,
 )
 field_names = st.sampled_from([spec.name for spec in FIELDS] + ["other"])
@@ -138,11 +141,20 @@ def nearly_valid_answers(draw) -> dict:
 
 
 @fast
-@given(st.one_of(json_values, st.dictionaries(field_names, json_values), nearly_valid_answers()))
+@given(
+    st.one_of(
+        json_values,
+        st.dictionaries(field_names | json_text, json_values),
+        nearly_valid_answers(),
+    )
+)
 def test_any_json_is_either_accepted_or_a_validation_error(data):
     try:
         answers = validate_answers(data)
     except ValidationError as exc:
         assert all(len(messages) == 1 for messages in exc.message_dict.values())
+        # the 400 can always be sent
+        json.dumps(exc.message_dict, ensure_ascii=False).encode("utf-8")
     else:
         rules.assess(answers)
+        json.dumps(answers, ensure_ascii=False).encode("utf-8")
