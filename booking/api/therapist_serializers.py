@@ -1,5 +1,7 @@
 """Serializers of the therapist-facing API: the day sheet and the calendar feed token."""
 
+import datetime as dt
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,7 +10,16 @@ from clinic.models import Modality
 
 
 class DaySheetQuerySerializer(serializers.Serializer):
+    # Far from datetime's limits, so the day's span and its UTC conversion never overflow.
+    EARLIEST = dt.date(1900, 1, 1)
+    LATEST = dt.date(9998, 12, 31)
+
     date = serializers.DateField(input_formats=["%Y-%m-%d"], help_text="A day in the clinic's time zone, YYYY-MM-DD.")
+
+    def validate_date(self, value: dt.date) -> dt.date:
+        if not self.EARLIEST <= value <= self.LATEST:
+            raise serializers.ValidationError(f"Give a date between {self.EARLIEST} and {self.LATEST}.")
+        return value
 
 
 class DaySheetClientSerializer(serializers.Serializer):

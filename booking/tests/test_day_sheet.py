@@ -202,7 +202,8 @@ class TestApi:
         assert IntakeAccess.objects.count() == 0
 
     @pytest.mark.parametrize("query", [{}, {"date": ""}, {"date": "2026-13-01"}, {"date": "10/06/2026"},
-                                       {"date": "2026-06-10T09:00"}, {"date": "tomorrow"}])
+                                       {"date": "2026-06-10T09:00"}, {"date": "tomorrow"},
+                                       {"date": "9999-12-31"}, {"date": "0001-01-01"}])
     def test_missing_or_malformed_date_is_400(self, as_user, therapist, query):
         response = as_user(therapist.user).get(URL, query)
         assert response.status_code == 400
