@@ -18,6 +18,12 @@ from clinic.models import Clinic, Therapist
 
 MAX_RANGE_DAYS = 31
 
+# The local dates the API accepts: wider than any real schedule, and far
+# enough from the ends of Python's calendar (years 1 and 9999) that a day's
+# bounds, and slot generation's margin of a day or two, always exist.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
+
 
 @dataclass(frozen=True)
 class BookingWindow:

@@ -6,9 +6,10 @@
 """
 
 import django_filters
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 
-from booking.availability import local_day_bounds
+from booking.availability import EARLIEST_DATE, LATEST_DATE, local_day_bounds
 from booking.models import Booking, Slot
 from clinic.selectors import clinic_get
 
@@ -41,10 +42,13 @@ class BookingFilter(LocalDateRangeFilterSet):
         fields = ["status", "therapist", "needs_review"]
 
 
+# Beyond these a day's bounds do not exist (booking.availability).
+_DATE_VALIDATORS = [MinValueValidator(EARLIEST_DATE), MaxValueValidator(LATEST_DATE)]
+
 for _filterset in (SlotFilter, BookingFilter):
     _filterset.base_filters["from"] = django_filters.DateFilter(
-        method="filter_from", label="From this local date (YYYY-MM-DD)"
+        method="filter_from", label="From this local date (YYYY-MM-DD)", validators=_DATE_VALIDATORS
     )
     _filterset.base_filters["to"] = django_filters.DateFilter(
-        method="filter_to", label="To this local date (YYYY-MM-DD), inclusive"
+        method="filter_to", label="To this local date (YYYY-MM-DD), inclusive", validators=_DATE_VALIDATORS
     )

@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from booking.availability import MAX_RANGE_DAYS
+from booking.availability import EARLIEST_DATE, LATEST_DATE, MAX_RANGE_DAYS
 from booking.models import Booking, Slot, TimeOff, WorkingHours
 from booking.schedule import MAX_GENERATE_DAYS
 from clinic.models import Modality, Role, Therapist
@@ -25,11 +26,30 @@ class StrictDateTimeField(serializers.DateTimeField):
     }
 
     def to_internal_value(self, value):
+        # Parse before DRF does: DRF makes a naive time aware in the current
+        # zone (UTC) before we could see that it had no offset.
         if isinstance(value, str):
-            parsed = serializers.DateTimeField(default_timezone=None).to_internal_value(value)
-            if timezone.is_naive(parsed):
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
                 self.fail("naive")
         return super().to_internal_value(value)
+
+
+class LocalDateField(serializers.DateField):
+    """A local date between EARLIEST_DATE and LATEST_DATE (beyond them a day's bounds do not exist)."""
+
+    default_error_messages = {
+        "out_of_range": f"Give a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}.",
+    }
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            self.fail("out_of_range")
+        return day
 
 
 class DateRangeSerializer(serializers.Serializer):
@@ -39,8 +59,8 @@ class DateRangeSerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["from"] = serializers.DateField()
-        fields["to"] = serializers.DateField()
+        fields["from"] = LocalDateField()
+        fields["to"] = LocalDateField()
         return fields
 
     def validate(self, attrs):
