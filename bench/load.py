@@ -1,0 +1,266 @@
+"""The load engine: HTTP clients on threads, latency statistics, the server's memory.
+
+Stdlib only (http.client, threading): each worker thread owns one
+HTTPConnection, kept alive when the server allows it (gunicorn's sync
+workers close after every answer, and http.client reconnects by itself).
+"""
+
+import http.client
+import itertools
+import json
+import math
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+class Client:
+    """One connection to the server, as one user (a token) or anonymous."""
+
+    def __init__(self, port: int, token: str | None = None, timeout: float = 30.0):
+        self.port = port
+        self.timeout = timeout
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.headers = {"Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Token {token}"
+
+    def request(self, method: str, path: str, body=None) -> tuple[int, float, bytes]:
+        """(status, seconds, body); status 0 when the connection failed."""
+        headers = self.headers
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers = {**headers, "Content-Type": "application/json"}
+        started = time.perf_counter()
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            response = self.conn.getresponse()
+            payload = response.read()
+            status = response.status
+        except (http.client.HTTPException, OSError) as exc:
+            self.conn.close()
+            status, payload = 0, repr(exc).encode()
+        return status, time.perf_counter() - started, payload
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted list (q in 0..100)."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
+    return sorted_values[rank - 1]
+
+
+@dataclass
+class Result:
+    name: str
+    concurrency: int
+    requests: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    app_cpu_s: float = 0.0  # gunicorn master + workers
+    db_cpu_s: float = 0.0  # this database's PostgreSQL backends
+    client_cpu_s: float = 0.0  # the load driver itself
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def p(self, q: float) -> float:
+        return percentile(sorted(self.latencies), q) * 1000
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "concurrency": self.concurrency,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.p(50), 2),
+            "p95_ms": round(self.p(95), 2),
+            "p99_ms": round(self.p(99), 2),
+            "errors": self.errors,
+            "app_cpu_ms": round(self.app_cpu_s * 1000 / self.requests, 2) if self.requests else 0,
+            "db_cpu_ms": round(self.db_cpu_s * 1000 / self.requests, 2) if self.requests else 0,
+            "client_cpu_ms": round(self.client_cpu_s * 1000 / self.requests, 2) if self.requests else 0,
+            "statuses": dict(self.statuses),
+            "error_samples": self.error_samples,
+        }
+
+
+def drive(
+    name: str,
+    *,
+    clients: list[Client],
+    next_request,
+    ok_statuses: set[int],
+    max_requests: int,
+    max_seconds: float,
+) -> Result:
+    """Run len(clients) workers until `max_requests` are sent or `max_seconds` pass.
+
+    `next_request(worker, n)` gives the worker's n-th request `(method, path,
+    body)`, or None when that worker has nothing left to send. An answer
+    whose status is not in `ok_statuses` counts as an error.
+    """
+    result = Result(name=name, concurrency=len(clients))
+    counter = itertools.count()
+    lock = threading.Lock()
+    start = threading.Barrier(len(clients) + 1)
+    deadline = [0.0]
+
+    def work(worker: int) -> None:
+        client = clients[worker]
+        latencies, statuses, samples, errors = [], Counter(), [], 0
+        start.wait()
+        n = 0
+        while time.perf_counter() < deadline[0] and next(counter) < max_requests:
+            req = next_request(worker, n)
+            if req is None:
+                break
+            n += 1
+            status, seconds, payload = client.request(*req)
+            latencies.append(seconds)
+            statuses[status] += 1
+            if status not in ok_statuses:
+                errors += 1
+                if len(samples) < 3:
+                    samples.append(f"{status} {req[0]} {req[1]}: {payload[:300]!r}")
+        with lock:
+            result.latencies.extend(latencies)
+            result.statuses.update(statuses)
+            result.errors += errors
+            result.error_samples.extend(samples[: max(0, 5 - len(result.error_samples))])
+
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(len(clients))]
+    for t in threads:
+        t.start()
+    result.started_at = time.perf_counter()
+    deadline[0] = result.started_at + max_seconds
+    start.wait()
+    for t in threads:
+        t.join()
+    result.ended_at = time.perf_counter()
+    result.seconds = result.ended_at - result.started_at
+    result.requests = len(result.latencies)
+    return result
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # The command may contain spaces and parentheses: fields follow the last ')'.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            kids.append(int(entry))
+    return kids
+
+
+class RssSampler:
+    """Samples the server's resident memory (master + workers, from /proc) every `interval` s."""
+
+    def __init__(self, master_pid: int, interval: float = 0.1):
+        self.master_pid = master_pid
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self.workers: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        refresh = 0.0
+        while not self._stop.is_set():
+            now = time.perf_counter()
+            if now >= refresh:
+                self.workers = _children(self.master_pid)
+                refresh = now + 1.0
+            total = _rss_kib(self.master_pid) + sum(_rss_kib(pid) for pid in self.workers)
+            self.samples.append((now, total))
+            self._stop.wait(self.interval)
+
+    def start(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_mib(self, start: float, end: float) -> float:
+        inside = [kib for t, kib in self.samples if start <= t <= end]
+        return max(inside, default=0) / 1024
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15 of stat)
+
+
+class CpuMeter:
+    """CPU seconds spent by a set of processes between two snapshots.
+
+    Less sensitive to a busy machine than wall-clock figures: time spent
+    waiting for a core is not counted. `pids()` is asked at each snapshot, so
+    processes that appear in between (new database backends) are counted
+    from zero.
+    """
+
+    def __init__(self, pids):
+        self.pids = pids
+        self._before: dict[int, int] = {}
+
+    def _snapshot(self) -> dict[int, int]:
+        ticks = {}
+        for pid in self.pids():
+            value = _cpu_ticks(pid)
+            if value is not None:
+                ticks[pid] = value
+        return ticks
+
+    def start(self) -> None:
+        self._before = self._snapshot()
+
+    def seconds(self) -> float:
+        after = self._snapshot()
+        return sum(v - self._before.get(pid, 0) for pid, v in after.items()) / _TICK
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its direct children (gunicorn's master and workers)."""
+    return [pid, *_children(pid)]
