@@ -14,6 +14,10 @@ from clinic.models import Modality, Role, Therapist
 from intake.api.serializers import AnswersSerializer
 
 
+# The largest primary key a BigAutoField holds: a bigger "id" is malformed (400), not an unknown slot (409).
+MAX_ID = 2**63 - 1
+
+
 def person_name(first: str, last: str, email: str) -> str:
     return f"{first} {last}".strip() or email
 
@@ -226,7 +230,7 @@ class IntakeAnswersInputSerializer(serializers.Serializer):
 
 
 class BookingCreateSerializer(serializers.Serializer):
-    slot = serializers.IntegerField(min_value=1)
+    slot = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     intake = IntakeAnswersInputSerializer()
 
 
@@ -235,7 +239,7 @@ class BookingCancelSerializer(serializers.Serializer):
 
 
 class BookingRescheduleSerializer(serializers.Serializer):
-    slot = serializers.IntegerField(min_value=1)
+    slot = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class BookingReviewSerializer(serializers.Serializer):
