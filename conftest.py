@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -14,10 +15,31 @@ from clinic.tests.factories import (
 )
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Let the test database be emptied between transactional tests.
+
+    The audit log refuses TRUNCATE (intake.models.IntakeAccess) unless the
+    session says `clinic.allow_truncate = on`; this sets that default on
+    the test database only, so Django's flush works. A test proves the
+    refusal by turning it off for its own transaction.
+    """
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
+                    "SET clinic.allow_truncate = 'on'"
+                )
+            connection.close()  # new sessions pick up the default
+
+
 @pytest.fixture(autouse=True)
-def _plain_http(settings):
-    """The test client speaks plain HTTP; TLS redirects are tested on their own."""
+def _test_settings(settings):
+    """Plain HTTP (TLS redirects are tested on their own) and fast password
+    hashing for the many accounts factories make (the real hasher is slow on purpose)."""
     settings.SECURE_SSL_REDIRECT = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -68,8 +68,8 @@ class Intake(models.Model):
 class IntakeAccess(models.Model):
     """One read (or refused read) of a full intake: the audit log.
 
-    Append-only, enforced by the database: on PostgreSQL a trigger refuses
-    UPDATE and DELETE on this table, whatever code or person tries.
+    Append-only, enforced by the database: on PostgreSQL triggers refuse
+    UPDATE, DELETE and TRUNCATE on this table, whatever code or person tries.
     """
 
     class Outcome(models.TextChoices):
@@ -96,6 +96,19 @@ class IntakeAccess(models.Model):
         verbose_name_plural = "intake accesses"
         triggers = [
             pgtrigger.Protect(name="intake_access_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="intake_access_no_truncate",
+                operation=pgtrigger.Truncate,
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                # Only a test database, whose default sets clinic.allow_truncate (see
+                # conftest.py), lets Django's test flush empty the table.
+                func=(
+                    "IF current_setting('clinic.allow_truncate', true) IS DISTINCT FROM 'on' THEN "
+                    "RAISE EXCEPTION 'The intake access log is append-only: TRUNCATE is refused.'; "
+                    "END IF; RETURN NULL;"
+                ),
+            ),
         ]
 
     def __str__(self):

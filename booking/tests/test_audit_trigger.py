@@ -10,14 +10,11 @@ from django.db import DatabaseError, connection, transaction
 from booking.tests.factories import BookingFactory
 from intake.models import IntakeAccess
 
-# Factories hash a password per user; the default hasher makes that a second each.
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TABLE = IntakeAccess._meta.db_table
 
 
 @pytest.fixture
 def access(db, settings, therapist):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     booking = BookingFactory(slot__therapist=therapist)
     return IntakeAccess.objects.create(
         intake=booking.intake,
@@ -94,3 +91,12 @@ def test_refusal_is_the_triggers_raise(access):
         with transaction.atomic():
             IntakeAccess.objects.filter(pk=access.pk).update(outcome="denied")
     assert excinfo.value.__cause__.sqlstate == "P0001"  # raise_exception, from PL/pgSQL RAISE
+
+
+@pytest.mark.django_db
+def test_truncate_is_refused(access):
+    # The test database allows TRUNCATE for Django's flush; production has no such default.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL clinic.allow_truncate = 'off'")
+        cursor.execute(f"TRUNCATE {TABLE} CASCADE")
+    assert IntakeAccess.objects.filter(pk=access.pk).exists()

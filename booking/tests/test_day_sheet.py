@@ -31,10 +31,6 @@ ANSWERS = {
 }
 
 
-# Factories hash a password per user; the default hasher makes that a second each.
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NY)
 
@@ -47,7 +43,6 @@ def book(therapist, starts_at: datetime, **fields) -> Booking:
 
 @pytest.fixture(autouse=True)
 def new_york(db, settings):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     return clinic_configure(time_zone="America/New_York")
 
 

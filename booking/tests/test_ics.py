@@ -35,10 +35,6 @@ HEALTH_WORDS = [
 ]
 
 
-# Factories hash a password per user; the default hasher makes that a second each.
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def book(therapist, starts_at: datetime, **fields) -> Booking:
     return BookingFactory(
         slot=SlotFactory(therapist=therapist, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1)), **fields
@@ -58,7 +54,6 @@ def the_event(ics: bytes):
 
 @pytest.fixture(autouse=True)
 def new_york(db, settings):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     # UIDs end in the slug of the deployment's CLINIC_NAME unless CALENDAR_UID_DOMAIN is set.
     settings.CLINIC_NAME = "Massage Clinic"
     settings.CALENDAR_UID_DOMAIN = ""

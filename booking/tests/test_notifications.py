@@ -40,13 +40,8 @@ HEALTH_WORDS = [
 ]
 
 
-# Factories hash a password per user; the default hasher makes that a second each.
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(autouse=True)
 def new_york(db, settings):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     return clinic_configure(time_zone="America/New_York", name="Calm Hands")
 
 

@@ -20,10 +20,6 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 HEALTH_WORDS = ["pregnancy", "warfarin", "hamstring", "lower_back", "flag"]
 
 
-# Factories hash a password per user; the default hasher makes that a second each.
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def book(therapist, starts_at: datetime, **fields) -> Booking:
     return BookingFactory(
         slot=SlotFactory(therapist=therapist, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30)), **fields
@@ -32,7 +28,6 @@ def book(therapist, starts_at: datetime, **fields) -> Booking:
 
 @pytest.fixture(autouse=True)
 def new_york(db, settings):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     return clinic_configure(time_zone="America/New_York")
 
 

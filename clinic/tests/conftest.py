@@ -8,18 +8,6 @@ from clinic.tests.factories import AdminFactory, ClientFactory, StaffFactory, Th
 ROLES = ["anonymous", "client", "therapist", "staff", "admin"]
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    """The test client speaks plain HTTP; with DEBUG off the settings would redirect it to HTTPS."""
-    settings.SECURE_SSL_REDIRECT = False
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Every factory user hashes a password; the production hasher is deliberately slow."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api_as(db, as_user):
     """`api_as(role)` → an API client for a fresh user of that role ("anonymous": no credentials)."""

@@ -5,7 +5,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intake.api.parsers import NestingSafeJSONParser
+from config.parsers import NestingSafeJSONParser
 from intake.api.serializers import (
     VALIDATION_ERROR_SCHEMA,
     AnswersSerializer,

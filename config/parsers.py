@@ -1,4 +1,4 @@
-"""A JSON parser for the public intake endpoints that never answers a bad body with a 500."""
+"""The API's JSON parser: it never answers a bad body with a 500."""
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser

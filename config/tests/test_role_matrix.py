@@ -1,0 +1,262 @@
+"""Every endpoint × every role → the status API.md promises.
+
+One table: each row is an endpoint (method + route) with the status each
+role gets. `test_every_endpoint_has_a_row` walks the project's URL conf, so
+a new endpoint without a row here fails the suite.
+
+Roles, relative to one booking: its client, another client, its therapist,
+another therapist, front-desk staff, an admin, and anonymous. A 409 where a
+role is allowed would hide a permission bug, so the world is built so that
+every allowed request succeeds (a future booking that may still be cancelled,
+a started one that may be marked done, a free slot to move to).
+"""
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from booking.models import Slot, TimeOff, WorkingHours
+from booking.tests.factories import BookingFactory, SlotFactory
+from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory, TherapistFactory, clinic_configure
+from conftest import api_client_for
+
+ROLES = ["anonymous", "client", "other_client", "therapist", "other_therapist", "staff", "admin"]
+
+ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
+
+
+def expect(default: int, **per_role: int) -> dict[str, int]:
+    statuses = {role: default for role in ROLES}
+    statuses.update(per_role)
+    return statuses
+
+
+# Shorthands for the common permission shapes.
+ANYONE = expect(200)
+ANY_USER = expect(200, anonymous=401)
+FRONT_DESK = expect(403, anonymous=401, staff=200, admin=200)
+FRONT_DESK_201 = expect(403, anonymous=401, staff=201, admin=201)
+FRONT_DESK_204 = expect(403, anonymous=401, staff=204, admin=204)
+
+
+@dataclass
+class World:
+    users: dict
+    therapist: object
+    booking: object
+    past_booking: object
+    free_slot: object
+    spare_slot: object
+    working_hours: object
+    time_off: object
+
+    def fmt(self, path: str) -> str:
+        return path.format(
+            booking=self.booking.pk,
+            past_booking=self.past_booking.pk,
+            therapist=self.therapist.pk,
+            free_slot=self.free_slot.pk,
+            spare_slot=self.spare_slot.pk,
+            working_hours=self.working_hours.pk,
+            time_off=self.time_off.pk,
+            token=self.therapist.feed_token,
+            today=timezone.localdate().isoformat(),
+            week=(timezone.localdate() + timedelta(days=7)).isoformat(),
+        )
+
+
+def build_world() -> World:
+    clinic_configure()
+    therapist = TherapistFactory()
+    client = ClientFactory()
+    users = {
+        "anonymous": None,
+        "client": client,
+        "other_client": ClientFactory(),
+        "therapist": therapist.user,
+        "other_therapist": TherapistFactory().user,
+        "staff": StaffFactory(),
+        "admin": AdminFactory(),
+    }
+    soon = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    booking = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=soon))
+    past_booking = BookingFactory(
+        client=client, slot=SlotFactory(therapist=therapist, starts_at=timezone.now() - timedelta(hours=2))
+    )
+    return World(
+        users=users,
+        therapist=therapist,
+        booking=booking,
+        past_booking=past_booking,
+        free_slot=SlotFactory(therapist=therapist, starts_at=soon + timedelta(days=1)),
+        spare_slot=SlotFactory(therapist=therapist, starts_at=soon + timedelta(days=2)),
+        working_hours=WorkingHours.objects.create(therapist=therapist, weekday=0, start_time="09:00", end_time="12:00"),
+        time_off=TimeOff.objects.create(
+            therapist=therapist, starts_at=soon + timedelta(days=20), ends_at=soon + timedelta(days=21)
+        ),
+    )
+
+
+def register_body(world):
+    return {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD, "first_name": "N", "last_name": "U"}
+
+
+def therapist_body(world):
+    return {"email": f"t-{uuid.uuid4().hex[:8]}@example.com", "first_name": "T", "last_name": "X", "modalities": ["therapeutic"]}
+
+
+def slot_body(world):
+    start = timezone.now() + timedelta(days=40)
+    return {"therapist": world.therapist.pk, "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()}
+
+
+def time_off_body(world):
+    start = timezone.now() + timedelta(days=50)
+    return {"therapist": world.therapist.pk, "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat()}
+
+
+# (method, route as in the URL conf, concrete path, body, expected per role)
+MATRIX = [
+    # Accounts
+    ("POST", "auth/register/", "/api/v1/auth/register/", register_body, expect(201)),
+    ("POST", "auth/token/", "/api/v1/auth/token/", lambda w: {"email": w.users["client"].email, "password": PASSWORD}, ANYONE),
+    ("GET", "me/", "/api/v1/me/", None, ANY_USER),
+    # Clinic and therapists
+    ("GET", "clinic/", "/api/v1/clinic/", None, ANYONE),
+    ("PATCH", "clinic/", "/api/v1/clinic/", lambda w: {"min_notice_hours": 3}, FRONT_DESK),
+    ("GET", "therapists/", "/api/v1/therapists/", None, ANYONE),
+    ("POST", "therapists/", "/api/v1/therapists/", therapist_body, FRONT_DESK_201),
+    ("GET", "therapists/{}/", "/api/v1/therapists/{therapist}/", None, ANYONE),
+    ("PATCH", "therapists/{}/", "/api/v1/therapists/{therapist}/", lambda w: {"bio": "New bio"}, FRONT_DESK),
+    # Schedules and slots
+    ("GET", "working-hours/", "/api/v1/working-hours/", None, FRONT_DESK),
+    (
+        "POST", "working-hours/", "/api/v1/working-hours/",
+        lambda w: {"therapist": w.therapist.pk, "weekday": 2, "start_time": "09:00", "end_time": "13:00"},
+        FRONT_DESK_201,
+    ),
+    ("GET", "working-hours/{}/", "/api/v1/working-hours/{working_hours}/", None, FRONT_DESK),
+    ("PATCH", "working-hours/{}/", "/api/v1/working-hours/{working_hours}/", lambda w: {"end_time": "13:00"}, FRONT_DESK),
+    ("DELETE", "working-hours/{}/", "/api/v1/working-hours/{working_hours}/", None, FRONT_DESK_204),
+    ("POST", "slots/generate/", "/api/v1/slots/generate/", lambda w: {"from": w.fmt("{today}"), "to": w.fmt("{week}")}, FRONT_DESK),
+    ("GET", "slots/", "/api/v1/slots/", None, FRONT_DESK),
+    ("POST", "slots/", "/api/v1/slots/", slot_body, FRONT_DESK_201),
+    ("GET", "slots/{}/", "/api/v1/slots/{free_slot}/", None, FRONT_DESK),
+    ("PATCH", "slots/{}/", "/api/v1/slots/{free_slot}/", lambda w: {"status": "blocked"}, FRONT_DESK),
+    ("DELETE", "slots/{}/", "/api/v1/slots/{free_slot}/", None, FRONT_DESK_204),
+    ("GET", "time-off/", "/api/v1/time-off/", None, FRONT_DESK),
+    ("POST", "time-off/", "/api/v1/time-off/", time_off_body, FRONT_DESK_201),
+    ("GET", "time-off/{}/", "/api/v1/time-off/{time_off}/", None, FRONT_DESK),
+    ("DELETE", "time-off/{}/", "/api/v1/time-off/{time_off}/", None, FRONT_DESK_204),
+    # Availability and intake
+    ("GET", "availability/", "/api/v1/availability/?from={today}&to={week}", None, ANYONE),
+    ("GET", "intake/form/", "/api/v1/intake/form/", None, ANYONE),
+    ("POST", "intake/assess/", "/api/v1/intake/assess/", lambda w: ANSWERS, ANYONE),
+    # Bookings
+    (
+        "POST", "bookings/", "/api/v1/bookings/",
+        lambda w: {"slot": w.free_slot.pk, "intake": {"answers": ANSWERS}},
+        expect(403, anonymous=401, client=201, other_client=201),
+    ),
+    ("GET", "bookings/", "/api/v1/bookings/", None, ANY_USER),
+    ("GET", "bookings/{}/", "/api/v1/bookings/{booking}/", None, expect(200, anonymous=401, other_client=404, other_therapist=404)),
+    (
+        "POST", "bookings/{}/cancel/", "/api/v1/bookings/{booking}/cancel/", lambda w: {},
+        expect(200, anonymous=401, other_client=404, other_therapist=404, therapist=403),
+    ),
+    (
+        "POST", "bookings/{}/reschedule/", "/api/v1/bookings/{booking}/reschedule/", lambda w: {"slot": w.spare_slot.pk},
+        expect(200, anonymous=401, other_client=404, other_therapist=404, therapist=403),
+    ),
+    (
+        "POST", "bookings/{}/complete/", "/api/v1/bookings/{past_booking}/complete/", None,
+        expect(200, anonymous=401, other_client=404, other_therapist=404, client=403),
+    ),
+    (
+        "POST", "bookings/{}/no-show/", "/api/v1/bookings/{past_booking}/no-show/", None,
+        expect(200, anonymous=401, other_client=404, other_therapist=404, client=403),
+    ),
+    (
+        "GET", "bookings/{}/intake/", "/api/v1/bookings/{booking}/intake/", None,
+        expect(200, anonymous=401, other_client=404, other_therapist=404, staff=403),
+    ),
+    (
+        "PUT", "bookings/{}/intake/", "/api/v1/bookings/{booking}/intake/", lambda w: ANSWERS,
+        expect(403, anonymous=401, other_client=404, other_therapist=404, client=200),
+    ),
+    (
+        "POST", "bookings/{}/review/", "/api/v1/bookings/{booking}/review/", lambda w: {"modality": "therapeutic"},
+        expect(403, anonymous=401, other_client=404, other_therapist=404, therapist=200, admin=200),
+    ),
+    (
+        "GET", "bookings/{}/intake/access-log/", "/api/v1/bookings/{booking}/intake/access-log/", None,
+        expect(403, anonymous=401, other_client=404, other_therapist=404, client=200, admin=200),
+    ),
+    # Therapist's day and calendar feed
+    (
+        "GET", "therapists/me/day/", "/api/v1/therapists/me/day/?date={today}", None,
+        expect(403, anonymous=401, therapist=200, other_therapist=200),
+    ),
+    ("GET", "therapists/me/feed/", "/api/v1/therapists/me/feed/", None, expect(403, anonymous=401, therapist=200, other_therapist=200)),
+    ("POST", "therapists/me/feed/", "/api/v1/therapists/me/feed/", None, expect(403, anonymous=401, therapist=200, other_therapist=200)),
+    ("GET", "therapists/{}/calendar.ics", "/api/v1/therapists/{therapist}/calendar.ics?token={token}", None, ANYONE),
+]
+
+
+def _canonical(route: str) -> str:
+    route = re.sub(r"\(\?P<[^>]+>[^)]+\)", "{}", route)  # router regex groups
+    route = re.sub(r"<[^>]+>", "{}", route)  # path converters
+    return route.replace("^", "").replace("$", "").replace("\\.", ".")
+
+
+def _api_endpoints(resolver=None, prefix="") -> set[tuple[str, str]]:
+    """(METHOD, route) of every view under /api/v1/."""
+    found = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            found |= _api_endpoints(pattern, route)
+        elif isinstance(pattern, URLPattern) and _canonical(route).startswith("api/v1/"):
+            callback = pattern.callback
+            view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+            actions = getattr(callback, "actions", None)
+            methods = set(actions) if actions is not None else {m for m in view.http_method_names if hasattr(view, m)}
+            methods &= set(view.http_method_names) - {"head", "options", "trace"}
+            for method in methods:
+                found.add((method.upper(), _canonical(route).removeprefix("api/v1/")))
+    return found
+
+
+def test_every_endpoint_has_a_row():
+    table = {(method, route) for method, route, *_ in MATRIX}
+    endpoints = _api_endpoints()
+    assert endpoints - table == set(), "endpoints without a row in the role matrix"
+    assert table - endpoints == set(), "rows for endpoints that do not exist"
+
+
+CASES = [
+    pytest.param(method, path, body, role, statuses[role], id=f"{method} {route} as {role}")
+    for method, route, path, body, statuses in MATRIX
+    for role in ROLES
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path, body, role, expected", CASES)
+def test_role_matrix(method, path, body, role, expected):
+    # given
+    world = build_world()
+    api = api_client_for(world.users[role])
+    # when
+    response = api.generic(
+        method, world.fmt(path), data=None if body is None else json.dumps(body(world)),
+        content_type="application/json",
+    )
+    # then
+    assert response.status_code == expected, getattr(response, "data", response.content[:300])
