@@ -1,0 +1,241 @@
+"""Idempotency-Key on booking writes (API.md, Bookings): a retry replays the
+first answer, a reused key with another body is a 422, a key still running
+is a 409, and keys belong to their user."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from booking import idempotency, services
+from booking.models import Booking, IdempotencyRecord
+from booking.tests.helpers import (
+    BOOKINGS,
+    DEEP_TISSUE,
+    FAST_PASSWORD_HASHERS,
+    THERAPEUTIC,
+    assert_conflict,
+    book,
+    booking_body,
+    frozen,
+    local,
+    slot_at,
+)
+from intake.models import Intake
+
+pytestmark = pytest.mark.django_db
+
+KEY = "3f1c2a7e-booking-1"
+
+
+@pytest.fixture(autouse=True)
+def _now(settings):
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+    with frozen() as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def slot(clinic, therapist):
+    return slot_at(therapist, local(2026, 12, 4, 9))
+
+
+@pytest.fixture
+def other_slot(clinic, therapist):
+    return slot_at(therapist, local(2026, 12, 4, 11))
+
+
+@pytest.fixture
+def client_api(as_user, client_user):
+    return as_user(client_user)
+
+
+def _with_key(key=KEY) -> dict:
+    return {"HTTP_IDEMPOTENCY_KEY": key}
+
+
+def test_a_retry_replays_the_first_answer(client_api, slot):
+    first = book(client_api, slot, **_with_key())
+    second = book(client_api, slot, **_with_key())
+
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert Booking.objects.count() == Intake.objects.count() == 1
+
+
+def test_the_same_body_in_another_key_order_is_the_same_request(client_api, slot):
+    first = book(client_api, slot, **_with_key())
+    reordered = json.dumps({"intake": {"answers": dict(reversed(list(THERAPEUTIC.items())))}, "slot": slot.pk})
+
+    second = client_api.post(BOOKINGS, reordered, content_type="application/json", **_with_key())
+
+    assert (second.status_code, second.json()) == (201, first.json())
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.parametrize("change", ["slot", "answers"])
+def test_the_same_key_with_another_body_is_a_422(client_api, slot, other_slot, change):
+    book(client_api, slot, **_with_key())
+    body = booking_body(other_slot) if change == "slot" else booking_body(slot, DEEP_TISSUE)
+
+    response = client_api.post(BOOKINGS, body, format="json", **_with_key())
+
+    assert_conflict(response, "idempotency_key_reused", status=422)
+    assert Booking.objects.count() == 1
+
+
+def test_another_users_key_replays_nothing(as_user, client_api, other_client_user, slot, other_slot):
+    mine = book(client_api, slot, **_with_key())
+
+    theirs = book(as_user(other_client_user), other_slot, **_with_key())
+
+    assert theirs.status_code == 201
+    assert "Idempotent-Replayed" not in theirs
+    assert theirs.json()["id"] != mine.json()["id"]
+    assert theirs.json()["client"]["id"] == other_client_user.pk
+    assert Booking.objects.count() == 2
+
+
+def test_another_user_with_the_same_key_and_body_gets_their_own_answer(as_user, client_api, other_client_user, slot):
+    book(client_api, slot, **_with_key())
+
+    theirs = book(as_user(other_client_user), slot, **_with_key())
+
+    # not a replay of the first client's booking: the slot is simply taken
+    assert_conflict(theirs, "slot_unavailable")
+    assert Booking.objects.count() == 1
+
+
+def test_a_first_409_is_replayed_even_once_the_slot_is_free(as_user, client_api, client_user, other_client_user, slot):
+    # given the slot is taken, and a request with a key is refused
+    blocker = services.booking_create(client=other_client_user, slot_id=slot.pk, answers=THERAPEUTIC)
+    first = book(client_api, slot, **_with_key())
+    assert_conflict(first, "slot_unavailable")
+
+    # when the slot frees up and the same request is retried with the same key
+    services.booking_cancel(booking_id=blocker.pk, by=other_client_user)
+    retry = book(client_api, slot, **_with_key())
+
+    # then the first answer is replayed; a new key books
+    assert (retry.status_code, retry.json()) == (409, first.json())
+    assert not Booking.objects.filter(client=client_user).exists()
+    assert book(client_api, slot, **_with_key("a-new-key")).status_code == 201
+
+
+def test_a_first_400_is_replayed(client_api, slot):
+    bad = booking_body(slot, {"pressure_preference": "medium"})
+    first = client_api.post(BOOKINGS, bad, format="json", **_with_key())
+
+    retry = client_api.post(BOOKINGS, bad, format="json", **_with_key())
+
+    assert first.status_code == retry.status_code == 400
+    assert retry.json() == first.json()
+    assert not Intake.objects.exists()
+
+
+def test_a_key_still_running_is_a_409(client_api, client_user, slot):
+    # a first request with this key and body has claimed it and not answered yet
+    book(client_api, slot, **_with_key())
+    IdempotencyRecord.objects.filter(user=client_user, key=KEY).update(response_status=None, response_body=None)
+
+    response = book(client_api, slot, **_with_key())
+
+    assert_conflict(response, "idempotency_key_in_use")
+    assert Booking.objects.count() == 1
+
+
+def test_a_claim_abandoned_for_5_minutes_is_taken_over(_now, client_api, client_user, slot):
+    # given a claim whose request died before answering, and no booking left behind
+    book(client_api, slot, **_with_key())
+    IdempotencyRecord.objects.filter(user=client_user, key=KEY).update(response_status=None, response_body=None)
+    Booking.objects.all().delete()
+
+    _now.shift(timedelta(minutes=4, seconds=59))
+    assert_conflict(book(client_api, slot, **_with_key()), "idempotency_key_in_use")
+
+    # when retried more than 5 minutes after the claim
+    _now.shift(timedelta(seconds=2))
+    response = book(client_api, slot, **_with_key())
+
+    # then it runs again, and its answer is the one kept
+    assert response.status_code == 201
+    assert Booking.objects.filter(client=client_user).count() == 1
+    assert book(client_api, slot, **_with_key()).json() == response.json()
+
+
+def test_a_server_error_releases_the_key(client_api, slot, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "booking_create", broken)
+    with pytest.raises(RuntimeError):
+        book(client_api, slot, **_with_key())
+    assert not IdempotencyRecord.objects.exists()
+    monkeypatch.undo()
+
+    assert book(client_api, slot, **_with_key()).status_code == 201
+
+
+def test_without_a_key_a_repeat_is_a_new_request(client_api, slot):
+    assert book(client_api, slot).status_code == 201
+
+    assert_conflict(book(client_api, slot), "slot_unavailable")
+    assert not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256])
+def test_a_key_must_be_1_to_255_characters(client_api, slot, key):
+    response = book(client_api, slot, **_with_key(key))
+
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()
+    assert not Booking.objects.exists()
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_the_same_key_on_another_endpoint_is_a_422(client_api, slot):
+    created = book(client_api, slot, **_with_key()).json()
+
+    response = client_api.post(f"{BOOKINGS}{created['id']}/cancel/", {}, format="json", **_with_key())
+
+    assert_conflict(response, "idempotency_key_reused", status=422)
+    assert Booking.objects.get().status == Booking.Status.CONFIRMED
+
+
+def test_a_retried_cancel_replays_instead_of_failing(client_api, slot):
+    booking = book(client_api, slot).json()
+    url = f"{BOOKINGS}{booking['id']}/cancel/"
+
+    first = client_api.post(url, {"reason": "ill"}, format="json", **_with_key("cancel-1"))
+    retry = client_api.post(url, {"reason": "ill"}, format="json", **_with_key("cancel-1"))
+    without_key = client_api.post(url, {"reason": "ill"}, format="json")
+
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.json() == first.json()
+    assert_conflict(without_key, "booking_not_active")
+
+
+def test_a_retried_reschedule_replays_instead_of_moving_again(client_api, slot, other_slot):
+    booking = book(client_api, slot).json()
+    url = f"{BOOKINGS}{booking['id']}/reschedule/"
+
+    first = client_api.post(url, {"slot": other_slot.pk}, format="json", **_with_key("move-1"))
+    retry = client_api.post(url, {"slot": other_slot.pk}, format="json", **_with_key("move-1"))
+
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.json() == first.json()
+    assert Booking.objects.get().sequence == 1
+
+
+def test_keys_are_kept_24_hours(_now, client_api, slot, other_slot):
+    book(client_api, slot, **_with_key())
+
+    _now.shift(timedelta(hours=23, minutes=59))
+    assert idempotency.idempotency_purge() == 0
+    assert book(client_api, slot, **_with_key()).status_code == 201  # still a replay
+    assert Booking.objects.count() == 1
+
+    _now.shift(timedelta(minutes=2))
+    assert idempotency.idempotency_purge() == 1
+    assert not IdempotencyRecord.objects.exists()
