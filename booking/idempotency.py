@@ -47,10 +47,13 @@ def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord | None:
         return None
 
 
-def _existing(user, key: str, fingerprint: str) -> Response | IdempotencyRecord:
-    """The replayed answer for a key already claimed, or the record taken over from a dead claim."""
+def _existing(user, key: str, fingerprint: str) -> Response | IdempotencyRecord | None:
+    """The replayed answer for a key already claimed, or the record taken over from a dead claim;
+    None when the claim was released meanwhile (its request failed), so the key is free again."""
     with transaction.atomic():
-        record = IdempotencyRecord.objects.select_for_update().get(user=user, key=key)
+        record = IdempotencyRecord.objects.select_for_update().filter(user=user, key=key).first()
+        if record is None:
+            return None
         if record.request_fingerprint != fingerprint:
             raise IdempotencyKeyReused()
         if record.response_status is not None:
@@ -73,11 +76,11 @@ def idempotent(view, request, handler) -> Response:
         raise ValidationError({HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters."]})
     fingerprint = _fingerprint(request)
     record = _claim(request.user, key, fingerprint)
-    if record is None:
+    while record is None:
         outcome = _existing(request.user, key, fingerprint)
         if isinstance(outcome, Response):
             return outcome
-        record = outcome
+        record = outcome or _claim(request.user, key, fingerprint)
     try:
         response = handler()
     except Exception as exc:

@@ -239,3 +239,22 @@ def test_keys_are_kept_24_hours(_now, client_api, slot, other_slot):
     _now.shift(timedelta(minutes=2))
     assert idempotency.idempotency_purge() == 1
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_key_released_while_we_looked_is_claimed_again(client_api, slot, monkeypatch):
+    """A first request that failed with a server error releases its key; a
+    duplicate that saw the claim a moment before must run, not crash."""
+    claim = idempotency._claim
+    calls = []
+
+    def held_by_a_request_that_then_failed(user, key, fingerprint):
+        calls.append(key)
+        return None if len(calls) == 1 else claim(user, key, fingerprint)
+
+    monkeypatch.setattr(idempotency, "_claim", held_by_a_request_that_then_failed)
+
+    response = book(client_api, slot, **_with_key())
+
+    assert response.status_code == 201
+    assert IdempotencyRecord.objects.get().response_status == 201
+    assert book(client_api, slot, **_with_key()).json() == response.json()
