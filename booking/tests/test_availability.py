@@ -169,6 +169,19 @@ def test_from_and_to_are_local_dates_and_to_is_inclusive(api, clinic, therapist)
     assert _ids(_get(api, **{"from": "2026-12-05", "to": "2026-12-07"})) == [first.pk, last.pk]
 
 
+def test_local_dates_hold_on_a_23_hour_day(api, clinic, therapist):
+    """2026-03-08 in New York runs from 05:00 UTC to 04:00 UTC the next day (spring forward)."""
+    with frozen(local(2026, 3, 1, 9)):
+        slot_at(therapist, local(2026, 3, 7, 23, 30), minutes=30)
+        first = slot_at(therapist, local(2026, 3, 8, 0))  # EST
+        last = slot_at(therapist, local(2026, 3, 8, 23))  # EDT: 03:00 UTC on the 9th
+        slot_at(therapist, local(2026, 3, 9, 0))
+
+        ids = _ids(_get(api, **{"from": "2026-03-08", "to": "2026-03-08"}))
+
+    assert ids == [first.pk, last.pk]
+
+
 def test_a_single_day(api, clinic, therapist):
     slot = slot_at(therapist, local(2026, 12, 5, 9))
 

@@ -87,6 +87,22 @@ def test_twenty_clients_for_one_slot_one_wins(as_user, clinic, therapist):
     assert Booking.objects.get().pk == winner["id"]
 
 
+def test_one_client_booking_two_overlapping_slots_at_once_gets_one(as_user, clinic, client_user, therapist, other_therapist):
+    # given two tabs of one client, each after a different therapist's slot at about the same time
+    nine = slot_at(therapist, local(2026, 12, 4, 9))
+    half_past = slot_at(other_therapist, local(2026, 12, 4, 9, 30))
+    tabs = [(as_user(client_user), nine), (as_user(client_user), half_past)]
+
+    # when both book at once
+    results = run_together([lambda api=api, slot=slot: _answer(book(api, slot)) for api, slot in tabs])
+
+    # then the lock on the client lets one through and the other sees it
+    assert sorted(status for status, _ in results) == [201, 409]
+    assert [body["code"] for status, body in results if status == 409] == ["client_overlap"]
+    assert Booking.objects.filter(client=client_user, status=Booking.Status.CONFIRMED).count() == 1
+    _no_orphan_intakes()
+
+
 def test_a_reschedule_racing_new_bookings_for_one_slot(as_user, clinic, client_user, therapist, other_therapist):
     """Round after round, one of {the reschedule, four new bookings} gets the slot;
     when the reschedule loses, its booking is exactly as it was."""
