@@ -99,7 +99,9 @@ class Server:
     @property
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(self.workers),
-               "-b", f"127.0.0.1:{self.port}"]
+               "-b", f"127.0.0.1:{self.port}",
+               # As production (Dockerfile) runs it: an access log line per request.
+               "--access-logfile", os.path.join(os.path.dirname(self.log_path), "access.log")]
         if self.threads > 1:
             cmd += ["-k", "gthread", "--threads", str(self.threads)]
         return cmd
@@ -678,7 +680,8 @@ def main(argv=None) -> int:
     table = render_table(rows, base)
     all_pass = all(verdicts(name, row)[2] for name, row in rows.items())
     header = (
-        f"Bench run {datetime.now().isoformat(timespec='seconds')} — gunicorn {' '.join(server.command[3:])}; "
+        f"Bench run {datetime.now().isoformat(timespec='seconds')} — gunicorn "
+        f"{' '.join(a for a in server.command[3:] if not a.startswith('/'))}; "
         f"{info['nproc']} cores, PostgreSQL {info['postgresql']}, Python {info['python']}, "
         f"load average at start {info['loadavg_at_start']}"
     )
