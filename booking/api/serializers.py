@@ -13,7 +13,6 @@ from booking.schedule import MAX_GENERATE_DAYS
 from clinic.models import Modality, Role, Therapist
 from intake.api.serializers import AnswersSerializer
 
-
 # The largest primary key a BigAutoField holds: a bigger "id" is malformed (400), not an unknown slot (409).
 MAX_ID = 2**63 - 1
 

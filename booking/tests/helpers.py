@@ -40,7 +40,9 @@ def local(year, month, day, hour=0, minute=0) -> datetime:
 
 
 def slot_at(therapist, starts_at: datetime, *, minutes: int = 60, **fields) -> Slot:
-    return SlotFactory(therapist=therapist, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes), **fields)
+    return SlotFactory(
+        therapist=therapist, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes), **fields
+    )
 
 
 def booking_body(slot, answers=THERAPEUTIC) -> dict:

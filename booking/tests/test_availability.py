@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from booking.models import Booking, Slot
+from booking.tests import helpers
 from booking.tests.factories import BookingFactory
 from booking.tests.helpers import (
     AVAILABILITY,
@@ -16,16 +17,18 @@ from booking.tests.helpers import (
     NOW,
     ROLES,
     UTC,
-    api_as,  # noqa: F401 (fixture)
     book,
     frozen,
     local,
-    people,  # noqa: F401 (fixture)
     slot_at,
 )
 from clinic.tests.factories import TherapistFactory
 
 pytestmark = pytest.mark.django_db
+
+# Fixtures shared with the other booking test modules.
+people = helpers.people
+api_as = helpers.api_as
 
 MINUTE = timedelta(minutes=1)
 NOTICE = timedelta(hours=2)

@@ -12,6 +12,7 @@ import pytest
 
 from booking import services
 from booking.models import Booking, Slot
+from booking.tests import helpers
 from booking.tests.factories import BookingFactory
 from booking.tests.helpers import (
     AVAILABILITY,
@@ -22,18 +23,20 @@ from booking.tests.helpers import (
     NOW,
     ROLES,
     THERAPEUTIC,
-    api_as,  # noqa: F401 (fixture)
     assert_conflict,
     book,
     frozen,
     local,
-    people,  # noqa: F401 (fixture)
     slot_at,
 )
 from clinic.tests.factories import ClientFactory, TherapistFactory
 from intake.models import Intake
 
 pytestmark = pytest.mark.django_db
+
+# Fixtures shared with the other booking test modules.
+people = helpers.people
+api_as = helpers.api_as
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -131,7 +134,9 @@ def test_the_intake_decides_the_modality_and_flags(as_user, clinic, client_user,
     assert (flagged["needs_review"], flagged["flags"]) == (True, ["high_blood_pressure"])
 
 
-@pytest.mark.parametrize("role, status", [("therapist", 403), ("other_therapist", 403), ("staff", 403), ("admin", 403), ("anonymous", 401)])
+@pytest.mark.parametrize(
+    "role, status", [("therapist", 403), ("other_therapist", 403), ("staff", 403), ("admin", 403), ("anonymous", 401)]
+)
 def test_only_clients_book(api_as, clinic, slot, role, status):
     response = book(api_as(role), slot)
 
@@ -244,14 +249,18 @@ def test_a_cancelled_booking_does_not_count_as_overlap(as_user, clinic, client_u
     assert response.status_code == 201
 
 
-def test_another_clients_booking_at_the_same_time_is_no_overlap(as_user, clinic, booking, other_client_user, other_therapist):
+def test_another_clients_booking_at_the_same_time_is_no_overlap(
+    as_user, clinic, booking, other_client_user, other_therapist
+):
     response = book(as_user(other_client_user), slot_at(other_therapist, local(2026, 12, 4, 9)))
 
     assert response.status_code == 201
 
 
 def test_invalid_answers_are_a_400_and_store_nothing(as_user, clinic, client_user, slot):
-    response = book(as_user(client_user), slot, {"pressure_preference": "volcanic", "primary_goal": "relaxation", "consent": False})
+    response = book(
+        as_user(client_user), slot, {"pressure_preference": "volcanic", "primary_goal": "relaxation", "consent": False}
+    )
 
     assert response.status_code == 400
     errors = response.json()["intake"]["answers"]
@@ -289,7 +298,9 @@ BAD_BODIES = [
     pytest.param({"slot": "SLOT", "intake": {"answers": [THERAPEUTIC]}}, id="answers-list"),
     pytest.param({"slot": "SLOT", "intake": {"answers": 7}}, id="answers-number"),
     pytest.param({"slot": "SLOT", "intake": {"answers": {}}}, id="answers-empty"),
-    pytest.param({"slot": "SLOT", "intake": {"answers": {**THERAPEUTIC, "notes": "x" * 2001}}}, id="answers-notes-too-long"),
+    pytest.param(
+        {"slot": "SLOT", "intake": {"answers": {**THERAPEUTIC, "notes": "x" * 2001}}}, id="answers-notes-too-long"
+    ),
     pytest.param({"slot": "SLOT", "intake": {"answers": {**THERAPEUTIC, "notes": "a\x00b"}}}, id="answers-nul"),
     pytest.param({"slot": "SLOT", "intake": {"answers": {**THERAPEUTIC, "shoe_size": 44}}}, id="answers-unknown-key"),
 ]
@@ -368,7 +379,15 @@ def test_the_list_needs_a_login(api, clinic, booking):
 
 @pytest.mark.parametrize(
     "role, status",
-    [("client", 200), ("therapist", 200), ("staff", 200), ("admin", 200), ("other_client", 404), ("other_therapist", 404), ("anonymous", 401)],
+    [
+        ("client", 200),
+        ("therapist", 200),
+        ("staff", 200),
+        ("admin", 200),
+        ("other_client", 404),
+        ("other_therapist", 404),
+        ("anonymous", 401),
+    ],
 )
 def test_the_detail_is_scoped_by_role(api_as, clinic, booking, role, status):
     response = api_as(role).get(_url(booking))
@@ -387,7 +406,12 @@ def test_a_booking_that_does_not_exist_is_a_404_like_anothers(as_user, clinic, c
 
 @pytest.mark.parametrize(
     "role, flags",
-    [("client", ["high_blood_pressure"]), ("therapist", ["high_blood_pressure"]), ("admin", ["high_blood_pressure"]), ("staff", [])],
+    [
+        ("client", ["high_blood_pressure"]),
+        ("therapist", ["high_blood_pressure"]),
+        ("admin", ["high_blood_pressure"]),
+        ("staff", []),
+    ],
 )
 def test_only_the_front_desk_is_kept_from_the_flags(api_as, clinic, booking, role, flags):
     api = api_as(role)
@@ -420,7 +444,7 @@ def test_list_filters(as_user, staff_user, clinic, client_user, therapist, other
     assert ids(needs_review="true") == [flagged["id"]]
     assert ids(needs_review="false") == [early["id"], late["id"]]
     assert ids(**{"from": "2026-12-04"}) == [flagged["id"], late["id"]]
-    assert ids(**{"to": "2026-12-04"}) == [early["id"], flagged["id"]]  # inclusive, local dates
+    assert ids(to="2026-12-04") == [early["id"], flagged["id"]]  # inclusive, local dates
     assert ids(**{"from": "2026-12-04", "to": "2026-12-04"}) == [flagged["id"]]
 
 
@@ -473,7 +497,10 @@ def test_a_cancelled_slot_can_be_booked_again_at_once(as_user, clinic, client_us
     response = book(as_user(other_client_user), slot)
 
     assert response.status_code == 201
-    assert list(Booking.objects.filter(slot=slot).values_list("status", flat=True).order_by("id")) == ["cancelled", "confirmed"]
+    assert list(Booking.objects.filter(slot=slot).values_list("status", flat=True).order_by("id")) == [
+        "cancelled",
+        "confirmed",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -516,7 +543,9 @@ def test_a_client_may_cancel_until_24_hours_before(as_user, clinic, client_user,
 
 
 @pytest.mark.parametrize("role", ["staff", "admin"])
-@pytest.mark.parametrize("before_start", [WINDOW - MINUTE, MINUTE, -HOUR], ids=["inside-window", "about-to-start", "started"])
+@pytest.mark.parametrize(
+    "before_start", [WINDOW - MINUTE, MINUTE, -HOUR], ids=["inside-window", "about-to-start", "started"]
+)
 def test_the_front_desk_may_always_cancel(api_as, clinic, booking, slot, role, before_start):
     with frozen(slot.starts_at - before_start):
         response = api_as(role).post(_url(booking, "cancel"), {"reason": "Therapist ill"}, format="json")
@@ -525,9 +554,7 @@ def test_the_front_desk_may_always_cancel(api_as, clinic, booking, slot, role, b
     assert response.json()["status"] == "cancelled"
 
 
-@pytest.mark.parametrize(
-    "status", [Booking.Status.CANCELLED, Booking.Status.COMPLETED, Booking.Status.NO_SHOW]
-)
+@pytest.mark.parametrize("status", [Booking.Status.CANCELLED, Booking.Status.COMPLETED, Booking.Status.NO_SHOW])
 @pytest.mark.parametrize("role", ["client", "staff"])
 def test_only_an_active_booking_can_be_cancelled(api_as, people, clinic, therapist, status, role):
     booking = BookingFactory(
@@ -609,7 +636,9 @@ def test_who_may_reschedule(api_as, clinic, booking, new_slot, role, status):
 
 
 @pytest.mark.parametrize("before_start, allowed", [(WINDOW, True), (WINDOW - MINUTE, False)])
-def test_a_client_may_reschedule_until_24_hours_before(as_user, clinic, client_user, booking, slot, new_slot, before_start, allowed):
+def test_a_client_may_reschedule_until_24_hours_before(
+    as_user, clinic, client_user, booking, slot, new_slot, before_start, allowed
+):
     before = _snapshot(booking)
 
     with frozen(slot.starts_at - before_start):
@@ -637,9 +666,12 @@ def test_the_front_desk_may_reschedule_inside_the_window(as_user, staff_user, cl
         pytest.param(lambda t, b: slot_at(t, NOW - 3 * HOUR), id="past"),
         pytest.param(lambda t, b: slot_at(t, NOW + 2 * HOUR - MINUTE, minutes=1), id="inside-notice"),
         pytest.param(lambda t, b: slot_at(t, NOW + timedelta(days=60) + MINUTE), id="beyond-horizon"),
-        pytest.param(lambda t, b: slot_at(TherapistFactory(active=False), local(2026, 12, 8, 9)), id="inactive-therapist"),
         pytest.param(
-            lambda t, b: BookingFactory(slot=slot_at(t, local(2026, 12, 8, 9)), client=ClientFactory()).slot, id="booked"
+            lambda t, b: slot_at(TherapistFactory(active=False), local(2026, 12, 8, 9)), id="inactive-therapist"
+        ),
+        pytest.param(
+            lambda t, b: BookingFactory(slot=slot_at(t, local(2026, 12, 8, 9)), client=ClientFactory()).slot,
+            id="booked",
         ),
         pytest.param(lambda t, b: b.slot, id="its-own-slot"),
         pytest.param(lambda t, b: Slot(pk=987654), id="unknown"),
@@ -658,7 +690,9 @@ def test_reschedule_to_a_slot_that_is_not_bookable_changes_nothing(
 
 
 def test_reschedule_keeps_the_rule_on_deep_tissue(as_user, clinic, client_user, therapist):
-    booking = services.booking_create(client=client_user, slot_id=slot_at(therapist, local(2026, 12, 4, 9)).pk, answers=DEEP_TISSUE)
+    booking = services.booking_create(
+        client=client_user, slot_id=slot_at(therapist, local(2026, 12, 4, 9)).pk, answers=DEEP_TISSUE
+    )
     gentle = TherapistFactory(gives_therapeutic=True, gives_deep_tissue=False)
     before = _snapshot(booking)
 
@@ -682,8 +716,12 @@ def test_reschedule_checks_the_therapists_final_modality(as_user, clinic, client
     assert_conflict(response, "therapist_not_qualified")
 
 
-def test_reschedule_onto_the_time_of_another_booking_of_the_client(as_user, clinic, client_user, booking, other_therapist, therapist):
-    services.booking_create(client=client_user, slot_id=slot_at(therapist, local(2026, 12, 8, 9)).pk, answers=THERAPEUTIC)
+def test_reschedule_onto_the_time_of_another_booking_of_the_client(
+    as_user, clinic, client_user, booking, other_therapist, therapist
+):
+    services.booking_create(
+        client=client_user, slot_id=slot_at(therapist, local(2026, 12, 8, 9)).pk, answers=THERAPEUTIC
+    )
     clashing = slot_at(other_therapist, local(2026, 12, 8, 9, 30))
     before = _snapshot(booking)
 
@@ -794,7 +832,9 @@ def test_a_closed_session_can_no_longer_be_cancelled_or_moved(as_user, staff_use
 
     assert_conflict(staff.post(_url(started, "cancel"), {}, format="json"), "booking_not_active")
     assert_conflict(
-        staff.post(_url(started, "reschedule"), {"slot": slot_at(other_therapist, local(2026, 12, 8, 9)).pk}, format="json"),
+        staff.post(
+            _url(started, "reschedule"), {"slot": slot_at(other_therapist, local(2026, 12, 8, 9)).pk}, format="json"
+        ),
         "booking_not_active",
     )
 
@@ -807,4 +847,3 @@ def test_no_role_may_delete_or_edit_a_booking_directly(api_as, clinic, booking, 
         response = getattr(api, method)(_url(booking), {"status": "cancelled"}, format="json")
         assert response.status_code in (401, 403, 404, 405), (method, response.status_code)
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.CONFIRMED
-

@@ -45,7 +45,7 @@ def run_together(calls):
         try:
             barrier.wait()
             results[index] = call()
-        except BaseException as exc:  # reported below, in the test's thread
+        except BaseException as exc:  # noqa: BLE001 (reported below, in the test's thread)
             errors.append(exc)
         finally:
             connection.close()
@@ -87,7 +87,9 @@ def test_twenty_clients_for_one_slot_one_wins(as_user, clinic, therapist):
     assert Booking.objects.get().pk == winner["id"]
 
 
-def test_one_client_booking_two_overlapping_slots_at_once_gets_one(as_user, clinic, client_user, therapist, other_therapist):
+def test_one_client_booking_two_overlapping_slots_at_once_gets_one(
+    as_user, clinic, client_user, therapist, other_therapist
+):
     # given two tabs of one client, each after a different therapist's slot at about the same time
     nine = slot_at(therapist, local(2026, 12, 4, 9))
     half_past = slot_at(other_therapist, local(2026, 12, 4, 9, 30))
@@ -118,8 +120,12 @@ def test_a_reschedule_racing_new_bookings_for_one_slot(as_user, clinic, client_u
         before = Booking.objects.get(pk=booking.pk)
 
         # when
-        calls = [lambda: _answer(mover.post(f"/api/v1/bookings/{booking.pk}/reschedule/", {"slot": target.pk}, format="json"))]
-        calls += [lambda api=api: _answer(book(api, target)) for api in rivals]
+        calls = [
+            lambda target=target: _answer(
+                mover.post(f"/api/v1/bookings/{booking.pk}/reschedule/", {"slot": target.pk}, format="json")
+            )
+        ]
+        calls += [lambda api=api, target=target: _answer(book(api, target)) for api in rivals]
         moved, *booked = run_together(calls)
 
         # then exactly one request got the slot
@@ -150,7 +156,9 @@ def test_the_same_idempotency_key_twice_at_once_books_once(as_user, clinic, clie
         tabs = [as_user(client_user), as_user(client_user)]
 
         # when both arrive at once
-        results = run_together([lambda api=api: _answer(book(api, slot, HTTP_IDEMPOTENCY_KEY=key)) for api in tabs])
+        results = run_together(
+            [lambda api=api, slot=slot, key=key: _answer(book(api, slot, HTTP_IDEMPOTENCY_KEY=key)) for api in tabs]
+        )
 
         # then one booking; the other answer is its replay or "still running"
         (first_status, first_body), (second_status, second_body) = sorted(results, key=lambda r: r[0])
@@ -194,7 +202,9 @@ def test_two_generate_runs_at_once_never_duplicate_slots(as_user, staff_user, cl
     # when two front-desk sessions generate at once
     results = run_together(
         [
-            lambda api=api, span=span: _answer(api.post("/api/v1/slots/generate/", {"from": span[0], "to": span[1]}, format="json"))
+            lambda api=api, span=span: _answer(
+                api.post("/api/v1/slots/generate/", {"from": span[0], "to": span[1]}, format="json")
+            )
             for api, span in zip(desks, ranges)
         ]
     )

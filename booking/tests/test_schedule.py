@@ -11,22 +11,24 @@ import pytest
 from booking import schedule
 from booking.errors import SlotOverlap, TimeOffOverlap
 from booking.models import Booking, Slot, TimeOff, WorkingHours
+from booking.tests import helpers
 from booking.tests.factories import BookingFactory, TimeOffFactory, WorkingHoursFactory
 from booking.tests.helpers import (
     FAST_PASSWORD_HASHERS,
     NOW,
-    ROLES,
     UTC,
-    api_as,  # noqa: F401 (fixture)
     assert_conflict,
     frozen,
     local,
-    people,  # noqa: F401 (fixture)
     slot_at,
 )
 from clinic.tests.factories import TherapistFactory
 
 pytestmark = pytest.mark.django_db
+
+# Fixtures shared with the other booking test modules.
+people = helpers.people
+api_as = helpers.api_as
 
 HOUR = timedelta(hours=1)
 WORKING_HOURS = "/api/v1/working-hours/"
@@ -74,7 +76,9 @@ def schedule_rows(therapist):
     return {
         "hours": WorkingHoursFactory(therapist=therapist, weekday=0),
         "slot": slot_at(therapist, local(2026, 12, 10, 9)),
-        "time_off": TimeOffFactory(therapist=therapist, starts_at=local(2026, 12, 20, 9), ends_at=local(2026, 12, 20, 17)),
+        "time_off": TimeOffFactory(
+            therapist=therapist, starts_at=local(2026, 12, 20, 9), ends_at=local(2026, 12, 20, 17)
+        ),
     }
 
 
@@ -97,7 +101,11 @@ def _requests(therapist, rows):
         "add a slot": (
             "post",
             SLOTS,
-            {"therapist": therapist.pk, "starts_at": "2026-12-11T09:00:00-05:00", "ends_at": "2026-12-11T10:00:00-05:00"},
+            {
+                "therapist": therapist.pk,
+                "starts_at": "2026-12-11T09:00:00-05:00",
+                "ends_at": "2026-12-11T10:00:00-05:00",
+            },
             201,
         ),
         "block a slot": ("patch", f"{SLOTS}{rows['slot'].pk}/", {"status": "blocked"}, 200),
@@ -168,7 +176,14 @@ def test_no_one_else_touches_the_schedule(api_as, clinic, therapist, schedule_ro
 def test_working_hours_round_trip(staff_api, clinic, therapist):
     created = staff_api.post(
         WORKING_HOURS,
-        {"therapist": therapist.pk, "weekday": 0, "start_time": "09:00", "end_time": "17:00", "slot_minutes": 50, "buffer_minutes": 10},
+        {
+            "therapist": therapist.pk,
+            "weekday": 0,
+            "start_time": "09:00",
+            "end_time": "17:00",
+            "slot_minutes": 50,
+            "buffer_minutes": 10,
+        },
         format="json",
     )
     assert created.status_code == 201, created.json()
@@ -196,7 +211,9 @@ def test_working_hours_round_trip(staff_api, clinic, therapist):
 
 def test_working_hours_defaults(staff_api, clinic, therapist):
     response = staff_api.post(
-        WORKING_HOURS, {"therapist": therapist.pk, "weekday": 6, "start_time": "10:00", "end_time": "12:00"}, format="json"
+        WORKING_HOURS,
+        {"therapist": therapist.pk, "weekday": 6, "start_time": "10:00", "end_time": "12:00"},
+        format="json",
     )
 
     assert response.status_code == 201
@@ -245,7 +262,9 @@ def test_working_hours_cannot_be_changed_to_end_before_they_start(staff_api, cli
 
 def test_generate_cuts_working_hours_into_slots(staff_api, clinic, therapist):
     # Mondays 09:00-12:00, 50-minute slots with 10 minutes' rest
-    WorkingHoursFactory(therapist=therapist, weekday=0, start_time=time(9), end_time=time(12), slot_minutes=50, buffer_minutes=10)
+    WorkingHoursFactory(
+        therapist=therapist, weekday=0, start_time=time(9), end_time=time(12), slot_minutes=50, buffer_minutes=10
+    )
 
     response = staff_api.post(GENERATE, {"from": "2026-12-07", "to": "2026-12-13"}, format="json")
 
@@ -286,7 +305,9 @@ def test_generate_only_for_one_therapist(staff_api, clinic, therapist, other_the
     WorkingHoursFactory(therapist=therapist, weekday=0)
     WorkingHoursFactory(therapist=other_therapist, weekday=0)
 
-    response = staff_api.post(GENERATE, {"from": "2026-12-07", "to": "2026-12-07", "therapist": therapist.pk}, format="json")
+    response = staff_api.post(
+        GENERATE, {"from": "2026-12-07", "to": "2026-12-07", "therapist": therapist.pk}, format="json"
+    )
 
     assert response.json() == {"created": 8, "skipped": 0}
     assert set(Slot.objects.values_list("therapist_id", flat=True)) == {therapist.pk}
@@ -478,8 +499,12 @@ def test_an_overlapping_slot_is_refused(staff_api, clinic, therapist, starts_at,
 def test_back_to_back_and_other_therapists_slots_are_fine(staff_api, clinic, therapist, other_therapist):
     slot_at(therapist, local(2026, 12, 10, 9))
 
-    after = staff_api.post(SLOTS, _slot_body(therapist, "2026-12-10T10:00:00-05:00", "2026-12-10T11:00:00-05:00"), format="json")
-    before = staff_api.post(SLOTS, _slot_body(therapist, "2026-12-10T08:00:00-05:00", "2026-12-10T09:00:00-05:00"), format="json")
+    after = staff_api.post(
+        SLOTS, _slot_body(therapist, "2026-12-10T10:00:00-05:00", "2026-12-10T11:00:00-05:00"), format="json"
+    )
+    before = staff_api.post(
+        SLOTS, _slot_body(therapist, "2026-12-10T08:00:00-05:00", "2026-12-10T09:00:00-05:00"), format="json"
+    )
     same_time = staff_api.post(SLOTS, _slot_body(other_therapist), format="json")
 
     assert (after.status_code, before.status_code, same_time.status_code) == (201, 201, 201)
@@ -501,7 +526,9 @@ def test_slot_create_service_refuses_overlaps(clinic, therapist):
     with pytest.raises(SlotOverlap):
         schedule.slot_create(therapist=therapist, starts_at=local(2026, 12, 10, 9, 59), ends_at=local(2026, 12, 10, 11))
     with pytest.raises(TimeOffOverlap):
-        schedule.slot_create(therapist=therapist, starts_at=local(2026, 12, 10, 11, 30), ends_at=local(2026, 12, 10, 12, 30))
+        schedule.slot_create(
+            therapist=therapist, starts_at=local(2026, 12, 10, 11, 30), ends_at=local(2026, 12, 10, 12, 30)
+        )
 
 
 @pytest.mark.parametrize(
@@ -579,7 +606,9 @@ def test_slot_list_filters(staff_api, clinic, therapist, other_therapist):
     assert ids(status="open", therapist=therapist.pk) == [late_evening.pk, next_morning.pk]
 
 
-@pytest.mark.parametrize("params", [{"status": "booked"}, {"from": "2026-13-01"}, {"to": "yesterday"}, {"therapist": "x"}])
+@pytest.mark.parametrize(
+    "params", [{"status": "booked"}, {"from": "2026-13-01"}, {"to": "yesterday"}, {"therapist": "x"}]
+)
 def test_slot_list_refuses_bad_filters(staff_api, clinic, params):
     assert staff_api.get(SLOTS, params).status_code == 400
 
@@ -678,7 +707,9 @@ def test_time_off_blocks_the_open_slots_it_overlaps_and_reports_active_bookings(
     as_user, staff_user, clinic, therapist, other_therapist, client_user
 ):
     # given on 2026-12-10: free slots at 09, 10, 13 and 14, a booked one at 11, a freed one at 12
-    day = lambda hour: local(2026, 12, 10, hour)  # noqa: E731
+    def day(hour):
+        return local(2026, 12, 10, hour)
+
     touching_before = slot_at(therapist, day(9))
     inside = slot_at(therapist, day(10))
     booked = slot_at(therapist, day(11))
@@ -692,7 +723,12 @@ def test_time_off_blocks_the_open_slots_it_overlaps_and_reports_active_bookings(
     # when the therapist takes 10:00-13:30 off
     response = as_user(staff_user).post(
         TIME_OFF,
-        {"therapist": therapist.pk, "starts_at": "2026-12-10T10:00:00-05:00", "ends_at": "2026-12-10T13:30:00-05:00", "reason": "Dentist"},
+        {
+            "therapist": therapist.pk,
+            "starts_at": "2026-12-10T10:00:00-05:00",
+            "ends_at": "2026-12-10T13:30:00-05:00",
+            "reason": "Dentist",
+        },
         format="json",
     )
 
@@ -721,10 +757,14 @@ def test_time_off_blocks_the_open_slots_it_overlaps_and_reports_active_bookings(
 
 
 def test_an_admin_sees_the_flags_of_the_conflicting_bookings(as_user, admin_user, clinic, therapist):
-    booking = BookingFactory(slot=slot_at(therapist, local(2026, 12, 10, 9)), intake__flags=["pregnancy"], intake__needs_review=True)
+    booking = BookingFactory(
+        slot=slot_at(therapist, local(2026, 12, 10, 9)), intake__flags=["pregnancy"], intake__needs_review=True
+    )
 
     response = as_user(admin_user).post(
-        TIME_OFF, {"therapist": therapist.pk, "starts_at": "2026-12-10T00:00:00-05:00", "ends_at": "2026-12-11T00:00:00-05:00"}, format="json"
+        TIME_OFF,
+        {"therapist": therapist.pk, "starts_at": "2026-12-10T00:00:00-05:00", "ends_at": "2026-12-11T00:00:00-05:00"},
+        format="json",
     )
 
     assert response.status_code == 201
@@ -733,7 +773,9 @@ def test_an_admin_sees_the_flags_of_the_conflicting_bookings(as_user, admin_user
 
 def test_time_off_without_bookings_has_no_conflicts(staff_api, clinic, therapist):
     response = staff_api.post(
-        TIME_OFF, {"therapist": therapist.pk, "starts_at": "2026-12-10T09:00:00Z", "ends_at": "2026-12-10T10:00:00Z"}, format="json"
+        TIME_OFF,
+        {"therapist": therapist.pk, "starts_at": "2026-12-10T09:00:00Z", "ends_at": "2026-12-10T10:00:00Z"},
+        format="json",
     )
 
     assert response.status_code == 201
@@ -766,7 +808,9 @@ def test_time_off_service_returns_the_conflicts(clinic, therapist, staff_user):
 def test_invalid_time_off_is_refused(staff_api, clinic, therapist, starts_at, ends_at, field):
     slot = slot_at(therapist, local(2026, 12, 10, 4))
 
-    response = staff_api.post(TIME_OFF, {"therapist": therapist.pk, "starts_at": starts_at, "ends_at": ends_at}, format="json")
+    response = staff_api.post(
+        TIME_OFF, {"therapist": therapist.pk, "starts_at": starts_at, "ends_at": ends_at}, format="json"
+    )
 
     assert response.status_code == 400, response.content
     assert field in response.json()
@@ -778,7 +822,9 @@ def test_invalid_time_off_is_refused(staff_api, clinic, therapist, starts_at, en
 def test_deleting_time_off_leaves_its_blocked_slots_blocked(staff_api, clinic, therapist):
     slot = slot_at(therapist, local(2026, 12, 10, 9))
     created = staff_api.post(
-        TIME_OFF, {"therapist": therapist.pk, "starts_at": "2026-12-10T00:00:00Z", "ends_at": "2026-12-11T00:00:00Z"}, format="json"
+        TIME_OFF,
+        {"therapist": therapist.pk, "starts_at": "2026-12-10T00:00:00Z", "ends_at": "2026-12-11T00:00:00Z"},
+        format="json",
     ).json()
 
     response = staff_api.delete(f"{TIME_OFF}{created['id']}/")
