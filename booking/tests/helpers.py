@@ -22,10 +22,6 @@ NEEDS_REVIEW = {**THERAPEUTIC, "health_screening": ["high_blood_pressure"]}
 BOOKINGS = "/api/v1/bookings/"
 AVAILABILITY = "/api/v1/availability/"
 
-# Factories hash a password per user; the default hasher costs ~1 s a user on
-# a busy machine, which the race tests (20 clients) cannot afford.
-FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 ROLES = ("client", "other_client", "therapist", "other_therapist", "staff", "admin", "anonymous")
 
 

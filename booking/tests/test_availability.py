@@ -13,7 +13,6 @@ from booking.tests import helpers
 from booking.tests.factories import BookingFactory
 from booking.tests.helpers import (
     AVAILABILITY,
-    FAST_PASSWORD_HASHERS,
     NOW,
     ROLES,
     UTC,
@@ -37,8 +36,7 @@ TODAY = "2026-12-01"
 
 
 @pytest.fixture(autouse=True)
-def _now(settings):
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+def _now():
     with frozen():
         yield
 

@@ -18,7 +18,6 @@ from booking.tests.helpers import (
     AVAILABILITY,
     BOOKINGS,
     DEEP_TISSUE,
-    FAST_PASSWORD_HASHERS,
     NEEDS_REVIEW,
     NOW,
     ROLES,
@@ -57,8 +56,7 @@ BOOKING_FIELDS = {
 
 
 @pytest.fixture(autouse=True)
-def _now(settings):
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+def _now():
     with frozen():
         yield
 

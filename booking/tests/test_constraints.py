@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from booking.models import Booking, Slot
 from booking.tests.factories import BookingFactory
-from booking.tests.helpers import FAST_PASSWORD_HASHERS, frozen, local
+from booking.tests.helpers import frozen, local
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,7 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture(autouse=True)
-def _now(settings):
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+def _now():
     with frozen():
         yield
 

@@ -12,7 +12,6 @@ from booking.models import Booking, IdempotencyRecord
 from booking.tests.helpers import (
     BOOKINGS,
     DEEP_TISSUE,
-    FAST_PASSWORD_HASHERS,
     THERAPEUTIC,
     assert_conflict,
     book,
@@ -29,8 +28,7 @@ KEY = "3f1c2a7e-booking-1"
 
 
 @pytest.fixture(autouse=True)
-def _now(settings):
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+def _now():
     with frozen() as traveller:
         yield traveller
 

@@ -15,7 +15,7 @@ from django.db import connection
 from booking import services
 from booking.models import Booking, Slot
 from booking.tests.factories import WorkingHoursFactory
-from booking.tests.helpers import FAST_PASSWORD_HASHERS, THERAPEUTIC, book, frozen, local, slot_at
+from booking.tests.helpers import THERAPEUTIC, book, frozen, local, slot_at
 from clinic.tests.factories import ClientFactory, TherapistFactory
 from intake.models import Intake
 
@@ -25,8 +25,7 @@ BARRIER_TIMEOUT = 60  # seconds; only ever reached when a thread is stuck
 
 
 @pytest.fixture(autouse=True)
-def _now(settings):
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+def _now():
     with frozen():
         yield
 

@@ -14,7 +14,6 @@ from booking.models import Booking, Slot, TimeOff, WorkingHours
 from booking.tests import helpers
 from booking.tests.factories import BookingFactory, TimeOffFactory, WorkingHoursFactory
 from booking.tests.helpers import (
-    FAST_PASSWORD_HASHERS,
     NOW,
     UTC,
     assert_conflict,
@@ -38,8 +37,7 @@ TIME_OFF = "/api/v1/time-off/"
 
 
 @pytest.fixture(autouse=True)
-def _now(settings):
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+def _now():
     with frozen():
         yield
 
