@@ -584,7 +584,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker; >1 uses gthread")
-    parser.add_argument("--read-concurrency", type=int, default=4, help="clients for the read scenarios")
+    parser.add_argument("--read-concurrency", type=int, default=2,
+                        help="clients for the latency (read) scenarios; default 2, one per core")
     parser.add_argument("--seconds", type=float, default=10.0, help="time bound of each load scenario")
     parser.add_argument("--only", default="", help="comma-separated scenarios to run (default all)")
     args = parser.parse_args(argv)
