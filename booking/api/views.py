@@ -205,6 +205,12 @@ BOOKING_CONFLICTS = conflict(
 )
 
 
+CLOSE_SCHEMA = extend_schema(
+    request=None,
+    responses={200: BookingSerializer, 403: FORBIDDEN, 404: NOT_FOUND, 409: conflict("too_early or booking_not_active.")},
+)
+
+
 @extend_schema_view(
     list=extend_schema(responses={200: BookingSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHENTICATED}),
     retrieve=extend_schema(responses={200: BookingSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND}),
@@ -327,19 +333,13 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         services.booking_close(booking_id=booking.pk, status=status_value)
         return self._render(booking.pk)
 
-    @extend_schema(
-        request=None,
-        responses={200: BookingSerializer, 403: FORBIDDEN, 404: NOT_FOUND, 409: conflict("too_early or booking_not_active.")},
-    )
+    @CLOSE_SCHEMA
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         """Mark the session done (its therapist or staff, after the start time)."""
         return self._close(request, Booking.Status.COMPLETED)
 
-    @extend_schema(
-        request=None,
-        responses={200: BookingSerializer, 403: FORBIDDEN, 404: NOT_FOUND, 409: conflict("too_early or booking_not_active.")},
-    )
+    @CLOSE_SCHEMA
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
         """Mark that the client did not come (its therapist or staff, after the start time)."""
