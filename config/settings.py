@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "pgtrigger",
+    "axes",
     "clinic",
     "intake",
     "booking",
@@ -55,12 +56,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files (admin, Swagger UI) from gunicorn itself.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # JSON answers under /api/ for oversized bodies and database outages.
+    "config.middleware.ApiGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out admin login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +106,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Accounts ---------------------------------------------------------------
 
 AUTH_USER_MODEL = "clinic.User"
+# The lockout check comes first so a locked-out account is refused before its
+# password is even tried (django-axes).
+AUTHENTICATION_BACKENDS = [
+    "config.security.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -122,6 +135,12 @@ CLINIC_NAME = env.str("CLINIC_NAME", default="Massage Clinic")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves what collectstatic gathered (the Dockerfile runs it), with
+# hashed names cached forever and gzip/brotli copies.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "config.storage.StaticFilesStorage"},
+}
 
 # --- Email ------------------------------------------------------------------
 # EMAIL_URL picks the backend: unset prints mail to the console;
@@ -160,6 +179,10 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="120/min"),
         "anon": env.str("THROTTLE_ANON", default="60/min"),
     },
+    # How many proxies in front append to X-Forwarded-For. 0 trusts only the
+    # connection's address; behind one proxy set 1, or every client would
+    # share the proxy's address, and with None a client could pick its own.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DATETIME_FORMAT": "iso-8601",
 }
@@ -191,6 +214,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Failed-login lockout (django-axes) -------------------------------------------
+# After AXES_FAILURE_LIMIT failed logins for one email within
+# AXES_COOLOFF_MINUTES that email is locked for AXES_COOLOFF_MINUTES, whatever
+# the address the attempts come from (the `auth` throttle limits each address).
+# Unknown emails are counted and locked the same way, so a lockout never tells
+# whether an account exists. Admins unlock early in the admin (Axes → Access attempts).
+
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Both the API and the admin's login form pass the email as `username`.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout do not prolong it: it ends AXES_COOLOFF_MINUTES
+# after the last counted failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+SILENCED_SYSTEM_CHECKS = [
+    # "No ip_address in AXES_LOCKOUT_PARAMETERS lets attackers rotate User-Agents":
+    # not so here. The lockout sums an email's failures over every address and
+    # User-Agent (config/tests/test_security.py proves it); each address is
+    # limited by the `auth` throttle instead, so one shared address (an office
+    # behind NAT, a misconfigured proxy) never locks everyone out.
+    "axes.W006",
+]
+
 # --- Cache --------------------------------------------------------------------
 # Throttle counters live here; a multi-process deployment points CACHE_URL at
 # a shared cache (e.g. redis://...).
@@ -199,7 +248,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Security (production) ----------------------------------------------------
 # With DEBUG off these pass `manage.py check --deploy`. Behind a TLS-terminating
-# proxy set SECURE_PROXY_SSL_HEADER via TRUST_X_FORWARDED_PROTO=true, and
+# proxy: TRUST_X_FORWARDED_PROTO=true sets SECURE_PROXY_SSL_HEADER (only when
+# the proxy overwrites X-Forwarded-Proto: a client must never set it), NUM_PROXIES
+# (REST framework, above) counts the proxies for the client's address, and
 # SECURE_SSL_REDIRECT=false where the proxy already redirects to HTTPS.
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -212,7 +263,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Request size limits: intake answers are small; anything larger is refused.
+# Request size limits: intake answers are small; anything larger is refused
+# (413 under /api/, see config.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 

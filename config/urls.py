@@ -1,4 +1,8 @@
-"""Root URLs: the API under /api/v1/, its schema and docs, the admin, the health check."""
+"""Root URLs: the API under /api/v1/, its schema and docs, the admin, the health check.
+
+Errors Django answers itself (unknown URL, bad request, uncaught exception)
+are JSON under /api/ and /healthz/, Django's HTML pages elsewhere (config.views).
+"""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -21,3 +25,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

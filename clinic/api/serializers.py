@@ -1,7 +1,9 @@
 """Request parsing and response shapes of the clinic API (API.md: Accounts, Clinic and therapists)."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 
 from clinic.models import Clinic, Modality, Role, Therapist, User
 from clinic.services import CLINIC_POLICY_MAXIMUMS, email_normalize
@@ -27,6 +29,21 @@ class RegisteredSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
 
 
+class LoginLocked(Throttled):
+    """Too many failed logins for one email: 429 with `Retry-After` (django-axes' lockout)."""
+
+    default_detail = "Too many failed logins for this email. Try again later, or ask the clinic to unlock it."
+
+    def __init__(self):
+        cool_off = settings.AXES_COOLOFF_TIME
+        minutes = int(cool_off.total_seconds() // 60)
+        super().__init__(
+            wait=cool_off.total_seconds(),
+            detail=f"Too many failed logins for this email. Try again in {minutes} minutes, "
+            "or ask the clinic to unlock it.",
+        )
+
+
 class TokenRequestSerializer(serializers.Serializer):
     """Email and password; `validated_data["user"]` is the account they open."""
 
@@ -38,10 +55,17 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
 
     def validate(self, attrs):
-        user = authenticate(
-            self.context.get("request"), email=email_normalize(attrs["email"]), password=attrs["password"]
-        )
+        """Authenticate with the request, so the lockout (django-axes) counts the attempt.
+
+        A locked email — known or not, the lockout counts both alike — raises
+        `LoginLocked` (429) without its password being tried.
+        """
+        request = self.context["request"]
+        # `username`, as the admin's login form sends it: the lockout keys both by it.
+        user = authenticate(request, username=email_normalize(attrs["email"]), password=attrs["password"])
         if user is None:
+            if getattr(request, "axes_locked_out", False):
+                raise LoginLocked()
             raise serializers.ValidationError(self.BAD_CREDENTIALS, code="authorization")
         return {"user": user}
 

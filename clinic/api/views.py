@@ -4,6 +4,7 @@ Views parse with a serializer, call one service or selector and serialize
 the answer; the rules live in `clinic.services` and `clinic.selectors`.
 """
 
+from django.contrib.auth.signals import user_logged_in
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -57,6 +58,10 @@ NOT_FOUND = _error("No such therapist (inactive therapists are visible to staff 
 # Reads open to anyone: a token or a session is optional.
 OPTIONAL_AUTH = [{"knoxApiToken": []}, {"cookieAuth": []}, {}]
 THROTTLED = _error("Too many attempts from this address; retry after the `Retry-After` header's seconds.")
+LOCKED_OR_THROTTLED = _error(
+    "Too many attempts from this address, or too many failed logins for this email (known or not: "
+    "the lockout never tells whether an account exists); retry after the `Retry-After` header's seconds."
+)
 
 
 def _is_front_desk(request) -> bool:
@@ -103,16 +108,21 @@ class TokenView(AuthView):
     @extend_schema(
         operation_id="auth_token",
         summary="Log in: exchange email and password for a token",
-        description="Wrong credentials, an unknown email and a deactivated account all answer the same 400.",
+        description="Wrong credentials, an unknown email and a deactivated account all answer the same 400. "
+        "After `AXES_FAILURE_LIMIT` failed logins for one email within `AXES_COOLOFF_MINUTES` (5 in 15 by "
+        "default) that email is locked for `AXES_COOLOFF_MINUTES`: 429, even with the right password.",
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
+        responses={200: TokenSerializer, 400: VALIDATION_ERROR, 429: LOCKED_OR_THROTTLED},
         auth=[],
         tags=["accounts"],
     )
     def post(self, request):
         params = TokenRequestSerializer(data=request.data, context={"request": request})
         params.is_valid(raise_exception=True)
-        _, token = AuthToken.objects.create(params.validated_data["user"])
+        user = params.validated_data["user"]
+        _, token = AuthToken.objects.create(user)
+        # As Django's own login does: updates last_login, and clears the lockout's failure count.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response(TokenSerializer({"token": token}).data)
 
 

@@ -108,7 +108,7 @@ def test_a_body_over_the_size_limit_is_refused(api, settings):
 
     response = post_raw(api, json.dumps({**BASE, "notes": "x" * 2000}))
 
-    assert response.status_code == 400
+    assert response.status_code == 413
 
 
 def test_assess_speaks_json_only(api):

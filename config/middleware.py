@@ -1,0 +1,65 @@
+"""Middleware that keeps the API's answers JSON when the request or the database misbehaves."""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+
+from config.exceptions import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    is_api_path,
+    request_too_large_body,
+    service_unavailable_body,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def service_unavailable() -> JsonResponse:
+    return JsonResponse(service_unavailable_body(), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def request_too_large() -> JsonResponse:
+    return JsonResponse(request_too_large_body(), status=413)
+
+
+class ApiGuardMiddleware:
+    """For /api/ and /healthz/:
+
+    - a body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE is refused with
+      413 before a byte of it is read (REST framework's parsers read the
+      stream directly, past Django's own limit, which guards only
+      `request.body` and forms);
+    - a database error a view lets through (one outside REST framework's
+      handler, e.g. a plain Django view) becomes 503 JSON.
+
+    Errors raised in other middleware (a session or token lookup with the
+    database down) reach `config.views.server_error`, which answers the same 503.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_api_path(request.path_info) and self._declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return request_too_large()
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_api_path(request.path_info):
+            return None
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            logger.error("Database unavailable", exc_info=exception)
+            return service_unavailable()
+        if isinstance(exception, RequestDataTooBig):
+            return request_too_large()
+        return None
+
+    @staticmethod
+    def _declared_length(request) -> int:
+        try:
+            return int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return 0
