@@ -167,6 +167,9 @@ class Fixtures:
         if len(therapists) < 10:
             raise SystemExit("The bench database looks empty: run `python -m bench.build` first.")
         self.therapist_ids = [t.pk for t in therapists]
+        # One token per user, fresh each run: knox reads all of a user's tokens on every request,
+        # so tokens piling up over runs would slow authentication down run after run.
+        AuthToken.objects.filter(user__in=[t.user for t in therapists]).delete()
         self.therapist_tokens = [AuthToken.objects.create(t.user)[1] for t in therapists]
 
         emails = [f"load{i:02d}@bench.example" for i in range(LOAD_CLIENTS)]
@@ -180,6 +183,7 @@ class Fixtures:
         users = {u.email: u for u in User.objects.filter(email__in=emails)}
         self.load_users = [users[e] for e in emails]
         self.remove_load_bookings()
+        AuthToken.objects.filter(user__in=self.load_users).delete()
         self.load_tokens = [AuthToken.objects.create(u)[1] for u in self.load_users]
         self.booking_tokens = self.load_tokens[:BOOKING_CONCURRENCY]
         self.contention_tokens = self.load_tokens[BOOKING_CONCURRENCY:BOOKING_CONCURRENCY + CONTENTION_CLIENTS]
