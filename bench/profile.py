@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+import warnings
 from datetime import timedelta
 
 from bench.env import setup_django
@@ -51,6 +52,7 @@ def main(argv=None) -> int:
 
     setup_django()
     logging.getLogger("django.request").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic for the bench
     from django.test import Client
 
     from bench.run import Fixtures, vacuum
