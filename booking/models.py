@@ -69,7 +69,8 @@ class Slot(models.Model):
         OPEN = "open", "Open"
         BLOCKED = "blocked", "Blocked"
 
-    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="slots")
+    # No index of its own: slot_therapist_start_idx and the exclusion constraint both start with it.
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="slots", db_index=False)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)

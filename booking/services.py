@@ -73,7 +73,8 @@ def _lock_client(client: User) -> None:
 
 def _lock_slot(slot_id: int) -> Slot:
     try:
-        return Slot.objects.select_for_update(of=("self",)).select_related("therapist").get(pk=slot_id)
+        # The therapist's user comes along so the caller can render the booking without another query.
+        return Slot.objects.select_for_update(of=("self",)).select_related("therapist__user").get(pk=slot_id)
     except Slot.DoesNotExist:
         raise SlotUnavailable("This slot does not exist. Please choose a time from the availability list.") from None
 

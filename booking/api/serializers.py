@@ -1,6 +1,7 @@
 """Serializers of the booking API: they parse and render, nothing else."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -80,8 +81,19 @@ class AvailabilityQuerySerializer(DateRangeSerializer):
     modality = serializers.ChoiceField(choices=Modality.choices, required=False)
 
 
+def iso_utc(value: datetime) -> str:
+    """An aware datetime as DRF's DateTimeField renders it with TIME_ZONE = UTC ("...Z")."""
+    text = value.astimezone(dt_timezone.utc).isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+
+
 class AvailableSlotSerializer(serializers.Serializer):
-    """One bookable slot, rendered from a `values()` row."""
+    """One bookable slot, rendered from a `values()` row.
+
+    The schema of `render_available_slots`, which renders up to 500 rows a
+    page by hand: through DRF's fields they cost half the request
+    (bench/README.md, Findings).
+    """
 
     id = serializers.IntegerField()
     therapist = serializers.IntegerField(source="therapist_id")
@@ -93,6 +105,22 @@ class AvailableSlotSerializer(serializers.Serializer):
         return person_name(
             row["therapist__user__first_name"], row["therapist__user__last_name"], row["therapist__user__email"]
         )
+
+
+def render_available_slots(rows) -> list[dict]:
+    """`AvailableSlotSerializer(rows, many=True).data`, the same JSON, at a fraction of the cost."""
+    return [
+        {
+            "id": row["id"],
+            "therapist": row["therapist_id"],
+            "therapist_name": person_name(
+                row["therapist__user__first_name"], row["therapist__user__last_name"], row["therapist__user__email"]
+            ),
+            "starts_at": iso_utc(row["starts_at"]),
+            "ends_at": iso_utc(row["ends_at"]),
+        }
+        for row in rows
+    ]
 
 
 # --- Schedules -------------------------------------------------------------------

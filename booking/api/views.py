@@ -26,6 +26,7 @@ from booking.api.serializers import (
     SlotStatusSerializer,
     TimeOffSerializer,
     WorkingHoursSerializer,
+    render_available_slots,
 )
 from booking.availability import availability
 from booking.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -73,7 +74,7 @@ class AvailabilityView(generics.GenericAPIView):
             modality=params.get("modality"),
         )
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response(AvailableSlotSerializer(page, many=True).data)
+        return self.get_paginated_response(render_available_slots(page))
 
 
 # --- Schedules (front desk) ---------------------------------------------------------------
@@ -228,8 +229,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return Booking.objects.none()
         return booking_list_for(self.request.user)
 
-    def _render(self, booking_id: int, status_code=status.HTTP_200_OK) -> Response:
-        booking = booking_list_for(self.request.user).get(pk=booking_id)
+    def _render(self, booking: Booking, status_code=status.HTTP_200_OK) -> Response:
+        """The booking a service returned (its relations already loaded): no second read."""
         return Response(self.get_serializer(booking).data, status=status_code)
 
     def _require(self, allowed: bool, message: str) -> None:
@@ -264,7 +265,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             )
         except DjangoValidationError as exc:
             raise ValidationError({"intake": {"answers": _messages(exc)}}) from exc
-        return self._render(booking.pk, status.HTTP_201_CREATED)
+        return self._render(booking, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=BookingCancelSerializer,
@@ -288,8 +289,9 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         data.is_valid(raise_exception=True)
 
         def run():
-            services.booking_cancel(booking_id=booking.pk, by=request.user, reason=data.validated_data["reason"])
-            return self._render(booking.pk)
+            return self._render(
+                services.booking_cancel(booking_id=booking.pk, by=request.user, reason=data.validated_data["reason"])
+            )
 
         return idempotent(self, request, run)
 
@@ -319,8 +321,11 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         data.is_valid(raise_exception=True)
 
         def run():
-            services.booking_reschedule(booking_id=booking.pk, by=request.user, slot_id=data.validated_data["slot"])
-            return self._render(booking.pk)
+            return self._render(
+                services.booking_reschedule(
+                    booking_id=booking.pk, by=request.user, slot_id=data.validated_data["slot"]
+                )
+            )
 
         return idempotent(self, request, run)
 
@@ -330,8 +335,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             request.user.is_front_desk or booking.slot.therapist.user_id == request.user.pk,
             "Only the booking's therapist or the front desk can do this.",
         )
-        services.booking_close(booking_id=booking.pk, status=status_value)
-        return self._render(booking.pk)
+        return self._render(services.booking_close(booking_id=booking.pk, status=status_value))
 
     @CLOSE_SCHEMA
     @action(detail=True, methods=["post"])

@@ -49,3 +49,18 @@ def test_intake_read_review_and_log(clinic, client_user, as_user, therapist, sta
     put = as_user(client_user).put(f"/api/v1/bookings/{pk}/intake/", {**ANSWERS, "pressure_preference": "deep"}, format="json")
     assert put.status_code == 200, put.json()
     assert put.json()["review"]["stale"] is True
+
+
+@pytest.mark.django_db
+def test_short_lists_skip_the_count_query(clinic, django_assert_num_queries, api):
+    SlotFactory()
+    day = timezone.localdate()
+    params = {"from": day.isoformat(), "to": (day + timedelta(days=10)).isoformat()}
+    with django_assert_num_queries(2):  # the clinic row and one page, no COUNT(*)
+        body = api.get("/api/v1/availability/", params).json()
+    assert body["count"] == 1
+    SlotFactory(starts_at=timezone.now() + timedelta(days=5))
+    full = api.get("/api/v1/availability/", {**params, "page_size": 1}).json()
+    assert full["count"] == 2
+    assert full["next"] is not None
+    assert api.get("/api/v1/availability/", {**params, "page_size": 1, "page": 2}).json()["count"] == 2
