@@ -26,6 +26,10 @@ test: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
+bench: venv
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.build
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run
+
 check: venv
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
