@@ -5,25 +5,14 @@ log (`IntakeAccess`, channel `day_sheet`), one row per booking shown, in one
 INSERT. The selector only reads; `day_sheet_record_access` is the write.
 """
 
-import ipaddress
 from datetime import date as Date
-from datetime import datetime, time, timedelta
 
+from booking.availability import local_day_bounds
 from booking.models import Booking
 from clinic.models import Therapist, User
 from clinic.selectors import clinic_get
 from intake.models import IntakeAccess
-
-
-def local_day_span(day: Date, tz) -> tuple[datetime, datetime]:
-    """[local midnight, next local midnight) of `day` in `tz`, as aware datetimes.
-
-    Built from the calendar date, not by adding 24 hours, so a day with a
-    daylight-saving change is 23 or 25 hours long, as it is on the wall.
-    """
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    return start, end
+from intake.services import ip_or_none
 
 
 def therapist_day(*, therapist: Therapist, date: Date) -> list[Booking]:
@@ -32,7 +21,7 @@ def therapist_day(*, therapist: Therapist, date: Date) -> list[Booking]:
     One query (two with the clinic row) whatever the number of bookings:
     slot, client and intake come joined.
     """
-    start, end = local_day_span(date, clinic_get().tz)
+    start, end = local_day_bounds(date, clinic_get().tz)
     return list(
         Booking.objects.filter(
             slot__therapist=therapist,
@@ -45,19 +34,11 @@ def therapist_day(*, therapist: Therapist, date: Date) -> list[Booking]:
     )
 
 
-def _clean_ip(remote_addr: str | None) -> str | None:
-    """The address as stored, or None when the server gave none usable (e.g. a unix socket)."""
-    try:
-        return str(ipaddress.ip_address((remote_addr or "").strip()))
-    except ValueError:
-        return None
-
-
 def day_sheet_record_access(
     *, bookings: list[Booking], accessed_by: User, remote_addr: str | None
 ) -> list[IntakeAccess]:
     """Write one audit row per intake shown on a day sheet, in one INSERT."""
-    addr = _clean_ip(remote_addr)
+    addr = ip_or_none(remote_addr)
     return IntakeAccess.objects.bulk_create(
         [
             IntakeAccess(

@@ -90,11 +90,12 @@ def intake_review(*, intake: Intake, reviewer: User, modality: str, note: str = 
     return intake
 
 
-def _ip_or_none(remote_addr: str | None) -> str | None:
-    # The column is an inet: an address that is not one (a proxy's garbage)
-    # must not make the read it records fail.
+def ip_or_none(remote_addr: str | None) -> str | None:
+    """The client address as the audit log stores it, or None when there is no usable one."""
+    # The column is an inet: an address that is not one (a proxy's garbage,
+    # a unix socket) must not make the read it records fail.
     try:
-        return str(ipaddress.ip_address(remote_addr)) if remote_addr else None
+        return str(ipaddress.ip_address(remote_addr.strip())) if remote_addr else None
     except ValueError:
         return None
 
@@ -123,7 +124,7 @@ def intake_access_log(
         intake=intake,
         booking_id=booking_id,
         accessed_by=user if user is not None and user.is_authenticated else None,
-        remote_addr=_ip_or_none(remote_addr),
+        remote_addr=ip_or_none(remote_addr),
         channel=channel,
         outcome=outcome,
     )

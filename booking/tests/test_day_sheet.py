@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from booking.day_sheet import local_day_span, therapist_day
+from booking.availability import local_day_bounds
+from booking.day_sheet import therapist_day
 from booking.models import Booking
 from booking.tests.factories import BookingFactory, SlotFactory
 from clinic.tests.factories import clinic_configure
@@ -48,7 +49,7 @@ def new_york(db, settings):
 
 class TestLocalDaySpan:
     def test_ordinary_day_is_24_hours(self):
-        start, end = local_day_span(DAY, NY)
+        start, end = local_day_bounds(DAY, NY)
         assert start.astimezone(UTC) == datetime(2026, 6, 10, 4, tzinfo=UTC)
         assert end - start == timedelta(hours=24)
 
@@ -60,7 +61,7 @@ class TestLocalDaySpan:
         ],
     )
     def test_daylight_saving_days(self, day, start_utc, hours):
-        start, end = local_day_span(day, NY)
+        start, end = local_day_bounds(day, NY)
         assert start.astimezone(UTC) == start_utc
         assert (end.astimezone(UTC) - start.astimezone(UTC)) == timedelta(hours=hours)
 
