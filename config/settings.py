@@ -166,7 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -198,7 +198,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Massage clinic booking and intake API",
     "DESCRIPTION": (
         "Clients find a slot, fill the intake form and book; therapists read "
-        "their day; the front desk runs the schedule. See README.md."
+        "their day; the front desk runs the schedule. See README.md.\n\n"
+        "Any endpoint may also answer: **429** when throttled (per address for logins, registration "
+        "and anonymous requests, per user otherwise), with `Retry-After` in seconds; **413** "
+        "`{code: request_too_large, detail}` for a body over the size limit; **503** "
+        "`{code: service_unavailable, detail}` with `Retry-After` while the database is unavailable."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

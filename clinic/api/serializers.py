@@ -145,6 +145,20 @@ class TherapistStaffSerializer(TherapistSerializer):
         read_only_fields = fields
 
 
+# The schema of a therapist as the therapist views answer (they render with
+# one of the two serializers above): documentation only.
+class TherapistViewSerializer(TherapistSerializer):
+    """A therapist; `active` and `email` are shown to front-desk staff only."""
+
+    active = serializers.BooleanField(required=False, help_text="Front-desk staff only: whether clients can book.")
+    email = serializers.EmailField(required=False, help_text="Front-desk staff only: the therapist's login email.")
+
+    class Meta(TherapistSerializer.Meta):
+        fields = [*TherapistSerializer.Meta.fields, "active", "email"]
+        read_only_fields = TherapistSerializer.Meta.fields
+        ref_name = "TherapistView"
+
+
 class TherapistListQuerySerializer(serializers.Serializer):
     modality = serializers.ChoiceField(
         choices=Modality.choices, required=False, help_text="Only therapists trained for this modality."

@@ -10,7 +10,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
 )
 from knox.models import AuthToken
@@ -32,6 +31,7 @@ from clinic.api.serializers import (
     TherapistSerializer,
     TherapistStaffSerializer,
     TherapistUpdateSerializer,
+    TherapistViewSerializer,
     TokenRequestSerializer,
     TokenSerializer,
 )
@@ -173,17 +173,11 @@ class ClinicView(APIView):
 # --- Therapists ---------------------------------------------------------------
 
 THERAPIST_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The therapist's id.")
-THERAPIST_VIEW = PolymorphicProxySerializer(
-    component_name="TherapistView",
-    serializers=[TherapistSerializer, TherapistStaffSerializer],
-    resource_type_field_name=None,
-)
-THERAPIST_VIEWS = PolymorphicProxySerializer(
-    component_name="TherapistView",
-    serializers=[TherapistSerializer, TherapistStaffSerializer],
-    resource_type_field_name=None,
-    many=True,
-)
+# One schema for both views of a therapist: `active` and `email` are only there
+# for front-desk staff. (Two schemas under `oneOf` could not tell them apart:
+# the staff view is also a valid public view.)
+THERAPIST_VIEW = TherapistViewSerializer
+THERAPIST_VIEWS = TherapistViewSerializer(many=True)
 
 
 class TherapistListView(GenericAPIView):

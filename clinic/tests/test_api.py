@@ -585,15 +585,15 @@ def test_the_schema_documents_each_endpoint_with_its_errors(api, db):
     schema = api.get("/api/schema/", {"format": "json"}).json()
     paths = schema["paths"]
     expected = {
-        ("/api/v1/auth/register/", "post"): {"201", "400", "429"},
-        ("/api/v1/auth/token/", "post"): {"200", "400", "429"},
+        ("/api/v1/auth/register/", "post"): {"201", "400", "415", "429"},
+        ("/api/v1/auth/token/", "post"): {"200", "400", "415", "429"},
         ("/api/v1/me/", "get"): {"200", "401"},
         ("/api/v1/clinic/", "get"): {"200"},
-        ("/api/v1/clinic/", "patch"): {"200", "400", "401", "403"},
-        ("/api/v1/therapists/", "get"): {"200", "400"},
-        ("/api/v1/therapists/", "post"): {"201", "400", "401", "403"},
+        ("/api/v1/clinic/", "patch"): {"200", "400", "401", "403", "415"},
+        ("/api/v1/therapists/", "get"): {"200", "400", "404"},
+        ("/api/v1/therapists/", "post"): {"201", "400", "401", "403", "415"},
         ("/api/v1/therapists/{id}/", "get"): {"200", "404"},
-        ("/api/v1/therapists/{id}/", "patch"): {"200", "400", "401", "403", "404"},
+        ("/api/v1/therapists/{id}/", "patch"): {"200", "400", "401", "403", "404", "415"},
     }
     for (path, method), statuses in expected.items():
         assert set(paths[path][method]["responses"]) == statuses, (path, method)
