@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The clinic's settings row is read at most once per request.
+    "clinic.middleware.ClinicPerRequestMiddleware",
     # Last, as django-axes asks: turns a locked-out admin login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -111,6 +113,8 @@ AUTH_USER_MODEL = "clinic.User"
 AUTHENTICATION_BACKENDS = [
     "config.security.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Front-desk staff get the admin permissions of their role (clinic/backends.py).
+    "clinic.backends.RolePermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -153,7 +157,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "clinic.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -1,0 +1,36 @@
+"""Admin permissions that follow the role, so the front desk can use the admin
+without anyone granting them model permissions by hand.
+
+Staff may run the schedule and bookings and see therapists and accounts; they
+may see that an intake exists (the intake admin hides the answers from them)
+but change nothing health-related. Admins are superusers and have everything.
+"""
+
+from django.contrib.auth.backends import BaseBackend
+
+from clinic.models import Role
+
+FRONT_DESK_PERMISSIONS = frozenset(
+    [f"clinic.{action}_clinic" for action in ("view", "change")]
+    + [f"clinic.{action}_therapist" for action in ("view", "add", "change")]
+    + ["clinic.view_user"]
+    + [
+        f"booking.{action}_{model}"
+        for model in ("workinghours", "slot", "timeoff")
+        for action in ("view", "add", "change", "delete")
+    ]
+    + ["booking.view_booking", "booking.change_booking"]
+    + ["intake.view_intake"]
+)
+
+
+class RolePermissionBackend(BaseBackend):
+    """Grants `FRONT_DESK_PERMISSIONS` to active front-desk staff; nothing to anyone else."""
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if obj is None and user_obj.is_active and getattr(user_obj, "role", None) == Role.STAFF:
+            return FRONT_DESK_PERMISSIONS
+        return frozenset()
+
+    def has_module_perms(self, user_obj, app_label):
+        return any(perm.startswith(f"{app_label}.") for perm in self.get_all_permissions(user_obj))
