@@ -27,6 +27,11 @@ class ClientOverlap(DomainError):
     )
 
 
+class ClientInactive(DomainError):
+    code = "account_inactive"
+    default_detail = "This account has been deleted or deactivated, so it cannot book. Please contact the clinic."
+
+
 class LateCancellation(DomainError):
     code = "late_cancellation"
     default_detail = "This booking starts too soon to be changed online. Please call the clinic."

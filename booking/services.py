@@ -22,6 +22,7 @@ from django.utils import timezone
 from booking.availability import BookingWindow, slot_is_bookable
 from booking.errors import (
     BookingNotActive,
+    ClientInactive,
     ClientOverlap,
     IntakeLocked,
     LateCancellation,
@@ -67,8 +68,11 @@ def _races_become_unavailable() -> Iterator[None]:
 
 
 def _lock_client(client: User) -> None:
-    # Serialises one client's bookings so the overlap check below cannot race.
-    list(User.objects.select_for_update().filter(pk=client.pk).values_list("pk"))
+    # Serialises one client's bookings so the overlap check below cannot race,
+    # and with the deletion of the account (booking.account_data), which
+    # takes the same lock: a deleted account books nothing.
+    if not list(User.objects.select_for_update().filter(pk=client.pk, is_active=True).values_list("pk")):
+        raise ClientInactive()
 
 
 def _lock_slot(slot_id: int) -> Slot:

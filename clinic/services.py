@@ -8,9 +8,11 @@ into a 400 in DRF's field → messages shape.
 from collections.abc import Iterable
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from knox.models import AuthToken
 
 from clinic.models import Clinic, Modality, Role, Therapist, User
 
@@ -235,3 +237,30 @@ def clinic_update(*, clinic: Clinic, **fields: Any) -> Clinic:
     for name in CLINIC_EDITABLE_FIELDS:
         setattr(clinic, name, getattr(locked, name))
     return clinic
+
+
+def deleted_email(user: User) -> str:
+    """The address a deleted account keeps: unique, and never deliverable (`.invalid`, RFC 2606)."""
+    return f"deleted-{user.pk}@invalid"
+
+
+@transaction.atomic
+def account_anonymise(*, user: User) -> User:
+    """Deactivate an account and strip what identifies its person from it.
+
+    The row stays (bookings and the audit log point at it) with the email
+    `deleted-<id>@invalid`, no name or phone, an unusable password and
+    `is_active` off; its API tokens are deleted, and the login lockout's
+    records of its email with them. What the other apps hold on the person
+    is theirs to clear (booking.account_data.account_delete does it all).
+    """
+    email = user.email
+    user.email = deleted_email(user)
+    user.first_name = user.last_name = user.phone = ""
+    user.set_unusable_password()
+    user.is_active = False
+    user.save(update_fields=["email", "first_name", "last_name", "phone", "password", "is_active"])
+    AuthToken.objects.filter(user=user).delete()
+    for record in (AccessAttempt, AccessFailureLog, AccessLog):
+        record.objects.filter(username__iexact=email).delete()
+    return user

@@ -11,7 +11,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from config.views import healthz
 
 api_v1 = [
-    # booking first: it owns /therapists/me/... and /therapists/{id}/calendar.ics
+    # booking first: it owns /therapists/me/... and /therapists/{id}/calendar.ics,
+    # and me/ (the account's export and deletion reach bookings and intakes).
+    path("", include("booking.api.account_urls")),
     path("", include("booking.api.urls")),
     path("", include("clinic.api.urls")),
     path("", include("intake.api.urls")),

@@ -2,6 +2,8 @@
 
 Therapist ids use the `int` converter so that `therapists/me/...` and
 `therapists/<id>/calendar.ics` (the booking app's) are never captured here.
+`me/` is routed by booking.api.account_urls (its DELETE reaches bookings),
+with `clinic.api.views.MeView` answering its GET.
 """
 
 from django.urls import path
@@ -11,7 +13,6 @@ from clinic.api import views
 urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
-    path("me/", views.MeView.as_view(), name="me"),
     path("clinic/", views.ClinicView.as_view(), name="clinic"),
     path("therapists/", views.TherapistListView.as_view(), name="therapist-list"),
     path("therapists/<int:pk>/", views.TherapistDetailView.as_view(), name="therapist-detail"),

@@ -127,6 +127,8 @@ MATRIX = [
     ("POST", "auth/register/", "/api/v1/auth/register/", register_body, expect(201)),
     ("POST", "auth/token/", "/api/v1/auth/token/", lambda w: {"email": w.users["client"].email, "password": PASSWORD}, ANYONE),
     ("GET", "me/", "/api/v1/me/", None, ANY_USER),
+    ("GET", "me/export/", "/api/v1/me/export/", None, ANY_USER),
+    ("DELETE", "me/", "/api/v1/me/", None, expect(403, anonymous=401, client=204, other_client=204)),
     # Clinic and therapists
     ("GET", "clinic/", "/api/v1/clinic/", None, ANYONE),
     ("PATCH", "clinic/", "/api/v1/clinic/", lambda w: {"min_notice_hours": 3}, FRONT_DESK),

@@ -1,0 +1,116 @@
+"""The signed-in person's own data: `GET me/export/` and `DELETE me/` (API.md, Accounts)."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from booking.account_data import account_delete, account_export
+from booking.api.intake_views import IntakeAccessSerializer
+from booking.api.serializers import BookingSlotSerializer
+from booking.models import Booking
+from clinic.api.views import MeView
+from clinic.models import Modality, Role, Therapist, User
+from config.openapi import FORBIDDEN, UNAUTHENTICATED
+from config.security import client_ip
+from intake.api.serializers import IntakeSerializer
+from intake.models import Intake
+
+
+class ExportAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "phone", "role", "is_active", "date_joined", "last_login"]
+        read_only_fields = fields
+
+
+class ExportTherapistSerializer(serializers.ModelSerializer):
+    modalities = serializers.ListField(child=serializers.ChoiceField(choices=Modality.choices))
+
+    class Meta:
+        model = Therapist
+        fields = ["id", "bio", "modalities", "active"]
+        read_only_fields = fields
+
+
+class ExportBookingSerializer(serializers.ModelSerializer):
+    slot = BookingSlotSerializer()
+    modality = serializers.ChoiceField(source="intake.modality", choices=Modality.choices)
+    intake = serializers.IntegerField(source="intake_id")
+
+    class Meta:
+        model = Booking
+        fields = ["id", "slot", "status", "modality", "intake", "created_at", "cancelled_at", "cancel_reason"]
+        read_only_fields = fields
+
+
+class ExportIntakeSerializer(IntakeSerializer):
+    id = serializers.IntegerField()
+    booking = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_booking(self, intake: Intake) -> int | None:
+        booking = getattr(intake, "booking", None)
+        return booking.pk if booking else None
+
+
+class ExportIntakeReadSerializer(IntakeAccessSerializer):
+    intake = serializers.IntegerField(source="intake_id")
+
+    class Meta(IntakeAccessSerializer.Meta):
+        fields = ["id", "intake", "booking_id", *IntakeAccessSerializer.Meta.fields[1:]]
+        read_only_fields = fields
+
+
+class AccountExportSerializer(serializers.Serializer):
+    """Everything the clinic holds on the signed-in person."""
+
+    exported_at = serializers.DateTimeField()
+    account = ExportAccountSerializer()
+    therapist = ExportTherapistSerializer(allow_null=True, help_text="The therapist profile; null unless a therapist.")
+    bookings = ExportBookingSerializer(many=True, help_text="Their bookings as a client, with slot times and status.")
+    intakes = ExportIntakeSerializer(many=True, help_text="Their intakes: answers, assessment and review.")
+    intake_reads = ExportIntakeReadSerializer(
+        many=True, help_text="The audit log: every read (or refused read) of their intakes, this export's included."
+    )
+
+
+class AccountExportView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_export",
+        summary="Everything the clinic holds on me",
+        description="The account, bookings, intakes (health answers included) and the audit log of reads of "
+        "those intakes, as JSON. The export is itself a read of the intakes, so it is audit-logged.",
+        responses={200: AccountExportSerializer, 401: UNAUTHENTICATED},
+        tags=["accounts"],
+    )
+    def get(self, request):
+        data = account_export(user=request.user, remote_addr=client_ip(request))
+        return Response(AccountExportSerializer(data).data)
+
+
+class AccountView(MeView):
+    """`me/`: the account (clinic.api.views.MeView), and its deletion by a client."""
+
+    @extend_schema(
+        operation_id="me_destroy",
+        summary="Delete my account (clients)",
+        description="Deactivates the account and anonymises it: email `deleted-<id>@invalid`, names and phone "
+        "blanked, no password, every token revoked; intake answers, flags and notes erased; future bookings "
+        "cancelled. Booking times and the intake audit log stay. Therapists and staff: 403 (the clinic "
+        "closes those accounts).",
+        request=None,
+        responses={204: None, 401: UNAUTHENTICATED, 403: FORBIDDEN},
+        tags=["accounts"],
+    )
+    def delete(self, request):
+        if request.user.role != Role.CLIENT:
+            raise PermissionDenied("Only client accounts can be deleted here; the clinic closes staff accounts.")
+        account_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,269 @@
+"""A person's data (API.md, Accounts): `GET me/export/` and `DELETE me/`."""
+
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.db import connection
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from booking.account_data import account_delete
+from booking.models import Booking, IdempotencyRecord
+from booking.tests.factories import BookingFactory, SlotFactory
+from clinic.models import User
+from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory, TherapistFactory
+from intake.models import Intake, IntakeAccess
+
+EXPORT = "/api/v1/me/export/"
+ME = "/api/v1/me/"
+ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True,
+           "health_screening": ["high_blood_pressure"], "notes": "Sore left shoulder since March."}
+
+pytestmark = pytest.mark.django_db
+
+
+def hours_from_now(hours: int):
+    return (timezone.now() + timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def person(clinic):
+    """A client with a future booking (reviewed, read by its therapist), a past one and a cancelled one."""
+    client = ClientFactory(first_name="Ana", last_name="Silva", phone="+1 555 0100")
+    therapist = TherapistFactory()
+    future = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(72)),
+                            intake__answers=ANSWERS, intake__flags=["high_blood_pressure"], intake__needs_review=True,
+                            intake__reviewed_modality="therapeutic", intake__review_note="Check blood pressure first.",
+                            intake__reviewed_by=therapist.user, intake__reviewed_at=timezone.now())
+    soon = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(2)))
+    past = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(-48)),
+                          status=Booking.Status.COMPLETED)
+    cancelled = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(96)),
+                               status=Booking.Status.CANCELLED, cancelled_at=timezone.now())
+    IntakeAccess.objects.create(intake=future.intake, booking_id=future.pk, accessed_by=therapist.user,
+                                remote_addr="10.1.2.3", channel=IntakeAccess.Channel.DAY_SHEET)
+    return {"client": client, "therapist": therapist, "future": future, "soon": soon, "past": past,
+            "cancelled": cancelled}
+
+
+# --- GET me/export/ ------------------------------------------------------------------
+
+
+class TestExport:
+    def test_a_client_gets_everything_the_clinic_holds_on_them(self, as_user, person):
+        # when
+        response = as_user(person["client"]).get(EXPORT)
+        # then
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"exported_at", "account", "therapist", "bookings", "intakes", "intake_reads"}
+        account = body["account"]
+        assert (account["email"], account["first_name"], account["last_name"], account["phone"], account["role"]) == (
+            person["client"].email, "Ana", "Silva", "+1 555 0100", "client"
+        )
+        assert body["therapist"] is None
+        bookings = {b["id"]: b for b in body["bookings"]}
+        assert set(bookings) == {person[k].pk for k in ("future", "soon", "past", "cancelled")}
+        future = bookings[person["future"].pk]
+        assert future["status"] == "confirmed"
+        assert future["slot"]["therapist"] == person["therapist"].pk
+        assert future["slot"]["therapist_name"] == person["therapist"].name
+        assert future["slot"]["starts_at"].startswith(person["future"].slot.starts_at.strftime("%Y-%m-%dT%H"))
+        assert bookings[person["past"].pk]["status"] == "completed"
+        intake = next(i for i in body["intakes"] if i["booking"] == person["future"].pk)
+        assert intake["answers"]["notes"] == "Sore left shoulder since March."
+        assert intake["assessment"]["flags"] == ["high_blood_pressure"]
+        assert intake["review"]["note"] == "Check blood pressure first."
+        assert len(body["intakes"]) == 4
+
+    def test_the_export_includes_who_read_their_intakes_and_is_itself_logged(self, as_user, person):
+        before = IntakeAccess.objects.count()
+        body = as_user(person["client"]).get(EXPORT, REMOTE_ADDR="203.0.113.9").json()
+        assert IntakeAccess.objects.count() == before + 4  # one read per intake, by the export
+        reads = body["intake_reads"]
+        therapist_read = next(r for r in reads if r["channel"] == "day_sheet")
+        assert therapist_read["accessed_by"] == {"id": person["therapist"].user.pk, "name": person["therapist"].name}
+        assert therapist_read["intake"] == person["future"].intake_id
+        assert therapist_read["booking_id"] == person["future"].pk
+        own = [r for r in reads if r["accessed_by"] and r["accessed_by"]["id"] == person["client"].pk]
+        assert len(own) == 4 and {r["remote_addr"] for r in own} == {"203.0.113.9"}
+
+    def test_nothing_of_another_client_is_in_it(self, as_user, person):
+        other = ClientFactory()
+        BookingFactory(client=other, intake__answers={**ANSWERS, "notes": "someone else's secret"})
+        body = as_user(person["client"]).get(EXPORT).content.decode()
+        assert "someone else's secret" not in body and other.email not in body
+
+    @pytest.mark.parametrize("factory", [lambda: TherapistFactory().user, StaffFactory, AdminFactory])
+    def test_any_user_gets_their_own(self, as_user, clinic, factory):
+        user = factory()
+        body = as_user(user).get(EXPORT).json()
+        assert body["account"]["id"] == user.pk and body["bookings"] == body["intakes"] == []
+        if user.role == "therapist":
+            assert body["therapist"]["id"] == user.therapist.pk
+
+    def test_anonymous_is_refused(self, api, clinic):
+        assert api.get(EXPORT).status_code == 401
+
+
+# --- DELETE me/ ------------------------------------------------------------------------
+
+
+class TestDelete:
+    def test_the_account_is_deactivated_and_anonymised(self, as_user, person):
+        client = person["client"]
+        AuthToken.objects.create(client)  # another device
+        # when
+        response = as_user(client).delete(ME)
+        # then
+        assert response.status_code == 204
+        client.refresh_from_db()
+        assert client.email == f"deleted-{client.pk}@invalid"
+        assert (client.first_name, client.last_name, client.phone) == ("", "", "")
+        assert not client.is_active and not client.has_usable_password()
+        assert not AuthToken.objects.filter(user=client).exists()
+
+    def test_the_old_token_and_password_stop_working(self, person):
+        client = person["client"]
+        _, token = AuthToken.objects.create(client)
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        email = client.email
+        assert api.delete(ME).status_code == 204
+        assert api.get(ME).status_code == 401
+        login = APIClient().post("/api/v1/auth/token/", {"email": email, "password": PASSWORD}, format="json")
+        assert login.status_code == 400
+
+    def test_future_confirmed_bookings_are_cancelled_and_their_slots_freed(self, as_user, person):
+        as_user(person["client"]).delete(ME)
+        for key in ("future", "soon"):  # "soon" is inside the cancellation window: cancelled all the same
+            booking = Booking.objects.get(pk=person[key].pk)
+            assert booking.status == Booking.Status.CANCELLED
+            assert booking.cancel_reason == "Account deleted." and booking.cancelled_at is not None
+        assert not Booking.objects.filter(slot=person["future"].slot, status="confirmed").exists()
+
+    def test_booking_history_and_times_stay(self, as_user, person):
+        times = {b.pk: (b.slot_id, b.slot.starts_at) for b in Booking.objects.filter(client=person["client"])}
+        as_user(person["client"]).delete(ME)
+        after = {b.pk: (b.slot_id, b.slot.starts_at) for b in Booking.objects.filter(client=person["client"])}
+        assert after == times
+        assert Booking.objects.get(pk=person["past"].pk).status == Booking.Status.COMPLETED
+        assert Booking.objects.get(pk=person["cancelled"].pk).cancel_reason == ""
+
+    def test_health_answers_are_erased_and_the_modality_kept(self, as_user, person):
+        as_user(person["client"]).delete(ME)
+        for intake in Intake.objects.filter(client=person["client"]):
+            assert intake.answers == {} and intake.flags == [] and intake.reasons == []
+            assert intake.review_note == "" and intake.needs_review is False and intake.score == 0
+        intake = Intake.objects.get(pk=person["future"].intake_id)
+        assert intake.modality == "therapeutic"
+        assert "Sore left shoulder" not in str(Intake.objects.filter(client=person["client"]).values())
+
+    def test_the_audit_log_stays(self, as_user, person):
+        rows = list(IntakeAccess.objects.filter(intake__client=person["client"]).values())
+        as_user(person["client"]).delete(ME)
+        assert list(IntakeAccess.objects.filter(intake__client=person["client"]).values()) == rows
+
+    def test_staff_see_no_name_on_the_bookings_afterwards(self, as_user, person, staff_user):
+        as_user(person["client"]).delete(ME)
+        body = as_user(staff_user).get(f"/api/v1/bookings/{person['past'].pk}/").json()
+        assert body["client"] == {"id": person["client"].pk, "name": f"deleted-{person['client'].pk}@invalid"}
+        assert body["needs_review"] is False
+
+    def test_stored_idempotent_answers_and_login_records_go(self, as_user, person):
+        client = person["client"]
+        IdempotencyRecord.objects.create(user=client, key="k", request_fingerprint="f", response_status=201,
+                                         response_body={"client": {"name": "Ana Silva"}})
+        APIClient().post("/api/v1/auth/token/", {"email": client.email, "password": "wrong"}, format="json")
+        assert AccessAttempt.objects.filter(username=client.email).exists()
+        as_user(client).delete(ME)
+        assert not IdempotencyRecord.objects.filter(user=client).exists()
+        assert not AccessAttempt.objects.exists()
+
+    def test_the_email_can_register_again_as_a_new_account(self, as_user, api, person):
+        email = person["client"].email
+        as_user(person["client"]).delete(ME)
+        response = api.post("/api/v1/auth/register/", {"email": email, "password": "plum-orchard-velvet-42",
+                                                        "first_name": "Ana", "last_name": "Silva"}, format="json")
+        assert response.status_code == 201 and response.json()["id"] != person["client"].pk
+
+    @pytest.mark.parametrize("factory", [lambda: TherapistFactory().user, StaffFactory, AdminFactory])
+    def test_only_clients_delete_their_account_here(self, as_user, clinic, factory):
+        user = factory()
+        assert as_user(user).delete(ME).status_code == 403
+        user.refresh_from_db()
+        assert user.is_active
+
+    def test_anonymous_is_refused(self, api, clinic):
+        assert api.delete(ME).status_code == 401
+
+    def test_a_failure_midway_leaves_everything_as_it_was(self, person, monkeypatch):
+        # given: anonymising the account fails after the bookings and intakes were changed
+        def fail(**kwargs):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr("booking.account_data.account_anonymise", fail)
+        # when
+        with pytest.raises(RuntimeError):
+            account_delete(user=person["client"])
+        # then
+        assert Booking.objects.get(pk=person["future"].pk).status == Booking.Status.CONFIRMED
+        assert Intake.objects.get(pk=person["future"].intake_id).answers == ANSWERS
+        assert User.objects.get(pk=person["client"].pk).is_active
+
+    def test_the_service_refuses_non_clients(self, clinic):
+        with pytest.raises(ValueError):
+            account_delete(user=StaffFactory())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_racing_the_deletion_is_cancelled_or_refused(clinic):
+    """The deletion locks the client's row as booking does: a booking made meanwhile waits, then is
+    either cancelled by it or refused for a deactivated account; never left confirmed."""
+    import threading
+
+    from booking.services import booking_create
+
+    client = ClientFactory()
+    slot = SlotFactory(starts_at=hours_from_now(72))
+    start = threading.Barrier(2)
+    errors = []
+
+    def book():
+        try:
+            start.wait(timeout=10)
+            booking_create(client=client, slot_id=slot.pk, answers={"pressure_preference": "medium",
+                                                                   "primary_goal": "relaxation", "consent": True})
+        except Exception as exc:  # refused: fine
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def delete():
+        try:
+            start.wait(timeout=10)
+            account_delete(user=User.objects.get(pk=client.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not User.objects.get(pk=client.pk).is_active
+    assert not Booking.objects.filter(client=client, status=Booking.Status.CONFIRMED).exists()
+    assert [type(e).__name__ for e in errors] in ([], ["ClientInactive"])
+
+
+def test_a_deleted_account_cannot_book(clinic):
+    from booking.errors import ClientInactive
+    from booking.services import booking_create
+
+    client = ClientFactory()
+    account_delete(user=client)
+    with pytest.raises(ClientInactive):
+        booking_create(client=client, slot_id=SlotFactory(starts_at=hours_from_now(72)).pk,
+                       answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True})
