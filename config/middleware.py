@@ -1,10 +1,12 @@
 """Middleware that keeps the API's answers JSON when the request or the database misbehaves."""
 
 import logging
+import os
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from config.exceptions import (
     DATABASE_UNAVAILABLE,
@@ -63,3 +65,18 @@ class ApiGuardMiddleware:
             return int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return 0
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise: gunicorn serves the collected static files (admin, Swagger UI) itself.
+
+    Where nothing was collected (a checkout, the test suite) there is nothing
+    to serve: one log line instead of WhiteNoise's warning each time the
+    middleware is built (the test client builds it for every client).
+    """
+
+    def add_files(self, root, prefix=None):
+        if not os.path.isdir(root):
+            logger.info("No static files collected at %s: run collectstatic to serve them.", root)
+            return
+        super().add_files(root, prefix)

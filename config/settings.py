@@ -56,8 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Serves collected static files (admin, Swagger UI) from gunicorn itself.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Serves collected static files (admin, Swagger UI) from gunicorn itself (WhiteNoise).
+    "config.middleware.StaticFilesMiddleware",
     # JSON answers under /api/ for oversized bodies and database outages.
     "config.middleware.ApiGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

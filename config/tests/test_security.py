@@ -339,8 +339,10 @@ class TestErrorBodies:
         # given: 501 slots
         therapist = TherapistFactory()
         start = timezone.now().replace(microsecond=0) + timedelta(days=1)
-        hours = [start + timedelta(hours=n) for n in range(501)]
-        Slot.objects.bulk_create(Slot(therapist=therapist, starts_at=h, ends_at=h + timedelta(minutes=5)) for h in hours)
+        starts = [start + timedelta(hours=n) for n in range(501)]
+        Slot.objects.bulk_create(
+            Slot(therapist=therapist, starts_at=s, ends_at=s + timedelta(minutes=5)) for s in starts
+        )
         # when
         response = as_user(StaffFactory()).get("/api/v1/slots/", {"page_size": 100000})
         # then
@@ -451,7 +453,7 @@ def test_security_settings_come_from_the_environment():
     assert production["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert production["storage"] == "config.storage.StaticFilesStorage"
     assert production["middleware"][:2] == [
-        "django.middleware.security.SecurityMiddleware", "whitenoise.middleware.WhiteNoiseMiddleware"
+        "django.middleware.security.SecurityMiddleware", "config.middleware.StaticFilesMiddleware"
     ]
     assert production["middleware"][-1] == "axes.middleware.AxesMiddleware"
     tuned = load(NUM_PROXIES="2", AXES_FAILURE_LIMIT="10", AXES_COOLOFF_MINUTES="60", TRUST_X_FORWARDED_PROTO="false")
