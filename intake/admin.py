@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.security import client_ip
 from intake import rules
 from intake.form import FIELDS, FORM_VERSION, validate_answers
 from intake.models import Intake, IntakeAccess
@@ -148,7 +149,7 @@ class IntakeAdmin(admin.ModelAdmin):
             intake_access_log(
                 intake=response.context_data["original"],
                 user=request.user,
-                remote_addr=request.META.get("REMOTE_ADDR"),
+                remote_addr=client_ip(request),
                 channel=IntakeAccess.Channel.ADMIN,
             )
         return response

@@ -26,6 +26,7 @@ from booking.models import Booking
 from booking.selectors import booking_list_for
 from clinic.models import Role, User
 from config.openapi import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, conflict
+from config.security import client_ip
 from intake.api.serializers import AnswersSerializer, IntakeSerializer
 from intake.models import IntakeAccess
 from intake.services import intake_access_log
@@ -108,7 +109,7 @@ class BookingIntakeView(APIView):
             intake=booking.intake,
             user=request.user,
             booking_id=booking.pk,
-            remote_addr=request.META.get("REMOTE_ADDR"),
+            remote_addr=client_ip(request),
             channel=IntakeAccess.Channel.API,
             outcome=outcome,
         )

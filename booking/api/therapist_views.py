@@ -18,6 +18,7 @@ from booking.day_sheet import day_sheet_record_access, therapist_day
 from booking.ics import feed_token_rotate, therapist_by_feed_token, therapist_calendar
 from clinic.permissions import IsTherapist
 from clinic.selectors import clinic_get
+from config.security import client_ip
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
@@ -47,7 +48,7 @@ class TherapistDayView(APIView):
         day = query.validated_data["date"]
         bookings = therapist_day(therapist=request.user.therapist, date=day)
         # Audit first: if the log cannot be written, nothing is shown.
-        day_sheet_record_access(bookings=bookings, accessed_by=request.user, remote_addr=request.META.get("REMOTE_ADDR"))
+        day_sheet_record_access(bookings=bookings, accessed_by=request.user, remote_addr=client_ip(request))
         data = {"date": day, "time_zone": clinic_get().time_zone, "bookings": bookings}
         return Response(DaySheetSerializer(data).data)
 

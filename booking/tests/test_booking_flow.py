@@ -1,10 +1,12 @@
+"""End-to-end flows through the API: book, cancel, the intake endpoints and their audit trail."""
+
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from booking.models import Booking
-from booking.tests.factories import SlotFactory
+from booking.tests.factories import BookingFactory, SlotFactory
 
 ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
 
@@ -64,3 +66,14 @@ def test_short_lists_skip_the_count_query(clinic, django_assert_num_queries, api
     assert full["count"] == 2
     assert full["next"] is not None
     assert api.get("/api/v1/availability/", {**params, "page_size": 1, "page": 2}).json()["count"] == 2
+
+
+@pytest.mark.django_db
+def test_audit_rows_record_the_client_address_behind_a_proxy(clinic, client_user, as_user, therapist, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    booking = BookingFactory(client=client_user, slot=SlotFactory(therapist=therapist))
+    response = as_user(client_user).get(
+        f"/api/v1/bookings/{booking.pk}/intake/", HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.2"
+    )
+    assert response.status_code == 200
+    assert booking.intake.accesses.get().remote_addr == "203.0.113.9"
