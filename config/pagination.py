@@ -11,12 +11,13 @@ from rest_framework import pagination
 
 class ShortListPaginator(DjangoPaginator):
     def page(self, number):
-        if str(number) == "1" and "count" not in self.__dict__:
-            rows = list(self.object_list[: self.per_page + 1])
-            if len(rows) <= self.per_page:
-                self.__dict__["count"] = len(rows)  # fills the cached_property: no COUNT query
-                return Page(rows, 1, self)
-        return super().page(number)
+        if str(number) != "1" or "count" in self.__dict__:
+            return super().page(number)
+        rows = list(self.object_list[: self.per_page + 1])
+        if len(rows) <= self.per_page:
+            self.__dict__["count"] = len(rows)  # fills the cached_property: no COUNT query
+        # A full first page keeps the rows already fetched; only the count is asked for.
+        return Page(rows[: self.per_page], 1, self)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
