@@ -52,3 +52,18 @@ def test_purge_expired_tokens_keeps_live_ones():
     call_command("purge_expired_tokens")
     assert list(AuthToken.objects.filter(user=user)) == [live]
     assert live.expiry > timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_therapist_comes_with_their_profile(django_assert_num_queries):
+    from clinic.authentication import TokenAuthentication
+    from clinic.tests.factories import TherapistFactory
+
+    therapist = TherapistFactory()
+    _, token = AuthToken.objects.create(therapist.user)
+    with django_assert_num_queries(1):
+        user, _ = TokenAuthentication().authenticate_credentials(token.encode())
+        assert user.therapist == therapist
+    client, _ = TokenAuthentication().authenticate_credentials(AuthToken.objects.create(ClientFactory())[1].encode())
+    with django_assert_num_queries(0):
+        assert not hasattr(client, "therapist")
