@@ -51,8 +51,12 @@ def notify_on_commit(func: Callable[[int], object], booking_id: int) -> None:
 
 
 def _load(booking_id: int) -> Booking | None:
+    # Mail carries no health details, so the intake's answers are never loaded.
     booking = (
-        Booking.objects.select_related("slot__therapist__user", "client", "intake").filter(pk=booking_id).first()
+        Booking.objects.select_related("slot__therapist__user", "client", "intake")
+        .defer("intake__answers", "intake__reasons", "intake__flags", "intake__review_note")
+        .filter(pk=booking_id)
+        .first()
     )
     if booking is None:
         logger.warning("No mail sent: booking %s does not exist.", booking_id)
