@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from booking.models import Booking, Slot
-from booking.tests import helpers
 from booking.tests.factories import BookingFactory
 from booking.tests.helpers import (
     AVAILABILITY,
@@ -24,10 +23,6 @@ from booking.tests.helpers import (
 from clinic.tests.factories import TherapistFactory
 
 pytestmark = pytest.mark.django_db
-
-# Fixtures shared with the other booking test modules.
-people = helpers.people
-api_as = helpers.api_as
 
 MINUTE = timedelta(minutes=1)
 NOTICE = timedelta(hours=2)

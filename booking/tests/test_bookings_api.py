@@ -12,7 +12,6 @@ import pytest
 
 from booking import services
 from booking.models import Booking, Slot
-from booking.tests import helpers
 from booking.tests.factories import BookingFactory
 from booking.tests.helpers import (
     AVAILABILITY,
@@ -32,10 +31,6 @@ from clinic.tests.factories import ClientFactory, TherapistFactory
 from intake.models import Intake
 
 pytestmark = pytest.mark.django_db
-
-# Fixtures shared with the other booking test modules.
-people = helpers.people
-api_as = helpers.api_as
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)

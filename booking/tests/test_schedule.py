@@ -11,7 +11,6 @@ import pytest
 from booking import schedule
 from booking.errors import SlotOverlap, TimeOffOverlap
 from booking.models import Booking, Slot, TimeOff, WorkingHours
-from booking.tests import helpers
 from booking.tests.factories import BookingFactory, TimeOffFactory, WorkingHoursFactory
 from booking.tests.helpers import (
     NOW,
@@ -24,10 +23,6 @@ from booking.tests.helpers import (
 from clinic.tests.factories import TherapistFactory
 
 pytestmark = pytest.mark.django_db
-
-# Fixtures shared with the other booking test modules.
-people = helpers.people
-api_as = helpers.api_as
 
 HOUR = timedelta(hours=1)
 WORKING_HOURS = "/api/v1/working-hours/"
