@@ -280,20 +280,14 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a booking (its client within the cancellation policy; staff always)."""
-        booking = self.get_object()
-        self._require(
-            request.user.is_front_desk or booking.client_id == request.user.pk,
-            "Only the booking's client or the front desk can cancel it.",
+        booking, data = self._client_change(request, BookingCancelSerializer, "cancel")
+        return idempotent(
+            self,
+            request,
+            lambda: self._render(
+                services.booking_cancel(booking_id=booking.pk, by=request.user, reason=data["reason"])
+            ),
         )
-        data = BookingCancelSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-
-        def run():
-            return self._render(
-                services.booking_cancel(booking_id=booking.pk, by=request.user, reason=data.validated_data["reason"])
-            )
-
-        return idempotent(self, request, run)
 
     @extend_schema(
         request=BookingRescheduleSerializer,
@@ -312,22 +306,25 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):
         """Move a booking and its intake to another slot, atomically."""
+        booking, data = self._client_change(request, BookingRescheduleSerializer, "reschedule")
+        return idempotent(
+            self,
+            request,
+            lambda: self._render(
+                services.booking_reschedule(booking_id=booking.pk, by=request.user, slot_id=data["slot"])
+            ),
+        )
+
+    def _client_change(self, request, serializer_class, verb: str) -> tuple[Booking, dict]:
+        """The booking (404 if not visible) and the parsed body, for its client or the front desk only."""
         booking = self.get_object()
         self._require(
             request.user.is_front_desk or booking.client_id == request.user.pk,
-            "Only the booking's client or the front desk can reschedule it.",
+            f"Only the booking's client or the front desk can {verb} it.",
         )
-        data = BookingRescheduleSerializer(data=request.data)
+        data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
-
-        def run():
-            return self._render(
-                services.booking_reschedule(
-                    booking_id=booking.pk, by=request.user, slot_id=data.validated_data["slot"]
-                )
-            )
-
-        return idempotent(self, request, run)
+        return booking, data.validated_data
 
     def _close(self, request, status_value: str) -> Response:
         booking = self.get_object()
