@@ -21,7 +21,7 @@ def dockerfile() -> str:
 
 def test_compose_has_postgres_with_a_named_volume_and_a_health_check(compose):
     db = compose["services"]["db"]
-    assert db["image"] == "postgres:15"
+    assert db["image"] == "postgres:16"
     volume, _, mount = db["volumes"][0].partition(":")
     assert volume in compose["volumes"] and mount == "/var/lib/postgresql/data"
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
@@ -29,7 +29,7 @@ def test_compose_has_postgres_with_a_named_volume_and_a_health_check(compose):
 
 
 def test_compose_app_is_built_here_and_configured_for_the_db(compose):
-    app = compose["services"]["app"]
+    app = compose["services"]["web"]
     assert app["build"] == "."
     env = app["environment"]
     assert env["DATABASE_URL"] == "postgres://postgres:postgres@db:5432/clinic"
@@ -40,7 +40,7 @@ def test_compose_app_is_built_here_and_configured_for_the_db(compose):
 
 
 def test_compose_app_migrates_then_serves_with_gunicorn(compose):
-    command = compose["services"]["app"]["command"]
+    command = compose["services"]["web"]["command"]
     migrate = command.index("python manage.py migrate --noinput")
     gunicorn = command.index("gunicorn config.wsgi")
     assert migrate < gunicorn and "&&" in command[migrate:gunicorn]
@@ -48,7 +48,7 @@ def test_compose_app_migrates_then_serves_with_gunicorn(compose):
 
 
 def test_compose_app_health_check_reaches_healthz_with_python(compose):
-    app = compose["services"]["app"]
+    app = compose["services"]["web"]
     test = app["healthcheck"]["test"]
     assert test[:3] == ["CMD", "python", "-c"]
     assert "urllib" in test[3] and "http://127.0.0.1:8000/healthz/" in test[3]
@@ -57,8 +57,12 @@ def test_compose_app_health_check_reaches_healthz_with_python(compose):
     assert "127.0.0.1" in app["environment"]["ALLOWED_HOSTS"]
 
 
+def test_compose_web_reads_the_env_file_when_there_is_one(compose):
+    assert compose["services"]["web"]["env_file"] == [{"path": ".env", "required": False}]
+
+
 def test_compose_port_mapping(compose):
-    assert "8000:8000" in compose["services"]["app"]["ports"]
+    assert "8000:8000" in compose["services"]["web"]["ports"]
 
 
 def test_dockerfile_builds_a_non_root_gunicorn_image(dockerfile):
