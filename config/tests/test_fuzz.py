@@ -25,6 +25,7 @@ from unittest import mock
 
 import pytest
 import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import override_settings
@@ -71,9 +72,11 @@ CONFIG = schemathesis.Config.from_dict(
 @functools.cache
 def api_schema():
     """The schema as the running app serves it."""
-    from config.wsgi import application
-
-    with override_settings(ALLOWED_HOSTS=HOSTS):
+    # A handler of its own, built with the test suite's plain HTTP: it is made at
+    # collection, before the autouse fixtures turn the HTTPS redirect off, and a
+    # handler's middleware reads the settings once.
+    with override_settings(ALLOWED_HOSTS=HOSTS, SECURE_SSL_REDIRECT=False):
+        application = WSGIHandler()
         return schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
 
 
