@@ -368,7 +368,7 @@ class TestDatabaseErrors:
 
     def test_a_database_error_while_checking_a_token_is_a_json_503(self, as_user, clinic):
         api = as_user(ClientFactory())
-        with mock.patch("knox.auth.TokenAuthentication.authenticate_credentials",
+        with mock.patch("clinic.authentication.TokenAuthentication.authenticate_credentials",
                         side_effect=OperationalError("connection refused")):
             response = api.get("/api/v1/me/")
         assert response.status_code == 503
