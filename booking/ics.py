@@ -1,7 +1,8 @@
 """iCalendar (RFC 5545) for the therapist's calendar feed and for booking mails.
 
 What an event says is deliberately little: when, the final modality, the
-client's name (therapist side) and "intake needs review" when so. Calendars
+client's name (therapist side) and "intake needs review" while it does
+(flagged, and not reviewed since the answers last changed). Calendars
 sync to phones, laptops and third-party servers, so no health detail (flags,
 conditions, medications, areas, notes) ever goes into one.
 
@@ -84,7 +85,7 @@ def _event(*, booking: Booking, summary: str, description: str, location: str, s
 def _therapist_summary(booking: Booking) -> str:
     """`Deep tissue massage — Ana Díaz`, `(intake needs review)` appended when so."""
     summary = f"{modality_label(booking.intake.modality)} — {booking.client.display_name}"
-    if booking.intake.needs_review:
+    if booking.intake.awaits_review:
         summary += f" ({NEEDS_REVIEW})"
     if booking.status == Booking.Status.CANCELLED:
         summary = f"Cancelled: {summary}"
@@ -93,7 +94,7 @@ def _therapist_summary(booking: Booking) -> str:
 
 def _therapist_event(booking: Booking, *, location: str, stamp: datetime) -> Event:
     description = ""
-    if booking.intake.needs_review:
+    if booking.intake.awaits_review:
         description = "The intake needs review: read it in the day sheet before the session."
     return _event(
         booking=booking, summary=_therapist_summary(booking), description=description, location=location, stamp=stamp

@@ -60,6 +60,11 @@ class Intake(models.Model):
         return f"Intake #{self.pk} (form v{self.form_version})"
 
     @property
+    def awaits_review(self) -> bool:
+        """Flagged for review and not yet reviewed against the current answers."""
+        return self.needs_review and (not self.reviewed_modality or self.review_stale)
+
+    @property
     def modality(self) -> str:
         """The final modality: the therapist's when reviewed, else the suggestion."""
         return self.reviewed_modality or self.suggested_modality

@@ -125,6 +125,16 @@ class TestTherapistCalendar:
             assert word not in text, word
         assert b"warfarin" not in ics.lower()
 
+    def test_a_review_clears_the_marker_until_the_answers_change(self, therapist, review_booking):
+        intake = review_booking.intake
+        intake.reviewed_modality, intake.reviewed_at = "therapeutic", NOW
+        intake.save()
+        summary = str(the_event_of(therapist, review_booking)["SUMMARY"])
+        assert summary == "Therapeutic massage — Ana Diaz"
+        intake.review_stale = True
+        intake.save()
+        assert str(the_event_of(therapist, review_booking)["SUMMARY"]).endswith("(intake needs review)")
+
     def test_sequence_follows_reschedules(self, therapist):
         booking = book(therapist, NOW + timedelta(days=1))
         uid_before = str(the_event_of(therapist, booking)["UID"])
