@@ -58,7 +58,9 @@ class IntakeAdminForm(forms.ModelForm):
         try:
             return validate_answers(self.cleaned_data["answers"])
         except ValidationError as exc:
-            raise ValidationError([f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()])
+            raise ValidationError(
+                [f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()]
+            ) from None
 
     def clean(self):
         cleaned = super().clean()

@@ -60,7 +60,7 @@ def test_generation_across_a_daylight_saving_change(zone, day, kind):
     slots = list(Slot.objects.filter(therapist=therapist).order_by("starts_at"))
     assert result.created == len(slots)
     assert result.skipped == len(missing)
-    for earlier, later in zip(slots, slots[1:]):
+    for earlier, later in zip(slots, slots[1:], strict=False):
         assert earlier.ends_at <= later.starts_at, "slots overlap"
 
     on_the_day = [s.starts_at.astimezone(tz) for s in slots if s.starts_at.astimezone(tz).date() == day]

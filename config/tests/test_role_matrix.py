@@ -21,7 +21,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from booking.models import Slot, TimeOff, WorkingHours
+from booking.models import TimeOff, WorkingHours
 from booking.tests.factories import BookingFactory, SlotFactory
 from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory, TherapistFactory, clinic_configure
 from conftest import api_client_for
