@@ -16,6 +16,7 @@ notes. Mail crosses servers we do not control; the intake stays in the app.
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.mime.text import MIMEText
 
 from django.conf import settings
@@ -99,112 +100,107 @@ def _send(*, to: str, subject: str, body: str, ics: bytes | None = None) -> None
     message.send()
 
 
-def _client_mail(
-    booking_id: int,
-    *,
-    kind: str,
-    status: str,
-    build: Callable[[Booking, object, str], tuple[str, str]],
-    with_ics: bool,
-) -> bool:
-    """Mail the client about the booking if it is (still) in `status`; False when nothing was sent."""
+@dataclass(frozen=True)
+class ClientMail:
+    """One kind of mail to a client: sent only while the booking is in `status`."""
+
+    kind: str
+    status: str
+    subject: str
+    opening: str  # "{clinic}" is replaced by the clinic's name
+    closing: str
+    with_ics: bool
+
+
+CONFIRMATION = ClientMail(
+    kind="confirmation",
+    status=Booking.Status.CONFIRMED,
+    subject="Booking confirmed",
+    opening="Your booking at {clinic} is confirmed.",
+    closing="The attached calendar file adds it to your calendar. To cancel or move it, "
+    "use the app or call the clinic.",
+    with_ics=True,
+)
+RESCHEDULE = ClientMail(
+    kind="reschedule",
+    status=Booking.Status.CONFIRMED,
+    subject="Booking moved",
+    opening="Your booking at {clinic} has moved. This is the new time:",
+    closing="The attached calendar file updates the event in your calendar.",
+    with_ics=True,
+)
+CANCELLATION = ClientMail(
+    kind="cancellation",
+    status=Booking.Status.CANCELLED,
+    subject="Booking cancelled",
+    opening="Your booking at {clinic} has been cancelled.",
+    closing="The attached calendar file marks the event cancelled in your calendar. "
+    "You are welcome to book another time in the app.",
+    with_ics=True,
+)
+REMINDER = ClientMail(
+    kind="reminder",
+    status=Booking.Status.CONFIRMED,
+    subject="Reminder",
+    opening="A reminder of your booking at {clinic}:",
+    closing="If you cannot come, please cancel in the app or call the clinic.",
+    with_ics=False,
+)
+
+
+def _client_text(mail: ClientMail, booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
+    subject = f"{mail.subject}: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
+    body = (
+        f"Hello {booking.client.display_name},\n\n"
+        f"{mail.opening.format(clinic=clinic_name)}\n\n"
+        f"{_details(booking, tz)}\n"
+        f"{mail.closing}\n\n"
+        f"{clinic_name}\n"
+    )
+    return subject, body
+
+
+def _client_mail(booking_id: int, mail: ClientMail) -> bool:
+    """Mail the client about the booking if it is (still) in `mail.status`; False when nothing was sent."""
     try:
         booking = _load(booking_id)
         if booking is None:
             return False
-        if booking.status != status:
+        if booking.status != mail.status:
             # Changed again before this ran (e.g. cancelled right after booking): the later mail tells.
-            logger.info("No %s mail for booking %s: it is now %s.", kind, booking_id, booking.status)
+            logger.info("No %s mail for booking %s: it is now %s.", mail.kind, booking_id, booking.status)
             return False
         if not booking.client.email or not booking.client.is_active:
-            logger.info("No %s mail for booking %s: the client has no active address.", kind, booking_id)
+            logger.info("No %s mail for booking %s: the client has no active address.", mail.kind, booking_id)
             return False
         clinic = clinic_get()
-        subject, body = build(booking, clinic.tz, clinic.name)
-        ics = booking_event_ics(booking=booking) if with_ics else None
+        subject, body = _client_text(mail, booking, clinic.tz, clinic.name)
+        ics = booking_event_ics(booking=booking) if mail.with_ics else None
         _send(to=booking.client.email, subject=subject, body=body, ics=ics)
         return True
     except Exception:
-        logger.exception("Could not send the %s mail for booking %s.", kind, booking_id)
+        logger.exception("Could not send the %s mail for booking %s.", mail.kind, booking_id)
         return False
-
-
-def _confirmed(booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
-    subject = f"Booking confirmed: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
-    body = (
-        f"Hello {booking.client.display_name},\n\n"
-        f"Your booking at {clinic_name} is confirmed.\n\n"
-        f"{_details(booking, tz)}\n"
-        "The attached calendar file adds it to your calendar. To cancel or move it, "
-        "use the app or call the clinic.\n\n"
-        f"{clinic_name}\n"
-    )
-    return subject, body
-
-
-def _rescheduled(booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
-    subject = f"Booking moved: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
-    body = (
-        f"Hello {booking.client.display_name},\n\n"
-        f"Your booking at {clinic_name} has moved. This is the new time:\n\n"
-        f"{_details(booking, tz)}\n"
-        "The attached calendar file updates the event in your calendar.\n\n"
-        f"{clinic_name}\n"
-    )
-    return subject, body
-
-
-def _cancelled(booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
-    subject = f"Booking cancelled: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
-    body = (
-        f"Hello {booking.client.display_name},\n\n"
-        f"Your booking at {clinic_name} has been cancelled.\n\n"
-        f"{_details(booking, tz)}\n"
-        "The attached calendar file marks the event cancelled in your calendar. "
-        "You are welcome to book another time in the app.\n\n"
-        f"{clinic_name}\n"
-    )
-    return subject, body
-
-
-def _reminder(booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
-    subject = f"Reminder: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
-    body = (
-        f"Hello {booking.client.display_name},\n\n"
-        f"A reminder of your booking at {clinic_name}:\n\n"
-        f"{_details(booking, tz)}\n"
-        "If you cannot come, please cancel in the app or call the clinic.\n\n"
-        f"{clinic_name}\n"
-    )
-    return subject, body
 
 
 def send_booking_confirmed(booking_id: int) -> bool:
     """Mail the client their confirmation with the event as an .ics attachment."""
-    return _client_mail(
-        booking_id, kind="confirmation", status=Booking.Status.CONFIRMED, build=_confirmed, with_ics=True
-    )
+    return _client_mail(booking_id, CONFIRMATION)
 
 
 def send_booking_rescheduled(booking_id: int) -> bool:
     """Mail the client the new time with the updated event (same UID, higher SEQUENCE)."""
-    return _client_mail(
-        booking_id, kind="reschedule", status=Booking.Status.CONFIRMED, build=_rescheduled, with_ics=True
-    )
+    return _client_mail(booking_id, RESCHEDULE)
 
 
 def send_booking_cancelled(booking_id: int) -> bool:
     """Mail the client that the booking is cancelled, with the event as STATUS:CANCELLED."""
-    return _client_mail(
-        booking_id, kind="cancellation", status=Booking.Status.CANCELLED, build=_cancelled, with_ics=True
-    )
+    return _client_mail(booking_id, CANCELLATION)
 
 
 def send_booking_reminder(booking_id: int) -> bool:
     """Mail the client a reminder of an upcoming booking (see `booking.reminders`)."""
-    return _client_mail(
-        booking_id, kind="reminder", status=Booking.Status.CONFIRMED, build=_reminder, with_ics=False
-    )
+    return _client_mail(booking_id, REMINDER)
 
 
 def send_review_needed(booking_id: int) -> bool:
