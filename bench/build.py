@@ -22,7 +22,7 @@ import json
 import os
 import random
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from bench.env import database_url, ensure_results_dir, setup_django
