@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_bench
 
-.PHONY: run test venv bench check clean
+.PHONY: run test lint venv bench check clean
 
 venv: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ run: venv
 test: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: venv
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.build

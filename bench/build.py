@@ -59,8 +59,12 @@ def recreate_database(url: str) -> None:
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin = psycopg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
-        dbname="postgres", autocommit=True,
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
     )
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -72,23 +76,38 @@ def recreate_database(url: str) -> None:
 ANSWER_TEMPLATES = [
     {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True},
     {
-        "pressure_preference": "light", "primary_goal": "stress_relief", "conditions": ["anxiety", "insomnia"],
-        "health_screening": ["high_blood_pressure"], "avoid_areas": ["feet"],
-        "notes": "Prefers a quiet room and no music.", "consent": True,
-    },
-    {
-        "pressure_preference": "deep", "primary_goal": "injury_recovery", "conditions": ["sports_injury"],
-        "health_screening": ["blood_thinners"], "medications": "warfarin 5 mg", "focus_areas": ["legs"],
+        "pressure_preference": "light",
+        "primary_goal": "stress_relief",
+        "conditions": ["anxiety", "insomnia"],
+        "health_screening": ["high_blood_pressure"],
+        "avoid_areas": ["feet"],
+        "notes": "Prefers a quiet room and no music.",
         "consent": True,
     },
     {
-        "pressure_preference": "firm", "primary_goal": "pain_relief",
-        "conditions": ["chronic_pain", "muscle_tension"], "focus_areas": ["neck", "shoulders"], "consent": True,
+        "pressure_preference": "deep",
+        "primary_goal": "injury_recovery",
+        "conditions": ["sports_injury"],
+        "health_screening": ["blood_thinners"],
+        "medications": "warfarin 5 mg",
+        "focus_areas": ["legs"],
+        "consent": True,
     },
     {
-        "pressure_preference": "firm", "primary_goal": "mobility", "pain_tolerance": "high",
-        "conditions": ["joint_stiffness", "lower_back_pain"], "focus_areas": ["lower_back", "hips"],
-        "notes": "Desk job; stiff in the mornings.", "consent": True,
+        "pressure_preference": "firm",
+        "primary_goal": "pain_relief",
+        "conditions": ["chronic_pain", "muscle_tension"],
+        "focus_areas": ["neck", "shoulders"],
+        "consent": True,
+    },
+    {
+        "pressure_preference": "firm",
+        "primary_goal": "mobility",
+        "pain_tolerance": "high",
+        "conditions": ["joint_stiffness", "lower_back_pain"],
+        "focus_areas": ["lower_back", "hips"],
+        "notes": "Desk job; stiff in the mornings.",
+        "consent": True,
     },
 ]
 
@@ -105,7 +124,8 @@ def assessed_templates():
         assessment = assess(cleaned)
         columns = {column: assessment[key] for key, column in ASSESSMENT_COLUMNS.items()}
         by_modality[assessment["modality"]].append((cleaned, columns))
-    assert by_modality["therapeutic"] and by_modality["deep_tissue"]
+    assert by_modality["therapeutic"]
+    assert by_modality["deep_tissue"]
     return by_modality
 
 
@@ -172,23 +192,33 @@ def build() -> dict:
     t = time.perf_counter()
 
     clinic = Clinic.objects.create(
-        pk=1, name="Bench Massage Clinic", time_zone=TIME_ZONE, min_notice_hours=2,
-        booking_horizon_days=120, cancellation_window_hours=24,
+        pk=1,
+        name="Bench Massage Clinic",
+        time_zone=TIME_ZONE,
+        min_notice_hours=2,
+        booking_horizon_days=120,
+        cancellation_window_hours=24,
     )
     tz = clinic.tz
     today = datetime.now(tz).date()
     password = make_password(PASSWORD)  # one hash for every account: hashing is the slow part
 
     therapist_users = User.objects.bulk_create(
-        User(email=f"therapist{i:02d}@bench.example", first_name=f"Therapist{i:02d}", last_name="Bench",
-             role=Role.THERAPIST, password=password)
+        User(
+            email=f"therapist{i:02d}@bench.example",
+            first_name=f"Therapist{i:02d}",
+            last_name="Bench",
+            role=Role.THERAPIST,
+            password=password,
+        )
         for i in range(THERAPISTS)
     )
     # Mixed modalities: a third both, a third therapeutic only, a third deep tissue only.
     mixes = [(True, True), (True, False), (False, True)]
     therapists = Therapist.objects.bulk_create(
-        Therapist(user=u, bio=f"Bench therapist {i}", gives_therapeutic=mixes[i % 3][0],
-                  gives_deep_tissue=mixes[i % 3][1])
+        Therapist(
+            user=u, bio=f"Bench therapist {i}", gives_therapeutic=mixes[i % 3][0], gives_deep_tissue=mixes[i % 3][1]
+        )
         for i, u in enumerate(therapist_users)
     )
     WorkingHours.objects.bulk_create(
@@ -199,8 +229,16 @@ def build() -> dict:
     client_ids = [
         u.pk
         for u in User.objects.bulk_create(
-            (User(email=f"client{i:04d}@bench.example", first_name=f"Client{i:04d}", last_name="Bench",
-                  role=Role.CLIENT, password=password) for i in range(CLIENTS)),
+            (
+                User(
+                    email=f"client{i:04d}@bench.example",
+                    first_name=f"Client{i:04d}",
+                    last_name="Bench",
+                    role=Role.CLIENT,
+                    password=password,
+                )
+                for i in range(CLIENTS)
+            ),
             batch_size=1000,
         )
     ]
@@ -230,20 +268,32 @@ def build() -> dict:
                 continue
             for th in therapists:
                 if rng.random() < BOOKED_SHARE:
-                    past.append({"id": slots.new_id(), "therapist_id": th.pk, "starts_at": starts_at,
-                                 "ends_at": starts_at + timedelta(hours=1), "status": "open"})
+                    past.append(
+                        {
+                            "id": slots.new_id(),
+                            "therapist_id": th.pk,
+                            "starts_at": starts_at,
+                            "ends_at": starts_at + timedelta(hours=1),
+                            "status": "open",
+                        }
+                    )
     with transaction.atomic():
         slots.copy(past)
     t = timer.step("past slots (1 year, booked, COPY)", t, f"{len(past)} slots")
 
     templates = {
-        kind: [(json.dumps(answers), {k: json.dumps(v) if isinstance(v, list) else v for k, v in columns.items()})
-               for answers, columns in rows]
+        kind: [
+            (json.dumps(answers), {k: json.dumps(v) if isinstance(v, list) else v for k, v in columns.items()})
+            for answers, columns in rows
+        ]
         for kind, rows in assessed_templates().items()
     }
     deep_trained = {th.pk for th in therapists if th.gives_deep_tissue}
-    future = list(Slot.objects.filter(starts_at__gte=datetime.combine(today, datetime.min.time(), tzinfo=tz))
-                  .order_by("starts_at", "therapist_id").values_list("pk", "therapist_id", "starts_at", "ends_at"))
+    future = list(
+        Slot.objects.filter(starts_at__gte=datetime.combine(today, datetime.min.time(), tzinfo=tz))
+        .order_by("starts_at", "therapist_id")
+        .values_list("pk", "therapist_id", "starts_at", "ends_at")
+    )
     booked_future = [row for row in future if rng.random() < BOOKED_SHARE]
     booked_past = [(s["id"], s["therapist_id"], s["starts_at"], s["ends_at"]) for s in past]
 
@@ -256,10 +306,16 @@ def build() -> dict:
             kind = "deep_tissue" if therapist_id in deep_trained and rng.random() < 0.4 else "therapeutic"
             answers, columns = rng.choice(templates[kind])
             intake_id = intakes.new_id()
-            intake_rows.append({"id": intake_id, "client_id": client_id, "form_version": FORM_VERSION,
-                                "answers": answers, **columns})
-            booking = {"id": bookings.new_id(), "slot_id": slot_id, "client_id": client_id,
-                       "intake_id": intake_id, "status": "confirmed"}
+            intake_rows.append(
+                {"id": intake_id, "client_id": client_id, "form_version": FORM_VERSION, "answers": answers, **columns}
+            )
+            booking = {
+                "id": bookings.new_id(),
+                "slot_id": slot_id,
+                "client_id": client_id,
+                "intake_id": intake_id,
+                "status": "confirmed",
+            }
             if past_rows:
                 roll = rng.random()
                 if roll < 0.9:
@@ -267,8 +323,12 @@ def build() -> dict:
                 elif roll < 0.95:
                     booking.update(status="no_show", closed_at=ends_at)
                 else:
-                    booking.update(status="cancelled", cancelled_at=starts_at - timedelta(days=2),
-                                   cancelled_by_id=client_id, cancel_reason="Bench: cancelled")
+                    booking.update(
+                        status="cancelled",
+                        cancelled_at=starts_at - timedelta(days=2),
+                        cancelled_by_id=client_id,
+                        cancel_reason="Bench: cancelled",
+                    )
             booking_rows.append(booking)
         with transaction.atomic():
             intakes.copy(intake_rows)
@@ -296,8 +356,12 @@ def build() -> dict:
         "built_at": datetime.now(tz).isoformat(),
         "today": today.isoformat(),
         "counts": counts,
-        "slot_generation": {"days": FUTURE_DAYS, "therapists": THERAPISTS, "created": result.created,
-                            "seconds": round(slot_generation_s, 3)},
+        "slot_generation": {
+            "days": FUTURE_DAYS,
+            "therapists": THERAPISTS,
+            "created": result.created,
+            "seconds": round(slot_generation_s, 3),
+        },
         "steps": timer.steps,
     }
 

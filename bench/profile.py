@@ -28,18 +28,31 @@ def build_requests(fx, scenario: str):
     if scenario == "availability_week":
         return lambda n: ("GET", availability_week_path(fx), None, None)
     if scenario == "availability_day":
-        return lambda n: ("GET", f"/api/v1/availability/?from={days[n % 5]}&to={days[n % 5]}"
-                                 f"&therapist={fx.therapist_ids[n % len(fx.therapist_ids)]}", None, None)
+        return lambda n: (
+            "GET",
+            f"/api/v1/availability/?from={days[n % 5]}&to={days[n % 5]}"
+            f"&therapist={fx.therapist_ids[n % len(fx.therapist_ids)]}",
+            None,
+            None,
+        )
     if scenario == "day_sheet":
-        return lambda n: ("GET", f"/api/v1/therapists/me/day/?date={days[n % 5]}", None,
-                          fx.therapist_tokens[n % len(fx.therapist_tokens)])
+        return lambda n: (
+            "GET",
+            f"/api/v1/therapists/me/day/?date={days[n % 5]}",
+            None,
+            fx.therapist_tokens[n % len(fx.therapist_tokens)],
+        )
     if scenario == "intake_assess":
         return lambda n: ("POST", "/api/v1/intake/assess/", ASSESS_ANSWERS, None)
     if scenario == "booking_create":
         # One client, one slot per start time: worker 0's list never overlaps itself.
         slots = fx.booking_slots[0]
-        return lambda n: ("POST", "/api/v1/bookings/", {"slot": slots[n], "intake": {"answers": BOOKING_ANSWERS}},
-                          fx.booking_tokens[0])
+        return lambda n: (
+            "POST",
+            "/api/v1/bookings/",
+            {"slot": slots[n], "intake": {"answers": BOOKING_ANSWERS}},
+            fx.booking_tokens[0],
+        )
     raise SystemExit(f"Unknown scenario {scenario!r}")
 
 
@@ -65,8 +78,9 @@ def main(argv=None) -> int:
     def send(n):
         method, path, body, token = make(n)
         headers = {"Authorization": f"Token {token}"} if token else {}
-        response = client.generic(method, path, json.dumps(body) if body is not None else "",
-                                  content_type="application/json", headers=headers)
+        response = client.generic(
+            method, path, json.dumps(body) if body is not None else "", content_type="application/json", headers=headers
+        )
         if response.status_code >= 400:
             raise SystemExit(f"{method} {path} answered {response.status_code}: {response.content[:300]!r}")
 
@@ -76,8 +90,10 @@ def main(argv=None) -> int:
         for n in range(1, args.n + 1):
             send(n)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"{args.scenario}: {wall / args.n * 1000:.2f} ms wall, {cpu / args.n * 1000:.2f} ms CPU per request "
-              f"(in-process, {args.n} requests)")
+        print(
+            f"{args.scenario}: {wall / args.n * 1000:.2f} ms wall, {cpu / args.n * 1000:.2f} ms CPU per request "
+            f"(in-process, {args.n} requests)"
+        )
         try:
             from pyinstrument import Profiler
         except ImportError:

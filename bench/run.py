@@ -98,10 +98,19 @@ class Server:
 
     @property
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(self.workers),
-               "-b", f"127.0.0.1:{self.port}",
-               # As production (Dockerfile) runs it: an access log line per request.
-               "--access-logfile", os.path.join(os.path.dirname(self.log_path), "access.log")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            str(self.workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            # As production (Dockerfile) runs it: an access log line per request.
+            "--access-logfile",
+            os.path.join(os.path.dirname(self.log_path), "access.log"),
+        ]
         if self.threads > 1:
             cmd += ["-k", "gthread", "--threads", str(self.threads)]
         return cmd
@@ -109,8 +118,7 @@ class Server:
     def start(self) -> None:
         env = {**os.environ, **server_env()}
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.command, cwd=PROJECT_DIR, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command, cwd=PROJECT_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         client = Client(self.port, timeout=5)
         while time.monotonic() < deadline:
@@ -186,7 +194,7 @@ class Fixtures:
         AuthToken.objects.filter(user__in=self.load_users).delete()
         self.load_tokens = [AuthToken.objects.create(u)[1] for u in self.load_users]
         self.booking_tokens = self.load_tokens[:BOOKING_CONCURRENCY]
-        self.contention_tokens = self.load_tokens[BOOKING_CONCURRENCY:BOOKING_CONCURRENCY + CONTENTION_CLIENTS]
+        self.contention_tokens = self.load_tokens[BOOKING_CONCURRENCY : BOOKING_CONCURRENCY + CONTENTION_CLIENTS]
         self.warmup_token = self.load_tokens[-2]
         self.inprocess_user = self.load_users[-1]
         self.inprocess_token = self.load_tokens[-1]
@@ -201,8 +209,9 @@ class Fixtures:
         from booking.models import Slot
 
         rows = (
-            Slot.objects.filter(status=Slot.Status.OPEN, starts_at__gte=start, starts_at__lt=end,
-                                therapist__active=True)
+            Slot.objects.filter(
+                status=Slot.Status.OPEN, starts_at__gte=start, starts_at__lt=end, therapist__active=True
+            )
             .filter(~active_booking_exists())
             .order_by("starts_at", "therapist_id")
             .values_list("starts_at", "pk")
@@ -228,7 +237,7 @@ class Fixtures:
         self.inprocess_slot = reserve[1][0]
         self.booking_slots = [[] for _ in range(BOOKING_CONCURRENCY)]
         for group in groups:
-            for worker, slot in zip(range(BOOKING_CONCURRENCY), group):
+            for worker, slot in zip(range(BOOKING_CONCURRENCY), group, strict=False):
                 self.booking_slots[worker].append(slot)
 
     def remove_load_bookings(self) -> int:
@@ -336,11 +345,17 @@ def run_contention(port: int, fx: Fixtures) -> tuple[Result, dict]:
 
     confirmed = dict(
         Booking.objects.filter(slot_id__in=fx.contention_slots, status=Booking.Status.CONFIRMED)
-        .values_list("slot_id").annotate(n=Count("id")).values_list("slot_id", "n")
+        .values_list("slot_id")
+        .annotate(n=Count("id"))
+        .values_list("slot_id", "n")
     )
     rounds = [
-        {"slot": slot, "created_201": per_round[r].get(201, 0), "refused_409": per_round[r].get(409, 0),
-         "confirmed_in_db": confirmed.get(slot, 0)}
+        {
+            "slot": slot,
+            "created_201": per_round[r].get(201, 0),
+            "refused_409": per_round[r].get(409, 0),
+            "confirmed_in_db": confirmed.get(slot, 0),
+        }
         for r, slot in enumerate(fx.contention_slots)
     ]
     check = {
@@ -384,8 +399,15 @@ class Metered:
         return False
 
 
-VACUUMED_TABLES = ("booking_slot", "booking_booking", "intake_intake", "intake_intakeaccess", "clinic_user",
-                   "knox_authtoken", "booking_idempotencyrecord")
+VACUUMED_TABLES = (
+    "booking_slot",
+    "booking_booking",
+    "intake_intake",
+    "intake_intakeaccess",
+    "clinic_user",
+    "knox_authtoken",
+    "booking_idempotencyrecord",
+)
 
 
 def vacuum() -> None:
@@ -439,12 +461,16 @@ def measure_queries(fx: Fixtures) -> dict:
         "day_sheet": count_queries("GET", f"/api/v1/therapists/me/day/?date={fx.week1}", token=therapist_token),
         "intake_assess": count_queries("POST", "/api/v1/intake/assess/", body=ASSESS_ANSWERS),
         "booking_create": count_queries(
-            "POST", "/api/v1/bookings/", token=fx.inprocess_token,
+            "POST",
+            "/api/v1/bookings/",
+            token=fx.inprocess_token,
             body={"slot": fx.inprocess_slot, "intake": {"answers": BOOKING_ANSWERS}},
         ),
         # The typical contention answer: a 409 on a slot already taken.
         "contention": count_queries(
-            "POST", "/api/v1/bookings/", token=fx.inprocess_token,
+            "POST",
+            "/api/v1/bookings/",
+            token=fx.inprocess_token,
             body={"slot": fx.contention_slots[0], "intake": {"answers": BOOKING_ANSWERS}},
         ),
     }
@@ -475,8 +501,12 @@ def measure_slot_generation(fx: Fixtures, repeats: int) -> dict:
         except _Rollback:
             pass
     return {
-        "from": start.isoformat(), "to": end.isoformat(), "therapists": len(fx.therapist_ids),
-        "created": created, "runs_s": [round(t, 3) for t in times], "seconds": round(statistics.median(times), 3),
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "therapists": len(fx.therapist_ids),
+        "created": created,
+        "runs_s": [round(t, 3) for t in times],
+        "seconds": round(statistics.median(times), 3),
     }
 
 
@@ -520,11 +550,21 @@ def verdicts(name: str, row: dict, cores: int = 2) -> tuple[str, str, bool]:
 
 
 def render_table(rows: dict, base: dict, cores: int = 2) -> str:
-    header = ("| scenario | conc | requests | req/s | p50 ms | p95 ms | p99 ms | errors | SQL q/req "
-              "| peak RSS MiB | CPU ms/req app+db | target | result |")
+    header = (
+        "| scenario | conc | requests | req/s | p50 ms | p95 ms | p99 ms | errors | SQL q/req "
+        "| peak RSS MiB | CPU ms/req app+db | target | result |"
+    )
     lines = [header, "|" + "---|" * 13]
-    order = ["healthz", "availability_week", "availability_day", "booking_create", "contention", "day_sheet",
-             "slot_generation", "intake_assess"]
+    order = [
+        "healthz",
+        "availability_week",
+        "availability_day",
+        "booking_create",
+        "contention",
+        "day_sheet",
+        "slot_generation",
+        "intake_assess",
+    ]
     for name in order:
         row = rows.get(name)
         if row is None:
@@ -542,19 +582,31 @@ def render_table(rows: dict, base: dict, cores: int = 2) -> str:
         lines.append(
             "| {name} | {c} | {n} | {rps:.0f}{rr} | {p50:.1f}{r50} | {p95:.1f}{r95} | {p99:.1f}{r99} | {err} "
             "| {q}{rq} | {rss:.0f}{rrss} | {app:.1f}+{db:.1f} | {target} | {verdict} |".format(
-                app=row["app_cpu_ms"], db=row["db_cpu_ms"],
-                name=name, c=row["concurrency"], n=row["requests"],
-                rps=row["rps"], rr="" if hz else _ratio(row["rps"], b.get("rps")),
-                p50=row["p50_ms"], r50="" if hz else _ratio(row["p50_ms"], b.get("p50_ms")),
-                p95=row["p95_ms"], r95="" if hz else _ratio(row["p95_ms"], b.get("p95_ms")),
-                p99=row["p99_ms"], r99="" if hz else _ratio(row["p99_ms"], b.get("p99_ms")),
+                app=row["app_cpu_ms"],
+                db=row["db_cpu_ms"],
+                name=name,
+                c=row["concurrency"],
+                n=row["requests"],
+                rps=row["rps"],
+                rr="" if hz else _ratio(row["rps"], b.get("rps")),
+                p50=row["p50_ms"],
+                r50="" if hz else _ratio(row["p50_ms"], b.get("p50_ms")),
+                p95=row["p95_ms"],
+                r95="" if hz else _ratio(row["p95_ms"], b.get("p95_ms")),
+                p99=row["p99_ms"],
+                r99="" if hz else _ratio(row["p99_ms"], b.get("p99_ms")),
                 err=row["errors"],
-                q=f"{row.get('queries', '?')}" + (f" ({row['queries'] - row['transaction_control']} + "
-                                                  f"{row['transaction_control']} tx)"
-                                                  if row.get("transaction_control") else ""),
+                q=f"{row.get('queries', '?')}"
+                + (
+                    f" ({row['queries'] - row['transaction_control']} + {row['transaction_control']} tx)"
+                    if row.get("transaction_control")
+                    else ""
+                ),
                 rq="" if hz else _ratio(row.get("queries", 0), b.get("queries")),
-                rss=row["peak_rss_mib"], rrss="" if hz else _ratio(row["peak_rss_mib"], b.get("peak_rss_mib")),
-                target=target, verdict=verdict,
+                rss=row["peak_rss_mib"],
+                rrss="" if hz else _ratio(row["peak_rss_mib"], b.get("peak_rss_mib")),
+                target=target,
+                verdict=verdict,
             )
         )
     return "\n".join(lines)
@@ -588,8 +640,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker; >1 uses gthread")
-    parser.add_argument("--read-concurrency", type=int, default=2,
-                        help="clients for the latency (read) scenarios; default 2, one per core")
+    parser.add_argument(
+        "--read-concurrency",
+        type=int,
+        default=2,
+        help="clients for the latency (read) scenarios; default 2, one per core",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="time bound of each load scenario")
     parser.add_argument("--only", default="", help="comma-separated scenarios to run (default all)")
     args = parser.parse_args(argv)
@@ -617,20 +673,40 @@ def main(argv=None) -> int:
         # Warm-up: every worker imports, connects and compiles its paths before anything is timed.
         anon = lambda n: [Client(port) for _ in range(n)]  # noqa: E731
         warm = [
-            ("GET", "/healthz/", None), ("GET", availability_week_path(fx), None),
+            ("GET", "/healthz/", None),
+            ("GET", availability_week_path(fx), None),
             ("GET", f"/api/v1/availability/?from={fx.week1}&to={fx.week1}&therapist={fx.therapist_ids[0]}", None),
             ("POST", "/api/v1/intake/assess/", ASSESS_ANSWERS),
         ]
-        drive("warm-up", clients=anon(8), next_request=lambda w, n: warm[n % len(warm)], ok_statuses={200},
-              max_requests=200, max_seconds=20)
-        drive("warm-up day sheet", clients=[Client(port, t) for t in fx.therapist_tokens[:8]],
-              next_request=lambda w, n: ("GET", f"/api/v1/therapists/me/day/?date={fx.week1}", None),
-              ok_statuses={200}, max_requests=40, max_seconds=10)
+        drive(
+            "warm-up",
+            clients=anon(8),
+            next_request=lambda w, n: warm[n % len(warm)],
+            ok_statuses={200},
+            max_requests=200,
+            max_seconds=20,
+        )
+        drive(
+            "warm-up day sheet",
+            clients=[Client(port, t) for t in fx.therapist_tokens[:8]],
+            next_request=lambda w, n: ("GET", f"/api/v1/therapists/me/day/?date={fx.week1}", None),
+            ok_statuses={200},
+            max_requests=40,
+            max_seconds=10,
+        )
         warm_client = [Client(port, fx.warmup_token)]
-        drive("warm-up booking", clients=warm_client, ok_statuses={201}, max_requests=len(fx.warmup_slots),
-              max_seconds=10,
-              next_request=lambda w, n: ("POST", "/api/v1/bookings/",
-                                         {"slot": fx.warmup_slots[n], "intake": {"answers": BOOKING_ANSWERS}}))
+        drive(
+            "warm-up booking",
+            clients=warm_client,
+            ok_statuses={201},
+            max_requests=len(fx.warmup_slots),
+            max_seconds=10,
+            next_request=lambda w, n: (
+                "POST",
+                "/api/v1/bookings/",
+                {"slot": fx.warmup_slots[n], "intake": {"answers": BOOKING_ANSWERS}},
+            ),
+        )
 
         rc_conc = args.read_concurrency
         plan = [
@@ -654,25 +730,37 @@ def main(argv=None) -> int:
                 clients = [_RoundRobinClient(cs) for cs in per_worker]
             ok = {201} if base_name == "booking_create" else {200}
             with Metered(server.proc.pid) as meter:
-                result = drive(name, clients=clients, next_request=next_request, ok_statuses=ok,
-                               max_requests=max_requests, max_seconds=max_seconds)
+                result = drive(
+                    name,
+                    clients=clients,
+                    next_request=next_request,
+                    ok_statuses=ok,
+                    max_requests=max_requests,
+                    max_seconds=max_seconds,
+                )
                 meter.record(result)
             for c in clients:
                 c.close()
             results[name] = result
-            print(f"  {name:<20} {result.requests:6d} requests in {result.seconds:5.1f} s, "
-                  f"{result.rps:7.1f}/s, p50 {result.p(50):6.1f} ms, p95 {result.p(95):6.1f} ms, "
-                  f"errors {result.errors}; CPU ms/req app {result.summary()['app_cpu_ms']}, "
-                  f"db {result.summary()['db_cpu_ms']}, driver {result.summary()['client_cpu_ms']}", flush=True)
+            print(
+                f"  {name:<20} {result.requests:6d} requests in {result.seconds:5.1f} s, "
+                f"{result.rps:7.1f}/s, p50 {result.p(50):6.1f} ms, p95 {result.p(95):6.1f} ms, "
+                f"errors {result.errors}; CPU ms/req app {result.summary()['app_cpu_ms']}, "
+                f"db {result.summary()['db_cpu_ms']}, driver {result.summary()['client_cpu_ms']}",
+                flush=True,
+            )
 
         if wanted("contention"):
             with Metered(server.proc.pid) as meter:
                 result, checks["contention"] = run_contention(port, fx)
                 meter.record(result)
             results["contention"] = result
-            print(f"  {'contention':<20} {result.requests:6d} requests in {result.seconds:5.1f} s, "
-                  f"one booking per slot: {bool(checks['contention']['one_per_slot'])}, "
-                  f"5xx: {checks['contention']['server_errors']}", flush=True)
+            print(
+                f"  {'contention':<20} {result.requests:6d} requests in {result.seconds:5.1f} s, "
+                f"one booking per slot: {bool(checks['contention']['one_per_slot'])}, "
+                f"5xx: {checks['contention']['server_errors']}",
+                flush=True,
+            )
         rc = 0
     finally:
         sampler.stop()
@@ -729,15 +817,27 @@ def main(argv=None) -> int:
     print(header)
     print(table)
     print(notes)
-    print(f"bench.run: {'all targets PASS' if all_pass else 'some targets MISS'}; "
-          f"{time.perf_counter() - started:.0f} s; removed {removed} rows of this run's bookings.")
+    print(
+        f"bench.run: {'all targets PASS' if all_pass else 'some targets MISS'}; "
+        f"{time.perf_counter() - started:.0f} s; removed {removed} rows of this run's bookings."
+    )
 
     with open(os.path.join(results_dir, "table.md"), "w") as fh:
         fh.write(header + "\n\n" + table + "\n\n" + notes + "\n")
     with open(os.path.join(results_dir, "run.json"), "w") as fh:
-        json.dump({"machine": info, "server": server.command[3:], "rows": rows, "baselines": base,
-                   "contention_rounds": checks.get("contention", {}).get("rounds"), "queries": queries},
-                  fh, indent=2, default=str)
+        json.dump(
+            {
+                "machine": info,
+                "server": server.command[3:],
+                "rows": rows,
+                "baselines": base,
+                "contention_rounds": checks.get("contention", {}).get("rounds"),
+                "queries": queries,
+            },
+            fh,
+            indent=2,
+            default=str,
+        )
     return rc
 
 

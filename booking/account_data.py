@@ -78,11 +78,20 @@ def account_delete(*, user: User, now: datetime | None = None) -> User:
     now = now or timezone.now()
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
     Booking.objects.filter(client=user, status=Booking.Status.CONFIRMED, slot__starts_at__gt=now).update(
-        status=Booking.Status.CANCELLED, cancelled_at=now, cancelled_by=user, cancel_reason=ACCOUNT_DELETED,
+        status=Booking.Status.CANCELLED,
+        cancelled_at=now,
+        cancelled_by=user,
+        cancel_reason=ACCOUNT_DELETED,
         updated_at=now,
     )
     Intake.objects.filter(client=user).update(
-        answers={}, flags=[], reasons=[], score=0, needs_review=False, review_note="", review_stale=False,
+        answers={},
+        flags=[],
+        reasons=[],
+        score=0,
+        needs_review=False,
+        review_note="",
+        review_stale=False,
         updated_at=now,
     )
     IdempotencyRecord.objects.filter(user=user).delete()

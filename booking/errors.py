@@ -22,8 +22,7 @@ class TherapistNotQualified(DomainError):
 class ClientOverlap(DomainError):
     code = "client_overlap"
     default_detail = (
-        "You already have a booking at an overlapping time. "
-        "Cancel or reschedule it first, or choose another time."
+        "You already have a booking at an overlapping time. Cancel or reschedule it first, or choose another time."
     )
 
 
@@ -54,7 +53,9 @@ class IntakeLocked(DomainError):
 
 class SlotOverlap(DomainError):
     code = "slot_overlap"
-    default_detail = "This therapist already has a slot overlapping that time. Choose a free time or delete the other slot."
+    default_detail = (
+        "This therapist already has a slot overlapping that time. Choose a free time or delete the other slot."
+    )
 
 
 class TimeOffOverlap(DomainError):
@@ -77,9 +78,7 @@ class SlotHasHistory(DomainError):
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     status_code = 422
-    default_detail = (
-        "This Idempotency-Key was already used with a different request. Use a new key for a new request."
-    )
+    default_detail = "This Idempotency-Key was already used with a different request. Use a new key for a new request."
 
 
 class IdempotencyKeyInUse(DomainError):

@@ -163,7 +163,8 @@ class Booking(models.Model):
             models.Index(fields=["client", "status"], name="booking_client_status_idx"),
             # Reminders pick confirmed bookings not yet reminded.
             models.Index(
-                fields=["slot"], condition=Q(status="confirmed", reminder_sent_at__isnull=True),
+                fields=["slot"],
+                condition=Q(status="confirmed", reminder_sent_at__isnull=True),
                 name="booking_reminder_due_idx",
             ),
         ]

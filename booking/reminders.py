@@ -40,7 +40,9 @@ def _send_claimed(booking_ids: list[int], claimed_at: datetime) -> None:
             logger.exception("Could not un-claim the reminder of booking %s.", booking_id)
 
 
-def reminders_send(*, now: datetime | None = None, window: timedelta = timedelta(hours=24), batch_size: int = 100) -> int:
+def reminders_send(
+    *, now: datetime | None = None, window: timedelta = timedelta(hours=24), batch_size: int = 100
+) -> int:
     """Remind every confirmed booking starting within `window` from `now` not yet reminded.
 
     Returns how many bookings this call claimed (and mailed, or is to mail

@@ -117,9 +117,7 @@ class Clinic(models.Model):
     min_notice_hours = models.PositiveIntegerField(
         default=2, help_text="How long before its start a slot stops being bookable online."
     )
-    booking_horizon_days = models.PositiveIntegerField(
-        default=60, help_text="How far ahead clients may book."
-    )
+    booking_horizon_days = models.PositiveIntegerField(default=60, help_text="How far ahead clients may book.")
     cancellation_window_hours = models.PositiveIntegerField(
         default=24, help_text="Clients may not cancel later than this before the start; staff always may."
     )

@@ -42,9 +42,7 @@ def role_flags(role: str) -> dict[str, bool]:
     try:
         return dict(_ROLE_FLAGS[role])
     except KeyError:
-        raise ValidationError(
-            {"role": [f"{role!r} is not a role; choose one of {', '.join(Role.values)}."]}
-        ) from None
+        raise ValidationError({"role": [f"{role!r} is not a role; choose one of {', '.join(Role.values)}."]}) from None
 
 
 def email_normalize(email: str) -> str:
@@ -62,9 +60,7 @@ def modalities_clean(values: Iterable[str] | None) -> list[str]:
         errors.append(f"Give at least one modality: {', '.join(Modality.values)}.")
     unknown = [v for v in values if v not in Modality.values]
     if unknown:
-        errors.append(
-            f"Unknown modality {', '.join(map(repr, unknown))}; choose from {', '.join(Modality.values)}."
-        )
+        errors.append(f"Unknown modality {', '.join(map(repr, unknown))}; choose from {', '.join(Modality.values)}.")
     elif len(set(values)) != len(values):
         errors.append("Each modality may be listed only once.")
     if errors:
@@ -132,7 +128,11 @@ def account_create(
     role_flags(role)  # an unknown role is refused before anything else
     errors: dict[str, list[str]] = {}
     user = _user_build(
-        email=email_normalize(email), role=role, first_name=first_name, last_name=last_name, phone=phone,
+        email=email_normalize(email),
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
         errors=errors,
     )
     if role == Role.THERAPIST:
@@ -164,7 +164,11 @@ def therapist_create(
     """Front desk adds a therapist: their account (no usable password until one is set) and profile."""
     errors: dict[str, list[str]] = {}
     user = _user_build(
-        email=email_normalize(email), role=Role.THERAPIST, first_name=first_name, last_name=last_name, phone="",
+        email=email_normalize(email),
+        role=Role.THERAPIST,
+        first_name=first_name,
+        last_name=last_name,
+        phone="",
         errors=errors,
     )
     try:

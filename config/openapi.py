@@ -34,7 +34,7 @@ NOT_FOUND = OpenApiResponse(DetailSerializer, description="No such object, or no
 UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(
     DetailSerializer, description="The body's Content-Type is not one this endpoint reads (send application/json)."
 )
-PAGE_NOT_FOUND = OpenApiResponse(DetailSerializer, description="`page` is not a page of this list (\"Invalid page.\").")
+PAGE_NOT_FOUND = OpenApiResponse(DetailSerializer, description='`page` is not a page of this list ("Invalid page.").')
 
 
 class AutoSchema(openapi.AutoSchema):

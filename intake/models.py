@@ -5,11 +5,11 @@ log records the booking id a read came through as a plain number so the log
 stays independent of (and outlives) anything it points at.
 """
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-import pgtrigger
 from clinic.models import Modality
 
 
@@ -41,9 +41,7 @@ class Intake(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_stale = models.BooleanField(
-        default=False, help_text="The answers changed after the review was made."
-    )
+    review_stale = models.BooleanField(default=False, help_text="The answers changed after the review was made.")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,9 +86,7 @@ class IntakeAccess(models.Model):
 
     intake = models.ForeignKey(Intake, on_delete=models.PROTECT, related_name="accesses")
     booking_id = models.BigIntegerField(null=True, blank=True)
-    accessed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    accessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     channel = models.CharField(max_length=16, choices=Channel.choices)

@@ -34,9 +34,7 @@ from intake.services import intake_access_log
 
 def _booking(pk: int) -> Booking:
     booking = (
-        Booking.objects.select_related("slot__therapist__user", "client", "intake__reviewed_by")
-        .filter(pk=pk)
-        .first()
+        Booking.objects.select_related("slot__therapist__user", "client", "intake__reviewed_by").filter(pk=pk).first()
     )
     if booking is None:
         raise NotFound()

@@ -1,7 +1,6 @@
 """Serializers of the booking API: they parse and render, nothing else."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -83,7 +82,7 @@ class AvailabilityQuerySerializer(DateRangeSerializer):
 
 def iso_utc(value: datetime) -> str:
     """An aware datetime as DRF's DateTimeField renders it with TIME_ZONE = UTC ("...Z")."""
-    text = value.astimezone(dt_timezone.utc).isoformat()
+    text = value.astimezone(UTC).isoformat()
     return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 

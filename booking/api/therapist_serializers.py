@@ -44,7 +44,9 @@ class DaySheetBookingSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField(source="slot.ends_at")
     client = DaySheetClientSerializer()
     modality = serializers.ChoiceField(
-        choices=Modality.choices, source="intake.modality", help_text="The final modality: the review's, else the suggestion."
+        choices=Modality.choices,
+        source="intake.modality",
+        help_text="The final modality: the review's, else the suggestion.",
     )
     suggested_modality = serializers.ChoiceField(choices=Modality.choices, source="intake.suggested_modality")
     needs_review = serializers.BooleanField(source="intake.needs_review")

@@ -65,8 +65,11 @@ class TherapistFeedView(APIView):
     @extend_schema(
         operation_id="therapist_feed_token",
         summary="The therapist's calendar feed address",
-        responses={200: FeedTokenSerializer, 401: OpenApiResponse(description="Not authenticated"),
-                   403: OpenApiResponse(description="Not a therapist")},
+        responses={
+            200: FeedTokenSerializer,
+            401: OpenApiResponse(description="Not authenticated"),
+            403: OpenApiResponse(description="Not a therapist"),
+        },
         tags=["therapists"],
     )
     def get(self, request):
@@ -77,8 +80,11 @@ class TherapistFeedView(APIView):
         summary="Replace the calendar feed token",
         description="A new token; the old address stops working at once.",
         request=None,
-        responses={200: FeedTokenSerializer, 401: OpenApiResponse(description="Not authenticated"),
-                   403: OpenApiResponse(description="Not a therapist")},
+        responses={
+            200: FeedTokenSerializer,
+            401: OpenApiResponse(description="Not authenticated"),
+            403: OpenApiResponse(description="Not a therapist"),
+        },
         tags=["therapists"],
     )
     def post(self, request):
@@ -109,7 +115,7 @@ class TherapistCalendarView(APIView):
         summary="The therapist's calendar (iCalendar, RFC 5545)",
         description=(
             "Confirmed bookings from 30 days ago onward, cancelled ones as STATUS:CANCELLED. Events name the "
-            "modality, the client and \"intake needs review\" when so, and carry no health details. "
+            'modality, the client and "intake needs review" when so, and carry no health details. '
             "An unknown therapist or a wrong, missing or replaced token answers 404."
         ),
         auth=[],

@@ -38,7 +38,6 @@ from clinic.permissions import IsClient, IsFrontDesk
 from clinic.selectors import clinic_get
 from config.openapi import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, conflict
 
-
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     str,
@@ -208,7 +207,12 @@ BOOKING_CONFLICTS = conflict(
 
 CLOSE_SCHEMA = extend_schema(
     request=None,
-    responses={200: BookingSerializer, 403: FORBIDDEN, 404: NOT_FOUND, 409: conflict("too_early or booking_not_active.")},
+    responses={
+        200: BookingSerializer,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: conflict("too_early or booking_not_active."),
+    },
 )
 
 

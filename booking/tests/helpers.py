@@ -55,7 +55,8 @@ def assert_conflict(response, code: str, status: int = 409) -> None:
     body = response.json()
     assert response.status_code == status, body
     assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"], body
+    assert isinstance(body["detail"], str), body
+    assert body["detail"], body
 
 
 @pytest.fixture

@@ -26,9 +26,11 @@ def access(db, settings, therapist):
 
 
 def snapshot(pk: int) -> tuple:
-    return IntakeAccess.objects.filter(pk=pk).values_list(
-        "intake_id", "booking_id", "accessed_by_id", "accessed_at", "remote_addr", "channel", "outcome"
-    ).get()
+    return (
+        IntakeAccess.objects.filter(pk=pk)
+        .values_list("intake_id", "booking_id", "accessed_by_id", "accessed_at", "remote_addr", "channel", "outcome")
+        .get()
+    )
 
 
 def refused(action) -> str:
@@ -49,9 +51,7 @@ def raw(sql: str, params=()):
 
 def test_trigger_is_installed(db):
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [TABLE]
-        )
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [TABLE])
         names = [row[0] for row in cursor.fetchall()]
     assert any("intake_access_append_only" in name for name in names), names
 
@@ -96,7 +96,8 @@ def test_refusal_is_the_triggers_raise(access):
 @pytest.mark.django_db
 def test_truncate_is_refused(access):
     # The test database allows TRUNCATE for Django's flush; production has no such default.
-    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+    # The SET LOCAL must share the refused statement's transaction.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:  # noqa: PT012
         cursor.execute("SET LOCAL clinic.allow_truncate = 'off'")
         cursor.execute(f"TRUNCATE {TABLE} CASCADE")
     assert IntakeAccess.objects.filter(pk=access.pk).exists()

@@ -61,7 +61,8 @@ def test_lists_bookable_slots_with_their_therapist(api, clinic):
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 1
-    assert body["next"] is None and body["previous"] is None
+    assert body["next"] is None
+    assert body["previous"] is None
     assert body["results"] == [
         {
             "id": slot.pk,
@@ -205,7 +206,7 @@ def test_to_before_from_is_refused(api, clinic):
 
 
 @pytest.mark.parametrize(
-    "params, field",
+    ("params", "field"),
     [
         ({"to": "2026-12-05"}, "from"),
         ({"from": "2026-12-05"}, "to"),

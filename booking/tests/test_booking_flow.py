@@ -25,7 +25,10 @@ def test_book_and_cancel(clinic, client_user, as_user, therapist):
     r3 = api.post(f"/api/v1/bookings/{body['id']}/cancel/", {}, format="json")
     assert r3.status_code == 200, r3.json()
     assert r3.json()["status"] == "cancelled"
-    r4 = api.get("/api/v1/availability/", {"from": timezone.localdate().isoformat(), "to": (timezone.localdate() + timedelta(days=10)).isoformat()})
+    r4 = api.get(
+        "/api/v1/availability/",
+        {"from": timezone.localdate().isoformat(), "to": (timezone.localdate() + timedelta(days=10)).isoformat()},
+    )
     assert r4.status_code == 200, r4.json()
     assert r4.json()["count"] == 1
     bad = api.post("/api/v1/bookings/", {"slot": slot.pk, "intake": {"answers": {"consent": False}}}, format="json")
@@ -42,13 +45,17 @@ def test_intake_read_review_and_log(clinic, client_user, as_user, therapist, sta
     assert as_user(client_user).get(f"/api/v1/bookings/{pk}/intake/").status_code == 200
     assert as_user(staff_user).get(f"/api/v1/bookings/{pk}/intake/").status_code == 403
     assert as_user(other_client_user).get(f"/api/v1/bookings/{pk}/intake/").status_code == 404
-    rv = as_user(therapist.user).post(f"/api/v1/bookings/{pk}/review/", {"modality": "deep_tissue", "note": "ok"}, format="json")
+    rv = as_user(therapist.user).post(
+        f"/api/v1/bookings/{pk}/review/", {"modality": "deep_tissue", "note": "ok"}, format="json"
+    )
     assert rv.status_code == 200, rv.json()
     assert rv.json()["modality"] == "deep_tissue"
     log = as_user(client_user).get(f"/api/v1/bookings/{pk}/intake/access-log/")
     assert log.status_code == 200, log.json()
     assert [row["outcome"] for row in log.json()["results"]] == ["denied", "denied", "allowed"]
-    put = as_user(client_user).put(f"/api/v1/bookings/{pk}/intake/", {**ANSWERS, "pressure_preference": "deep"}, format="json")
+    put = as_user(client_user).put(
+        f"/api/v1/bookings/{pk}/intake/", {**ANSWERS, "pressure_preference": "deep"}, format="json"
+    )
     assert put.status_code == 200, put.json()
     assert put.json()["review"]["stale"] is True
 

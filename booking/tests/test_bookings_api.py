@@ -109,7 +109,8 @@ def test_a_client_books_a_slot(as_user, clinic, client_user, therapist, slot):
     assert body["status"] == "confirmed"
     assert (body["modality"], body["suggested_modality"]) == ("therapeutic", "therapeutic")
     assert (body["needs_review"], body["flags"]) == (False, [])
-    assert body["reviewed_at"] is None and body["cancelled_at"] is None
+    assert body["reviewed_at"] is None
+    assert body["cancelled_at"] is None
     assert body["created_at"] == "2026-12-01T15:00:00Z"
     stored = Booking.objects.select_related("intake").get(pk=body["id"])
     assert (stored.client, stored.slot, stored.status) == (client_user, slot, Booking.Status.CONFIRMED)
@@ -128,7 +129,8 @@ def test_the_intake_decides_the_modality_and_flags(as_user, clinic, client_user,
 
 
 @pytest.mark.parametrize(
-    "role, status", [("therapist", 403), ("other_therapist", 403), ("staff", 403), ("admin", 403), ("anonymous", 401)]
+    ("role", "status"),
+    [("therapist", 403), ("other_therapist", 403), ("staff", 403), ("admin", 403), ("anonymous", 401)],
 )
 def test_only_clients_book(api_as, clinic, slot, role, status):
     response = book(api_as(role), slot)
@@ -216,7 +218,7 @@ def test_a_contraindication_keeps_deep_pressure_from_needing_deep_tissue(as_user
 
 
 @pytest.mark.parametrize(
-    "hour, minute, overlaps",
+    ("hour", "minute", "overlaps"),
     [(9, 0, True), (9, 30, True), (8, 30, True), (10, 0, False), (8, 0, False)],
 )
 def test_a_client_cannot_hold_two_overlapping_bookings(
@@ -317,7 +319,7 @@ def test_malformed_json_is_a_400(as_user, clinic, client_user):
     _nothing_stored()
 
 
-@pytest.mark.parametrize("length, status", [(255, 201), (256, 400)])
+@pytest.mark.parametrize(("length", "status"), [(255, 201), (256, 400)])
 def test_idempotency_key_length(as_user, clinic, client_user, slot, length, status):
     response = book(as_user(client_user), slot, HTTP_IDEMPOTENCY_KEY="k" * length)
 
@@ -343,7 +345,7 @@ def bookings_of_everyone(booking, other_client_user, other_therapist):
 
 
 @pytest.mark.parametrize(
-    "role, sees",
+    ("role", "sees"),
     [
         ("client", ["mine"]),
         ("other_client", ["theirs"]),
@@ -371,7 +373,7 @@ def test_the_list_needs_a_login(api, clinic, booking):
 
 
 @pytest.mark.parametrize(
-    "role, status",
+    ("role", "status"),
     [
         ("client", 200),
         ("therapist", 200),
@@ -398,7 +400,7 @@ def test_a_booking_that_does_not_exist_is_a_404_like_anothers(as_user, clinic, c
 
 
 @pytest.mark.parametrize(
-    "role, flags",
+    ("role", "flags"),
     [
         ("client", ["high_blood_pressure"]),
         ("therapist", ["high_blood_pressure"]),
@@ -497,7 +499,7 @@ def test_a_cancelled_slot_can_be_booked_again_at_once(as_user, clinic, client_us
 
 
 @pytest.mark.parametrize(
-    "role, status",
+    ("role", "status"),
     [
         ("client", 200),
         ("staff", 200),
@@ -520,7 +522,7 @@ def test_who_may_cancel(api_as, clinic, booking, role, status):
         assert _snapshot(booking) == before
 
 
-@pytest.mark.parametrize("before_start, allowed", [(WINDOW, True), (WINDOW - MINUTE, False), (HOUR, False)])
+@pytest.mark.parametrize(("before_start", "allowed"), [(WINDOW, True), (WINDOW - MINUTE, False), (HOUR, False)])
 def test_a_client_may_cancel_until_24_hours_before(as_user, clinic, client_user, therapist, before_start, allowed):
     slot = slot_at(therapist, local(2026, 12, 10, 9))
     booking = services.booking_create(client=client_user, slot_id=slot.pk, answers=THERAPEUTIC)
@@ -605,7 +607,7 @@ def test_a_booking_may_move_to_a_slot_overlapping_its_own(as_user, clinic, clien
 
 
 @pytest.mark.parametrize(
-    "role, status",
+    ("role", "status"),
     [
         ("client", 200),
         ("staff", 200),
@@ -628,7 +630,7 @@ def test_who_may_reschedule(api_as, clinic, booking, new_slot, role, status):
         assert _snapshot(booking) == before
 
 
-@pytest.mark.parametrize("before_start, allowed", [(WINDOW, True), (WINDOW - MINUTE, False)])
+@pytest.mark.parametrize(("before_start", "allowed"), [(WINDOW, True), (WINDOW - MINUTE, False)])
 def test_a_client_may_reschedule_until_24_hours_before(
     as_user, clinic, client_user, booking, slot, new_slot, before_start, allowed
 ):
@@ -763,9 +765,9 @@ def started(clinic, client_user, therapist):
 CLOSE = [("complete", "completed"), ("no-show", "no_show")]
 
 
-@pytest.mark.parametrize("action, status", CLOSE)
+@pytest.mark.parametrize(("action", "status"), CLOSE)
 @pytest.mark.parametrize(
-    "role, code",
+    ("role", "code"),
     [
         ("therapist", 200),
         ("staff", 200),
@@ -788,8 +790,8 @@ def test_who_may_close_a_session(api_as, started, action, status, role, code):
         assert stored.status == Booking.Status.CONFIRMED
 
 
-@pytest.mark.parametrize("action, status", CLOSE)
-@pytest.mark.parametrize("offset, allowed", [(timedelta(0), True), (-MINUTE, False), (-timedelta(days=2), False)])
+@pytest.mark.parametrize(("action", "status"), CLOSE)
+@pytest.mark.parametrize(("offset", "allowed"), [(timedelta(0), True), (-MINUTE, False), (-timedelta(days=2), False)])
 def test_a_session_is_closed_after_its_start_only(as_user, clinic, therapist, action, status, offset, allowed):
     booking = BookingFactory(slot=slot_at(therapist, local(2026, 12, 3, 9)))
 

@@ -54,7 +54,7 @@ def test_a_cancelled_booking_leaves_room_for_a_confirmed_one(therapist):
 
 
 @pytest.mark.parametrize(
-    "starts, ends",
+    ("starts", "ends"),
     [
         (NINE + timedelta(minutes=30), NINE + timedelta(minutes=90)),  # overlaps the end
         (NINE - timedelta(minutes=30), NINE + timedelta(minutes=30)),  # overlaps the start

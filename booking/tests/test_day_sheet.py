@@ -180,7 +180,9 @@ class TestApi:
     def test_missing_answers_default_to_empty(self, as_user, therapist):
         book(therapist, local(DAY, 9))  # the factory's answers have no areas nor notes
         [row] = as_user(therapist.user).get(URL, {"date": "2026-06-10"}).json()["bookings"]
-        assert row["focus_areas"] == [] and row["avoid_areas"] == [] and row["notes"] == ""
+        assert row["focus_areas"] == []
+        assert row["avoid_areas"] == []
+        assert row["notes"] == ""
 
     def test_time_order_and_only_own_confirmed(self, as_user, therapist, other_therapist):
         b3 = book(therapist, local(DAY, 16))
@@ -197,9 +199,19 @@ class TestApi:
         assert response.json()["bookings"] == []
         assert IntakeAccess.objects.count() == 0
 
-    @pytest.mark.parametrize("query", [{}, {"date": ""}, {"date": "2026-13-01"}, {"date": "10/06/2026"},
-                                       {"date": "2026-06-10T09:00"}, {"date": "tomorrow"},
-                                       {"date": "9999-12-31"}, {"date": "0001-01-01"}])
+    @pytest.mark.parametrize(
+        "query",
+        [
+            {},
+            {"date": ""},
+            {"date": "2026-13-01"},
+            {"date": "10/06/2026"},
+            {"date": "2026-06-10T09:00"},
+            {"date": "tomorrow"},
+            {"date": "9999-12-31"},
+            {"date": "0001-01-01"},
+        ],
+    )
     def test_missing_or_malformed_date_is_400(self, as_user, therapist, query):
         response = as_user(therapist.user).get(URL, query)
         assert response.status_code == 400
@@ -278,7 +290,7 @@ class TestQueryCount:
         with django_assert_max_num_queries(2):
             rows = therapist_day(therapist=therapist, date=DAY)
             for booking in rows:
-                booking.slot.starts_at, booking.client.display_name, booking.intake.modality
+                _ = (booking.slot.starts_at, booking.client.display_name, booking.intake.modality)
         assert len(rows) == 10
 
     def test_view_is_bounded(self, as_user, therapist, django_assert_max_num_queries):

@@ -36,7 +36,7 @@ def _wall_times(day: date, start: time, end: time, minutes: int):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("zone, day, kind", CHANGES, ids=[f"{z} {d} {k}" for z, d, k in CHANGES])
+@pytest.mark.parametrize(("zone", "day", "kind"), CHANGES, ids=[f"{z} {d} {k}" for z, d, k in CHANGES])
 def test_generation_across_a_daylight_saving_change(zone, day, kind):
     # given
     tz = ZoneInfo(zone)
@@ -72,7 +72,8 @@ def test_generation_across_a_daylight_saving_change(zone, day, kind):
         # Each repeated wall time is used once, at its first occurrence (fold=0).
         assert all(local.fold == 0 for local in on_the_day)
         repeated = [
-            local for local in on_the_day
+            local
+            for local in on_the_day
             if datetime.combine(day, local.time(), tzinfo=tz).replace(fold=1).utcoffset() != local.utcoffset()
         ]
         assert repeated, "the test day should have slots in the repeated hour"

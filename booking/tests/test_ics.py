@@ -30,8 +30,19 @@ HEALTH_ANSWERS = {
     "consent": True,
 }
 HEALTH_WORDS = [
-    "fibromyalgia", "sports_injury", "migraine", "blood_thinners", "skin_condition", "lower_back",
-    "shoulders", "warfarin", "hamstring", "surgery", "scar", "injury", "flag",
+    "fibromyalgia",
+    "sports_injury",
+    "migraine",
+    "blood_thinners",
+    "skin_condition",
+    "lower_back",
+    "shoulders",
+    "warfarin",
+    "hamstring",
+    "surgery",
+    "scar",
+    "injury",
+    "flag",
 ]
 
 
@@ -86,8 +97,9 @@ class TestTherapistCalendar:
         assert sorted(uids) == sorted(f"booking-{b.pk}@massage-clinic" for b in mine)
 
     def test_event_fields(self, therapist):
-        booking = book(therapist, datetime(2026, 6, 10, 13, 0, tzinfo=UTC), client__first_name="Bo",
-                       client__last_name="Lee")
+        booking = book(
+            therapist, datetime(2026, 6, 10, 13, 0, tzinfo=UTC), client__first_name="Bo", client__last_name="Lee"
+        )
         event = the_event_of(therapist, booking)
         assert event["UID"] == f"booking-{booking.pk}@massage-clinic"
         assert event.decoded("DTSTART") == datetime(2026, 6, 10, 13, 0, tzinfo=UTC)
@@ -102,7 +114,8 @@ class TestTherapistCalendar:
         raw = therapist_calendar(therapist=therapist, now=NOW).decode()
         assert "DTSTART:20260610T130000Z" in raw
         assert "DTEND:20260610T140000Z" in raw
-        assert "VTIMEZONE" not in raw and "TZID" not in raw
+        assert "VTIMEZONE" not in raw
+        assert "TZID" not in raw
 
     def test_summary_uses_the_final_modality(self, therapist):
         booking = book(
@@ -266,7 +279,8 @@ class TestFeedToken:
         body = response.json()
         assert body["token"] == therapist.feed_token
         url = urlsplit(body["url"])
-        assert url.scheme in ("http", "https") and url.netloc
+        assert url.scheme in ("http", "https")
+        assert url.netloc
         assert url.path == feed_url(therapist.pk)
         assert parse_qs(url.query) == {"token": [therapist.feed_token]}
 

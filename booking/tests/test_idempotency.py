@@ -28,7 +28,7 @@ KEY = "3f1c2a7e-booking-1"
 
 
 @pytest.fixture(autouse=True)
-def _now():
+def now():
     with frozen() as traveller:
         yield traveller
 
@@ -143,17 +143,17 @@ def test_a_key_still_running_is_a_409(client_api, client_user, slot):
     assert Booking.objects.count() == 1
 
 
-def test_a_claim_abandoned_for_5_minutes_is_taken_over(_now, client_api, client_user, slot):
+def test_a_claim_abandoned_for_5_minutes_is_taken_over(now, client_api, client_user, slot):
     # given a claim whose request died before answering, and no booking left behind
     book(client_api, slot, **_with_key())
     IdempotencyRecord.objects.filter(user=client_user, key=KEY).update(response_status=None, response_body=None)
     Booking.objects.all().delete()
 
-    _now.shift(timedelta(minutes=4, seconds=59))
+    now.shift(timedelta(minutes=4, seconds=59))
     assert_conflict(book(client_api, slot, **_with_key()), "idempotency_key_in_use")
 
     # when retried more than 5 minutes after the claim
-    _now.shift(timedelta(seconds=2))
+    now.shift(timedelta(seconds=2))
     response = book(client_api, slot, **_with_key())
 
     # then it runs again, and its answer is the one kept
@@ -226,15 +226,15 @@ def test_a_retried_reschedule_replays_instead_of_moving_again(client_api, slot, 
     assert Booking.objects.get().sequence == 1
 
 
-def test_keys_are_kept_24_hours(_now, client_api, slot, other_slot):
+def test_keys_are_kept_24_hours(now, client_api, slot, other_slot):
     book(client_api, slot, **_with_key())
 
-    _now.shift(timedelta(hours=23, minutes=59))
+    now.shift(timedelta(hours=23, minutes=59))
     assert idempotency.idempotency_purge() == 0
     assert book(client_api, slot, **_with_key()).status_code == 201  # still a replay
     assert Booking.objects.count() == 1
 
-    _now.shift(timedelta(minutes=2))
+    now.shift(timedelta(minutes=2))
     assert idempotency.idempotency_purge() == 1
     assert not IdempotencyRecord.objects.exists()
 

@@ -35,8 +35,20 @@ HEALTH_ANSWERS = {
     "consent": True,
 }
 HEALTH_WORDS = [
-    "fibromyalgia", "sports_injury", "sports injury", "pregnan", "blood", "lower_back", "lower back", "shoulder",
-    "warfarin", "hamstring", "flag", "condition", "medication", "injury",
+    "fibromyalgia",
+    "sports_injury",
+    "sports injury",
+    "pregnan",
+    "blood",
+    "lower_back",
+    "lower back",
+    "shoulder",
+    "warfarin",
+    "hamstring",
+    "flag",
+    "condition",
+    "medication",
+    "injury",
 ]
 
 
@@ -173,8 +185,14 @@ class TestReviewNeeded:
 
 class TestNeverRaise:
     @pytest.mark.parametrize(
-        "send", [send_booking_confirmed, send_booking_cancelled, send_booking_rescheduled, send_review_needed,
-                 send_booking_reminder]
+        "send",
+        [
+            send_booking_confirmed,
+            send_booking_cancelled,
+            send_booking_rescheduled,
+            send_review_needed,
+            send_booking_reminder,
+        ],
     )
     def test_unknown_booking(self, send):
         assert send(999_999) is False
@@ -211,11 +229,10 @@ class TestOnCommit:
 
     def test_rolled_back_transaction_sends_nothing(self, booking, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(RuntimeError):
-                with transaction.atomic():
-                    notify_on_commit(send_booking_confirmed, booking.pk)
-                    notify_on_commit(send_review_needed, booking.pk)
-                    raise RuntimeError("the booking failed")
+            with pytest.raises(RuntimeError, match="the booking failed"), transaction.atomic():  # noqa: PT012 - the rollback is the point
+                notify_on_commit(send_booking_confirmed, booking.pk)
+                notify_on_commit(send_review_needed, booking.pk)
+                raise RuntimeError("the booking failed")
         assert callbacks == []
         assert mail.outbox == []
 

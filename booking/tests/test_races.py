@@ -184,7 +184,7 @@ def _overlapping_slot_pairs() -> int:
 
 
 @pytest.mark.parametrize(
-    "ranges, days",
+    ("ranges", "days"),
     [
         ((("2026-12-07", "2026-12-20"), ("2026-12-07", "2026-12-20")), 14),  # the same two weeks
         ((("2026-12-07", "2026-12-16"), ("2026-12-11", "2026-12-20")), 14),  # overlapping ranges
@@ -204,7 +204,7 @@ def test_two_generate_runs_at_once_never_duplicate_slots(as_user, staff_user, cl
             lambda api=api, span=span: _answer(
                 api.post("/api/v1/slots/generate/", {"from": span[0], "to": span[1]}, format="json")
             )
-            for api, span in zip(desks, ranges)
+            for api, span in zip(desks, ranges, strict=True)
         ]
     )
 

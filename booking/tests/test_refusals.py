@@ -53,41 +53,105 @@ def booking_body(slot, answers=THERAPEUTIC):
 
 # (name, who, method, path, body, expected status)
 CASES = [
-    ("invalid answers", "client", "post", "/api/v1/bookings/", lambda w: booking_body(w["free"], {"consent": False}), 400),
+    (
+        "invalid answers",
+        "client",
+        "post",
+        "/api/v1/bookings/",
+        lambda w: booking_body(w["free"], {"consent": False}),
+        400,
+    ),
     ("slot taken", "client", "post", "/api/v1/bookings/", lambda w: booking_body(w["booking"].slot), 409),
     ("not qualified", "client", "post", "/api/v1/bookings/", lambda w: booking_body(w["free"], DEEP), 409),
     ("client overlap", "client", "post", "/api/v1/bookings/", lambda w: booking_body(w["other_free_same_time"]), 409),
     ("cancel twice", "client", "post", "/api/v1/bookings/{cancelled}/cancel/", lambda w: {}, 409),
     ("late cancel", "client", "post", "/api/v1/bookings/{tomorrow}/cancel/", lambda w: {}, 409),
-    ("reschedule onto a taken slot", "client", "post", "/api/v1/bookings/{tomorrow}/reschedule/",
-     lambda w: {"slot": w["booking"].slot.pk}, 409),
+    (
+        "reschedule onto a taken slot",
+        "client",
+        "post",
+        "/api/v1/bookings/{tomorrow}/reschedule/",
+        lambda w: {"slot": w["booking"].slot.pk},
+        409,
+    ),
     ("reschedule without a slot", "staff", "post", "/api/v1/bookings/{booking}/reschedule/", lambda w: {}, 400),
     ("complete too early", "staff", "post", "/api/v1/bookings/{booking}/complete/", None, 409),
-    ("intake invalid", "client", "put", "/api/v1/bookings/{booking}/intake/", lambda w: {"pressure_preference": "x"}, 400),
-    ("slot overlap", "staff", "post", "/api/v1/slots/",
-     lambda w: {"therapist": w["therapist"].pk, "starts_at": w["soon"].isoformat(),
-                "ends_at": (w["soon"] + timedelta(minutes=30)).isoformat()}, 409),
-    ("naive slot time", "staff", "post", "/api/v1/slots/",
-     lambda w: {"therapist": w["therapist"].pk, "starts_at": "2027-01-05T09:00:00", "ends_at": "2027-01-05T10:00:00"}, 400),
+    (
+        "intake invalid",
+        "client",
+        "put",
+        "/api/v1/bookings/{booking}/intake/",
+        lambda w: {"pressure_preference": "x"},
+        400,
+    ),
+    (
+        "slot overlap",
+        "staff",
+        "post",
+        "/api/v1/slots/",
+        lambda w: {
+            "therapist": w["therapist"].pk,
+            "starts_at": w["soon"].isoformat(),
+            "ends_at": (w["soon"] + timedelta(minutes=30)).isoformat(),
+        },
+        409,
+    ),
+    (
+        "naive slot time",
+        "staff",
+        "post",
+        "/api/v1/slots/",
+        lambda w: {
+            "therapist": w["therapist"].pk,
+            "starts_at": "2027-01-05T09:00:00",
+            "ends_at": "2027-01-05T10:00:00",
+        },
+        400,
+    ),
     ("delete a booked slot", "staff", "delete", "/api/v1/slots/{booking_slot}/", None, 409),
-    ("time off backwards", "staff", "post", "/api/v1/time-off/",
-     lambda w: {"therapist": w["therapist"].pk, "starts_at": w["soon"].isoformat(),
-                "ends_at": (w["soon"] - timedelta(hours=1)).isoformat()}, 400),
-    ("working hours backwards", "staff", "post", "/api/v1/working-hours/",
-     lambda w: {"therapist": w["therapist"].pk, "weekday": 1, "start_time": "12:00", "end_time": "09:00"}, 400),
-    ("generate too long", "staff", "post", "/api/v1/slots/generate/", lambda w: {"from": "2027-01-01", "to": "2027-06-01"}, 400),
+    (
+        "time off backwards",
+        "staff",
+        "post",
+        "/api/v1/time-off/",
+        lambda w: {
+            "therapist": w["therapist"].pk,
+            "starts_at": w["soon"].isoformat(),
+            "ends_at": (w["soon"] - timedelta(hours=1)).isoformat(),
+        },
+        400,
+    ),
+    (
+        "working hours backwards",
+        "staff",
+        "post",
+        "/api/v1/working-hours/",
+        lambda w: {"therapist": w["therapist"].pk, "weekday": 1, "start_time": "12:00", "end_time": "09:00"},
+        400,
+    ),
+    (
+        "generate too long",
+        "staff",
+        "post",
+        "/api/v1/slots/generate/",
+        lambda w: {"from": "2027-01-01", "to": "2027-06-01"},
+        400,
+    ),
     ("clinic bad time zone", "staff", "patch", "/api/v1/clinic/", lambda w: {"time_zone": "Mars/Olympus"}, 400),
 ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name, who, method, path, body, expected", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "who", "method", "path", "body", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_a_refused_request_changes_nothing(name, who, method, path, body, expected):
     # given
     w = world()
     api = api_client_for(w[who])
     url = path.format(
-        booking=w["booking"].pk, tomorrow=w["tomorrow"].pk, cancelled=w["cancelled"].pk, booking_slot=w["booking"].slot.pk
+        booking=w["booking"].pk,
+        tomorrow=w["tomorrow"].pk,
+        cancelled=w["cancelled"].pk,
+        booking_slot=w["booking"].slot.pk,
     )
     before = snapshot()
     # when

@@ -93,9 +93,15 @@ class TestWindow:
         book(
             therapist,
             NOW + timedelta(hours=2),
-            intake__answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True,
-                             "health_screening": ["pregnancy"], "medications": "warfarin",
-                             "notes": "hamstring", "focus_areas": ["lower_back"]},
+            intake__answers={
+                "pressure_preference": "medium",
+                "primary_goal": "relaxation",
+                "consent": True,
+                "health_screening": ["pregnancy"],
+                "medications": "warfarin",
+                "notes": "hamstring",
+                "focus_areas": ["lower_back"],
+            },
             intake__needs_review=True,
             intake__flags=["pregnancy"],
         )
@@ -146,10 +152,7 @@ def test_two_workers_at_once_remind_each_booking_exactly_once():
     # given: more bookings than one batch, so the workers interleave their claims
     clinic_configure(time_zone="America/New_York")
     therapists = [TherapistFactory() for _ in range(2)]
-    bookings = [
-        book(therapists[i % 2], NOW + timedelta(hours=1, minutes=30 * (i // 2)))
-        for i in range(40)
-    ]
+    bookings = [book(therapists[i % 2], NOW + timedelta(hours=1, minutes=30 * (i // 2))) for i in range(40)]
     barrier = threading.Barrier(2)
     results: list[int] = []
     errors: list[BaseException] = []
@@ -201,5 +204,6 @@ def test_many_workers_with_skip_locked_never_double_send(workers):
     for t in threads:
         t.join(timeout=60)
 
-    assert sorted(results) and sum(results) == len(bookings)
+    assert sorted(results)
+    assert sum(results) == len(bookings)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(b.client.email for b in bookings)

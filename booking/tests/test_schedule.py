@@ -214,7 +214,7 @@ def test_working_hours_defaults(staff_api, clinic, therapist):
 
 
 @pytest.mark.parametrize(
-    "change, field",
+    ("change", "field"),
     [
         ({"end_time": "09:00"}, "end_time"),
         ({"end_time": "08:00"}, "end_time"),
@@ -340,7 +340,7 @@ def test_generate_skips_overlapping_working_hours_rows(clinic, therapist):
 
     assert result.created + result.skipped == 6
     starts = Slot.objects.filter(therapist=therapist).order_by("starts_at").values_list("starts_at", "ends_at")
-    assert all(prev_end <= start for (_, prev_end), (start, _) in zip(starts, list(starts)[1:]))
+    assert all(prev_end <= start for (_, prev_end), (start, _) in zip(starts, list(starts)[1:], strict=False))
 
 
 @pytest.fixture
@@ -427,7 +427,7 @@ def test_generate_accepts_92_days(staff_api, clinic, therapist):
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({"from": "2026-12-07", "to": "2027-03-09"}, "to"),  # 93 days
         ({"from": "2026-12-07", "to": "2026-12-06"}, "to"),
@@ -473,7 +473,7 @@ def test_create_one_slot(staff_api, clinic, therapist):
 
 
 @pytest.mark.parametrize(
-    "starts_at, ends_at",
+    ("starts_at", "ends_at"),
     [
         ("2026-12-10T09:30:00-05:00", "2026-12-10T10:30:00-05:00"),
         ("2026-12-10T08:30:00-05:00", "2026-12-10T09:01:00-05:00"),
@@ -525,7 +525,7 @@ def test_slot_create_service_refuses_overlaps(clinic, therapist):
 
 
 @pytest.mark.parametrize(
-    "starts_at, ends_at, field",
+    ("starts_at", "ends_at", "field"),
     [
         ("2026-12-10T09:00:00", "2026-12-10T10:00:00-05:00", "starts_at"),  # no offset
         ("2026-12-10T09:00:00-05:00", "2026-12-10T10:00:00", "ends_at"),
@@ -789,7 +789,7 @@ def test_time_off_service_returns_the_conflicts(clinic, therapist, staff_user):
 
 
 @pytest.mark.parametrize(
-    "starts_at, ends_at, field",
+    ("starts_at", "ends_at", "field"),
     [
         ("2026-12-10T09:00:00", "2026-12-10T10:00:00Z", "starts_at"),
         ("2026-12-10T09:00:00Z", "2026-12-10T10:00:00", "ends_at"),

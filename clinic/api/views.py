@@ -98,8 +98,13 @@ class RegisterView(AuthView):
         user = services.account_create(role=Role.CLIENT, **params.validated_data)
         _, token = AuthToken.objects.create(user)
         body = RegisteredSerializer(
-            {"id": user.pk, "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
-             "token": token}
+            {
+                "id": user.pk,
+                "email": user.email,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "token": token,
+            }
         ).data
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -35,14 +35,24 @@ def test_admin_pages_open(browser, clinic, therapist, url):
 def test_the_user_list_shows_email_name_role_and_active(browser, db):
     ClientFactory(email="listed@example.com", first_name="Lia", last_name="Moss")
     page = browser.get("/admin/clinic/user/").content.decode()
-    assert "listed@example.com" in page and "Lia" in page and "Moss" in page and "Client" in page
+    assert "listed@example.com" in page
+    assert "Lia" in page
+    assert "Moss" in page
+    assert "Client" in page
 
 
 def test_adding_a_user_takes_email_role_and_password(browser, db):
     response = browser.post(
         "/admin/clinic/user/add/",
-        {"email": "Desk@Example.com", "role": Role.STAFF, "first_name": "Dee", "last_name": "Sk",
-         "usable_password": "true", "password1": STRONG, "password2": STRONG},
+        {
+            "email": "Desk@Example.com",
+            "role": Role.STAFF,
+            "first_name": "Dee",
+            "last_name": "Sk",
+            "usable_password": "true",
+            "password1": STRONG,
+            "password2": STRONG,
+        },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     user = User.objects.get(email="desk@example.com")
@@ -54,8 +64,13 @@ def test_adding_a_user_with_a_taken_email_in_another_case_is_refused(browser, db
     ClientFactory(email="taken@example.com")
     response = browser.post(
         "/admin/clinic/user/add/",
-        {"email": "TAKEN@example.com", "role": Role.CLIENT, "usable_password": "true",
-         "password1": STRONG, "password2": STRONG},
+        {
+            "email": "TAKEN@example.com",
+            "role": Role.CLIENT,
+            "usable_password": "true",
+            "password1": STRONG,
+            "password2": STRONG,
+        },
     )
     assert response.status_code == 200
     assert "email" in response.context["adminform"].form.errors
@@ -65,8 +80,16 @@ def test_changing_the_role_moves_the_admin_flags_with_it(browser, db):
     user = UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True, email="boss@example.com")
     response = browser.post(
         f"/admin/clinic/user/{user.pk}/change/",
-        {"email": "boss@example.com", "role": Role.CLIENT, "first_name": "B", "last_name": "S", "phone": "",
-         "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00"},
+        {
+            "email": "boss@example.com",
+            "role": Role.CLIENT,
+            "first_name": "B",
+            "last_name": "S",
+            "phone": "",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "10:00:00",
+        },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     user.refresh_from_db()
@@ -77,8 +100,13 @@ def test_the_clinic_row_can_be_added_once_and_never_deleted(browser, db):
     assert browser.get("/admin/clinic/clinic/add/").status_code == 200
     response = browser.post(
         "/admin/clinic/clinic/add/",
-        {"name": "Calm", "time_zone": "Europe/Paris", "min_notice_hours": 2, "booking_horizon_days": 30,
-         "cancellation_window_hours": 24},
+        {
+            "name": "Calm",
+            "time_zone": "Europe/Paris",
+            "min_notice_hours": 2,
+            "booking_horizon_days": 30,
+            "cancellation_window_hours": 24,
+        },
     )
     assert response.status_code == 302
     assert Clinic.objects.get().pk == 1
@@ -90,8 +118,13 @@ def test_the_clinic_form_refuses_a_bad_time_zone(browser, db):
     clinic_configure()
     response = browser.post(
         "/admin/clinic/clinic/1/change/",
-        {"name": "Calm", "time_zone": "Nowhere/Land", "min_notice_hours": 2, "booking_horizon_days": 30,
-         "cancellation_window_hours": 24},
+        {
+            "name": "Calm",
+            "time_zone": "Nowhere/Land",
+            "min_notice_hours": 2,
+            "booking_horizon_days": 30,
+            "cancellation_window_hours": 24,
+        },
     )
     assert response.status_code == 200
     assert "time_zone" in response.context["adminform"].form.errors
@@ -100,14 +133,14 @@ def test_the_clinic_form_refuses_a_bad_time_zone(browser, db):
 def test_the_therapist_list_shows_name_email_modalities_and_active(browser, db):
     therapist = TherapistFactory(gives_deep_tissue=False, user__email="maya@example.com")
     page = browser.get("/admin/clinic/therapist/").content.decode()
-    assert therapist.name in page and "maya@example.com" in page and "therapeutic" in page
+    assert therapist.name in page
+    assert "maya@example.com" in page
+    assert "therapeutic" in page
 
 
 def test_a_therapist_needs_at_least_one_modality_in_the_admin(browser, db):
     therapist = TherapistFactory()
-    response = browser.post(
-        f"/admin/clinic/therapist/{therapist.pk}/change/", {"bio": "x", "active": "on"}
-    )
+    response = browser.post(f"/admin/clinic/therapist/{therapist.pk}/change/", {"bio": "x", "active": "on"})
     assert response.status_code == 200
     assert "Tick at least one modality" in response.content.decode()
     therapist.refresh_from_db()

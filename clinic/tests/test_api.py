@@ -31,8 +31,13 @@ def therapist_url(pk) -> str:
 
 
 def registration(**overrides) -> dict:
-    return {"email": "ana@example.com", "password": STRONG_PASSWORD, "first_name": "Ana", "last_name": "Silva",
-            **overrides}
+    return {
+        "email": "ana@example.com",
+        "password": STRONG_PASSWORD,
+        "first_name": "Ana",
+        "last_name": "Silva",
+        **overrides,
+    }
 
 
 def auth_rate() -> int:
@@ -175,8 +180,7 @@ class TestToken:
         response = api.post(TOKEN, {"email": "gone@example.com", "password": PASSWORD})
         assert (response.status_code, response.json()) == (400, BAD_CREDENTIALS)
 
-    def test_a_therapist_created_by_staff_cannot_log_in_before_setting_a_password(self, api, db, as_user,
-                                                                                    staff_user):
+    def test_a_therapist_created_by_staff_cannot_log_in_before_setting_a_password(self, api, db, as_user, staff_user):
         as_user(staff_user).post(
             THERAPISTS, {"email": "new@example.com", "first_name": "N", "last_name": "T", "modalities": ["therapeutic"]}
         )
@@ -282,7 +286,7 @@ class TestClinic:
         assert api.patch(CLINIC, {"name": "Mine now"}).status_code == 401
 
     @pytest.mark.parametrize(
-        "change, field",
+        ("change", "field"),
         [
             ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
             ({"time_zone": "EST5EDT-not"}, "time_zone"),
@@ -340,9 +344,7 @@ class TestTherapistList:
         assert ids(response) == active
         assert roster["inactive"].pk not in active
 
-    @pytest.mark.parametrize(
-        "modality, expected", [("therapeutic", ["therapeutic"]), ("deep_tissue", ["deep"])]
-    )
+    @pytest.mark.parametrize(("modality", "expected"), [("therapeutic", ["therapeutic"]), ("deep_tissue", ["deep"])])
     def test_modality_filters(self, api, roster, modality, expected):
         response = api.get(THERAPISTS, {"modality": modality})
         assert response.status_code == 200
@@ -387,9 +389,12 @@ class TestTherapistList:
     def test_the_list_is_paginated(self, api, roster):
         response = api.get(THERAPISTS, {"page_size": 1})
         body = response.json()
-        assert body["count"] == 2 and len(body["results"]) == 1 and body["next"] is not None
+        assert body["count"] == 2
+        assert len(body["results"]) == 1
+        assert body["next"] is not None
         second = api.get(THERAPISTS, {"page_size": 1, "page": 2}).json()
-        assert second["results"][0]["id"] == roster["deep"].pk and second["next"] is None
+        assert second["results"][0]["id"] == roster["deep"].pk
+        assert second["next"] is None
         assert api.get(THERAPISTS, {"page": 9}).status_code == 404
 
 
@@ -456,7 +461,10 @@ class TestTherapistCreate:
         }
         user = therapist.user
         assert (user.role, user.is_staff, user.is_superuser, user.has_usable_password()) == (
-            Role.THERAPIST, False, False, False,
+            Role.THERAPIST,
+            False,
+            False,
+            False,
         )
 
     def test_bio_is_optional(self, api_as, db):
@@ -474,7 +482,7 @@ class TestTherapistCreate:
         assert api.post(THERAPISTS, NEW_THERAPIST).status_code == 401
 
     @pytest.mark.parametrize(
-        "change, field",
+        ("change", "field"),
         [
             ({"modalities": []}, "modalities"),
             ({"modalities": ["therapeutic", "therapeutic"]}, "modalities"),
@@ -538,10 +546,12 @@ class TestTherapistUpdate:
         therapist = roster["therapeutic"]
         response = api_as("staff").patch(therapist_url(therapist.pk), {"bio": "New"})
         assert response.status_code == 200
-        assert response.json()["modalities"] == ["therapeutic"] and response.json()["active"] is True
+        assert response.json()["modalities"] == ["therapeutic"]
+        assert response.json()["active"] is True
 
     @pytest.mark.parametrize(
-        "modalities", [[], ["deep_tissue", "deep_tissue"], ["swedish"], "deep_tissue", None],
+        "modalities",
+        [[], ["deep_tissue", "deep_tissue"], ["swedish"], "deep_tissue", None],
         ids=["empty", "duplicate", "unknown", "not-a-list", "null"],
     )
     def test_bad_modalities_are_400(self, api_as, roster, modalities):
@@ -567,7 +577,8 @@ class TestTherapistUpdate:
 
     def test_front_desk_may_reactivate_an_inactive_therapist(self, api_as, roster):
         response = api_as("admin").patch(therapist_url(roster["inactive"].pk), {"active": True})
-        assert response.status_code == 200 and response.json()["active"] is True
+        assert response.status_code == 200
+        assert response.json()["active"] is True
 
     def test_an_unknown_therapist_is_404(self, api_as, db):
         assert api_as("staff").patch(therapist_url(424242), {"bio": "x"}).status_code == 404
@@ -597,7 +608,8 @@ def test_the_schema_documents_each_endpoint_with_its_errors(api, db):
     }
     for (path, method), statuses in expected.items():
         assert set(paths[path][method]["responses"]) == statuses, (path, method)
-    assert "put" not in paths["/api/v1/clinic/"] and "put" not in paths["/api/v1/therapists/{id}/"]
+    assert "put" not in paths["/api/v1/clinic/"]
+    assert "put" not in paths["/api/v1/therapists/{id}/"]
     list_params = {p["name"] for p in paths["/api/v1/therapists/"]["get"]["parameters"]}
     assert list_params == {"modality", "include_inactive", "page", "page_size"}
 

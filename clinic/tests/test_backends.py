@@ -15,8 +15,16 @@ def front_desk(client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "url", ["/admin/", "/admin/booking/slot/", "/admin/booking/booking/", "/admin/booking/workinghours/",
-            "/admin/booking/timeoff/", "/admin/clinic/therapist/", "/admin/clinic/clinic/"]
+    "url",
+    [
+        "/admin/",
+        "/admin/booking/slot/",
+        "/admin/booking/booking/",
+        "/admin/booking/workinghours/",
+        "/admin/booking/timeoff/",
+        "/admin/clinic/therapist/",
+        "/admin/clinic/clinic/",
+    ],
 )
 def test_front_desk_reaches_the_schedule_in_the_admin(front_desk, clinic, url):
     assert front_desk.get(url).status_code == 200
@@ -25,8 +33,12 @@ def test_front_desk_reaches_the_schedule_in_the_admin(front_desk, clinic, url):
 @pytest.mark.django_db
 def test_front_desk_sees_bookings_but_not_health_answers(front_desk, clinic):
     booking = BookingFactory(
-        intake__answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True,
-                         "medications": "warfarin-secret"},
+        intake__answers={
+            "pressure_preference": "medium",
+            "primary_goal": "relaxation",
+            "consent": True,
+            "medications": "warfarin-secret",
+        },
         intake__flags=["blood_thinners"],
     )
     page = front_desk.get(f"/admin/booking/booking/{booking.pk}/change/")

@@ -27,13 +27,21 @@ def create_account(*args: str) -> str:
 @pytest.mark.django_db
 class TestCreateAccount:
     @pytest.mark.parametrize(
-        "role, is_staff, is_superuser",
+        ("role", "is_staff", "is_superuser"),
         [("client", False, False), ("therapist", False, False), ("staff", True, False), ("admin", True, True)],
     )
     def test_creates_an_account_of_each_role(self, role, is_staff, is_superuser):
         out = create_account(
-            "--role", role, "--email", "New@Example.com", "--password", PASSWORD,
-            "--first-name", "Nia", "--last-name", "Park",
+            "--role",
+            role,
+            "--email",
+            "New@Example.com",
+            "--password",
+            PASSWORD,
+            "--first-name",
+            "Nia",
+            "--last-name",
+            "Park",
         )
         user = User.objects.get(email="new@example.com")
         assert (user.role, user.is_staff, user.is_superuser) == (role, is_staff, is_superuser)
@@ -44,8 +52,14 @@ class TestCreateAccount:
 
     def test_a_therapist_gets_the_given_modalities(self):
         out = create_account(
-            "--role", "therapist", "--email", "t@example.com", "--password", PASSWORD,
-            "--modalities", "therapeutic, deep_tissue",
+            "--role",
+            "therapist",
+            "--email",
+            "t@example.com",
+            "--password",
+            PASSWORD,
+            "--modalities",
+            "therapeutic, deep_tissue",
         )
         assert Therapist.objects.get(user__email="t@example.com").modalities == ["therapeutic", "deep_tissue"]
         assert "therapeutic, deep_tissue" in out
@@ -110,7 +124,13 @@ def test_from_the_shell_a_taken_email_or_an_unknown_role_exit_non_zero():
     name = connection.settings_dict["NAME"]
     # when
     taken = run_manage(
-        "create_account", "--role", "client", "--email", "taken@example.com", "--password", PASSWORD,
+        "create_account",
+        "--role",
+        "client",
+        "--email",
+        "taken@example.com",
+        "--password",
+        PASSWORD,
         database_name=name,
     )
     bad_role = run_manage(

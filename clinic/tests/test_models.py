@@ -49,7 +49,8 @@ def test_two_accounts_cannot_share_an_email():
 def test_create_user_lowercases_the_email_and_create_superuser_makes_an_admin():
     user = User.objects.create_user("Mixed@Example.COM", "x")
     admin = User.objects.create_superuser("Root@Example.com", "x")
-    assert user.email == "mixed@example.com" and user.role == Role.CLIENT
+    assert user.email == "mixed@example.com"
+    assert user.role == Role.CLIENT
     assert (admin.role, admin.is_staff, admin.is_superuser) == (Role.ADMIN, True, True)
 
 
@@ -58,7 +59,8 @@ def test_modalities_read_and_write_the_two_booleans():
     assert therapist.modalities == ["therapeutic"]
     therapist.modalities = ["deep_tissue"]
     assert (therapist.gives_therapeutic, therapist.gives_deep_tissue) == (False, True)
-    assert therapist.is_trained_for(Modality.DEEP_TISSUE) and not therapist.is_trained_for(Modality.THERAPEUTIC)
+    assert therapist.is_trained_for(Modality.DEEP_TISSUE)
+    assert not therapist.is_trained_for(Modality.THERAPEUTIC)
 
 
 def test_trained_for_q_filters_by_modality():

@@ -23,7 +23,8 @@ def test_compose_has_postgres_with_a_named_volume_and_a_health_check(compose):
     db = compose["services"]["db"]
     assert db["image"] == "postgres:16"
     volume, _, mount = db["volumes"][0].partition(":")
-    assert volume in compose["volumes"] and mount == "/var/lib/postgresql/data"
+    assert volume in compose["volumes"]
+    assert mount == "/var/lib/postgresql/data"
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert db["environment"]["POSTGRES_DB"] == "clinic"
 
@@ -35,7 +36,8 @@ def test_compose_app_is_built_here_and_configured_for_the_db(compose):
     assert env["DATABASE_URL"] == "postgres://postgres:postgres@db:5432/clinic"
     assert env["SECURE_SSL_REDIRECT"] == "false"
     assert env["DEBUG"] == "false"
-    assert env["SECRET_KEY"] and env["ALLOWED_HOSTS"]
+    assert env["SECRET_KEY"]
+    assert env["ALLOWED_HOSTS"]
     assert app["depends_on"] == {"db": {"condition": "service_healthy"}}
 
 
@@ -43,7 +45,8 @@ def test_compose_app_migrates_then_serves_with_gunicorn(compose):
     command = compose["services"]["web"]["command"]
     migrate = command.index("python manage.py migrate --noinput")
     gunicorn = command.index("gunicorn config.wsgi")
-    assert migrate < gunicorn and "&&" in command[migrate:gunicorn]
+    assert migrate < gunicorn
+    assert "&&" in command[migrate:gunicorn]
     assert "0.0.0.0:8000" in command
 
 
@@ -51,7 +54,8 @@ def test_compose_app_health_check_reaches_healthz_with_python(compose):
     app = compose["services"]["web"]
     test = app["healthcheck"]["test"]
     assert test[:3] == ["CMD", "python", "-c"]
-    assert "urllib" in test[3] and "http://127.0.0.1:8000/healthz/" in test[3]
+    assert "urllib" in test[3]
+    assert "http://127.0.0.1:8000/healthz/" in test[3]
     compile(test[3], "healthcheck", "exec")  # valid Python
     # The check's Host header must be allowed, or Django answers 400.
     assert "127.0.0.1" in app["environment"]["ALLOWED_HOSTS"]
@@ -70,11 +74,14 @@ def test_dockerfile_builds_a_non_root_gunicorn_image(dockerfile):
     assert "pip install -r requirements.txt" in dockerfile
     assert re.search(r"SECRET_KEY=\S+ .*manage\.py collectstatic --noinput", dockerfile)
     users = re.findall(r"^USER (\S+)$", dockerfile, re.M)
-    assert users and users[-1] not in {"root", "0"}
+    assert users
+    assert users[-1] not in {"root", "0"}
     # USER comes before the command, after the build steps that need root.
     assert dockerfile.index("USER ") > dockerfile.index("collectstatic")
     cmd = re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)
-    assert "gunicorn" in cmd and "config.wsgi" in cmd and "0.0.0.0:8000" in cmd
+    assert "gunicorn" in cmd
+    assert "config.wsgi" in cmd
+    assert "0.0.0.0:8000" in cmd
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out():

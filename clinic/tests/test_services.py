@@ -32,9 +32,13 @@ def messages(exc_info, field: str) -> list[str]:
 @pytest.mark.django_db
 class TestAccountCreate:
     @pytest.mark.parametrize(
-        "role, is_staff, is_superuser",
-        [(Role.CLIENT, False, False), (Role.THERAPIST, False, False), (Role.STAFF, True, False),
-         (Role.ADMIN, True, True)],
+        ("role", "is_staff", "is_superuser"),
+        [
+            (Role.CLIENT, False, False),
+            (Role.THERAPIST, False, False),
+            (Role.STAFF, True, False),
+            (Role.ADMIN, True, True),
+        ],
     )
     def test_admin_flags_follow_the_role(self, role, is_staff, is_superuser):
         user = account_create(email="a@example.com", password=PASSWORD, role=role)
@@ -44,12 +48,19 @@ class TestAccountCreate:
 
     def test_stores_names_phone_and_a_lowercased_email(self):
         user = account_create(
-            email="  Ana.Silva@Example.COM ", password=PASSWORD, role=Role.CLIENT, first_name="Ana",
-            last_name="Silva", phone="+1 555 0100",
+            email="  Ana.Silva@Example.COM ",
+            password=PASSWORD,
+            role=Role.CLIENT,
+            first_name="Ana",
+            last_name="Silva",
+            phone="+1 555 0100",
         )
         user.refresh_from_db()
         assert (user.email, user.first_name, user.last_name, user.phone) == (
-            "ana.silva@example.com", "Ana", "Silva", "+1 555 0100",
+            "ana.silva@example.com",
+            "Ana",
+            "Silva",
+            "+1 555 0100",
         )
 
     def test_only_a_therapist_gets_a_profile(self):
@@ -172,7 +183,7 @@ def _wait_for_a_blocked_backend(timeout: float = 10.0) -> bool:
 
 
 @pytest.mark.parametrize(
-    "values, expected",
+    ("values", "expected"),
     [(["therapeutic"], ["therapeutic"]), (("deep_tissue", "therapeutic"), ["deep_tissue", "therapeutic"])],
 )
 def test_modalities_clean_accepts_lists_of_known_distinct_values(values, expected):
@@ -205,7 +216,10 @@ class TestTherapistCreate:
         therapist.refresh_from_db()
         user = therapist.user
         assert (user.email, user.role, user.is_staff, user.has_usable_password()) == (
-            "maya@example.com", Role.THERAPIST, False, False,
+            "maya@example.com",
+            Role.THERAPIST,
+            False,
+            False,
         )
         assert (therapist.bio, therapist.modalities, therapist.active) == ("Sports.", ["deep_tissue"], True)
 
@@ -233,7 +247,8 @@ class TestTherapistUpdate:
     def test_changes_bio_and_active(self):
         therapist = TherapistFactory()
         returned = therapist_update(therapist=therapist, bio="New", active=False)
-        assert returned is therapist and (therapist.bio, therapist.active) == ("New", False)
+        assert returned is therapist
+        assert (therapist.bio, therapist.active) == ("New", False)
         therapist.refresh_from_db()
         assert (therapist.bio, therapist.active) == ("New", False)
 
@@ -249,7 +264,8 @@ class TestTherapistUpdate:
         with pytest.raises(ValidationError):
             therapist_update(therapist=therapist, modalities=modalities, bio="ignored")
         therapist.refresh_from_db()
-        assert therapist.modalities == ["therapeutic", "deep_tissue"] and therapist.bio != "ignored"
+        assert therapist.modalities == ["therapeutic", "deep_tissue"]
+        assert therapist.bio != "ignored"
 
 
 # --- clinic_update ---------------------------------------------------------------
@@ -272,9 +288,13 @@ class TestClinicUpdate:
         assert Clinic.objects.get().time_zone == "America/New_York"
 
     @pytest.mark.parametrize(
-        "field, value",
-        [("booking_horizon_days", 0), ("booking_horizon_days", 10_000), ("min_notice_hours", -2),
-         ("cancellation_window_hours", 10**6)],
+        ("field", "value"),
+        [
+            ("booking_horizon_days", 0),
+            ("booking_horizon_days", 10_000),
+            ("min_notice_hours", -2),
+            ("cancellation_window_hours", 10**6),
+        ],
     )
     def test_policies_stay_in_range(self, field, value):
         clinic = clinic_configure()

@@ -102,14 +102,15 @@ def load_settings(**env: str) -> dict:
 def test_production_values_are_secure():
     loaded = load_settings()
     assert loaded["debug"] is False
-    assert loaded["ssl_redirect"] is True and loaded["session_secure"] is True
+    assert loaded["ssl_redirect"] is True
+    assert loaded["session_secure"] is True
     assert loaded["hsts"] == 31536000
     assert loaded["engine"] == "django.db.backends.postgresql"
     assert loaded["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
 @pytest.mark.parametrize(
-    "env, expected",
+    ("env", "expected"),
     [
         ({}, {"auth": "10/min", "user": "120/min", "anon": "60/min"}),
         (

@@ -18,8 +18,13 @@ from intake.models import Intake, IntakeAccess
 
 EXPORT = "/api/v1/me/export/"
 ME = "/api/v1/me/"
-ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True,
-           "health_screening": ["high_blood_pressure"], "notes": "Sore left shoulder since March."}
+ANSWERS = {
+    "pressure_preference": "medium",
+    "primary_goal": "relaxation",
+    "consent": True,
+    "health_screening": ["high_blood_pressure"],
+    "notes": "Sore left shoulder since March.",
+}
 
 pytestmark = pytest.mark.django_db
 
@@ -33,19 +38,44 @@ def person(clinic):
     """A client with a future booking (reviewed, read by its therapist), a past one and a cancelled one."""
     client = ClientFactory(first_name="Ana", last_name="Silva", phone="+1 555 0100")
     therapist = TherapistFactory()
-    future = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(72)),
-                            intake__answers=ANSWERS, intake__flags=["high_blood_pressure"], intake__needs_review=True,
-                            intake__reviewed_modality="therapeutic", intake__review_note="Check blood pressure first.",
-                            intake__reviewed_by=therapist.user, intake__reviewed_at=timezone.now())
+    future = BookingFactory(
+        client=client,
+        slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(72)),
+        intake__answers=ANSWERS,
+        intake__flags=["high_blood_pressure"],
+        intake__needs_review=True,
+        intake__reviewed_modality="therapeutic",
+        intake__review_note="Check blood pressure first.",
+        intake__reviewed_by=therapist.user,
+        intake__reviewed_at=timezone.now(),
+    )
     soon = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(2)))
-    past = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(-48)),
-                          status=Booking.Status.COMPLETED)
-    cancelled = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(96)),
-                               status=Booking.Status.CANCELLED, cancelled_at=timezone.now())
-    IntakeAccess.objects.create(intake=future.intake, booking_id=future.pk, accessed_by=therapist.user,
-                                remote_addr="10.1.2.3", channel=IntakeAccess.Channel.DAY_SHEET)
-    return {"client": client, "therapist": therapist, "future": future, "soon": soon, "past": past,
-            "cancelled": cancelled}
+    past = BookingFactory(
+        client=client,
+        slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(-48)),
+        status=Booking.Status.COMPLETED,
+    )
+    cancelled = BookingFactory(
+        client=client,
+        slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(96)),
+        status=Booking.Status.CANCELLED,
+        cancelled_at=timezone.now(),
+    )
+    IntakeAccess.objects.create(
+        intake=future.intake,
+        booking_id=future.pk,
+        accessed_by=therapist.user,
+        remote_addr="10.1.2.3",
+        channel=IntakeAccess.Channel.DAY_SHEET,
+    )
+    return {
+        "client": client,
+        "therapist": therapist,
+        "future": future,
+        "soon": soon,
+        "past": past,
+        "cancelled": cancelled,
+    }
 
 
 # --- GET me/export/ ------------------------------------------------------------------
@@ -61,7 +91,11 @@ class TestExport:
         assert set(body) == {"exported_at", "account", "therapist", "bookings", "intakes", "intake_reads"}
         account = body["account"]
         assert (account["email"], account["first_name"], account["last_name"], account["phone"], account["role"]) == (
-            person["client"].email, "Ana", "Silva", "+1 555 0100", "client"
+            person["client"].email,
+            "Ana",
+            "Silva",
+            "+1 555 0100",
+            "client",
         )
         assert body["therapist"] is None
         bookings = {b["id"]: b for b in body["bookings"]}
@@ -88,19 +122,22 @@ class TestExport:
         assert therapist_read["intake"] == person["future"].intake_id
         assert therapist_read["booking_id"] == person["future"].pk
         own = [r for r in reads if r["accessed_by"] and r["accessed_by"]["id"] == person["client"].pk]
-        assert len(own) == 4 and {r["remote_addr"] for r in own} == {"203.0.113.9"}
+        assert len(own) == 4
+        assert {r["remote_addr"] for r in own} == {"203.0.113.9"}
 
     def test_nothing_of_another_client_is_in_it(self, as_user, person):
         other = ClientFactory()
         BookingFactory(client=other, intake__answers={**ANSWERS, "notes": "someone else's secret"})
         body = as_user(person["client"]).get(EXPORT).content.decode()
-        assert "someone else's secret" not in body and other.email not in body
+        assert "someone else's secret" not in body
+        assert other.email not in body
 
     @pytest.mark.parametrize("factory", [lambda: TherapistFactory().user, StaffFactory, AdminFactory])
     def test_any_user_gets_their_own(self, as_user, clinic, factory):
         user = factory()
         body = as_user(user).get(EXPORT).json()
-        assert body["account"]["id"] == user.pk and body["bookings"] == body["intakes"] == []
+        assert body["account"]["id"] == user.pk
+        assert body["bookings"] == body["intakes"] == []
         if user.role == "therapist":
             assert body["therapist"]["id"] == user.therapist.pk
 
@@ -122,7 +159,8 @@ class TestDelete:
         client.refresh_from_db()
         assert client.email == f"deleted-{client.pk}@invalid"
         assert (client.first_name, client.last_name, client.phone) == ("", "", "")
-        assert not client.is_active and not client.has_usable_password()
+        assert not client.is_active
+        assert not client.has_usable_password()
         assert not AuthToken.objects.filter(user=client).exists()
 
     def test_the_old_token_and_password_stop_working(self, person):
@@ -141,7 +179,8 @@ class TestDelete:
         for key in ("future", "soon"):  # "soon" is inside the cancellation window: cancelled all the same
             booking = Booking.objects.get(pk=person[key].pk)
             assert booking.status == Booking.Status.CANCELLED
-            assert booking.cancel_reason == "Account deleted." and booking.cancelled_at is not None
+            assert booking.cancel_reason == "Account deleted."
+            assert booking.cancelled_at is not None
         assert not Booking.objects.filter(slot=person["future"].slot, status="confirmed").exists()
 
     def test_booking_history_and_times_stay(self, as_user, person):
@@ -155,8 +194,12 @@ class TestDelete:
     def test_health_answers_are_erased_and_the_modality_kept(self, as_user, person):
         as_user(person["client"]).delete(ME)
         for intake in Intake.objects.filter(client=person["client"]):
-            assert intake.answers == {} and intake.flags == [] and intake.reasons == []
-            assert intake.review_note == "" and intake.needs_review is False and intake.score == 0
+            assert intake.answers == {}
+            assert intake.flags == []
+            assert intake.reasons == []
+            assert intake.review_note == ""
+            assert intake.needs_review is False
+            assert intake.score == 0
         intake = Intake.objects.get(pk=person["future"].intake_id)
         assert intake.modality == "therapeutic"
         assert "Sore left shoulder" not in str(Intake.objects.filter(client=person["client"]).values())
@@ -174,8 +217,13 @@ class TestDelete:
 
     def test_stored_idempotent_answers_and_login_records_go(self, as_user, person):
         client = person["client"]
-        IdempotencyRecord.objects.create(user=client, key="k", request_fingerprint="f", response_status=201,
-                                         response_body={"client": {"name": "Ana Silva"}})
+        IdempotencyRecord.objects.create(
+            user=client,
+            key="k",
+            request_fingerprint="f",
+            response_status=201,
+            response_body={"client": {"name": "Ana Silva"}},
+        )
         APIClient().post("/api/v1/auth/token/", {"email": client.email, "password": "wrong"}, format="json")
         assert AccessAttempt.objects.filter(username=client.email).exists()
         as_user(client).delete(ME)
@@ -185,9 +233,13 @@ class TestDelete:
     def test_the_email_can_register_again_as_a_new_account(self, as_user, api, person):
         email = person["client"].email
         as_user(person["client"]).delete(ME)
-        response = api.post("/api/v1/auth/register/", {"email": email, "password": "plum-orchard-velvet-42",
-                                                        "first_name": "Ana", "last_name": "Silva"}, format="json")
-        assert response.status_code == 201 and response.json()["id"] != person["client"].pk
+        response = api.post(
+            "/api/v1/auth/register/",
+            {"email": email, "password": "plum-orchard-velvet-42", "first_name": "Ana", "last_name": "Silva"},
+            format="json",
+        )
+        assert response.status_code == 201
+        assert response.json()["id"] != person["client"].pk
 
     @pytest.mark.parametrize("factory", [lambda: TherapistFactory().user, StaffFactory, AdminFactory])
     def test_only_clients_delete_their_account_here(self, as_user, clinic, factory):
@@ -214,7 +266,7 @@ class TestDelete:
         assert User.objects.get(pk=person["client"].pk).is_active
 
     def test_the_service_refuses_non_clients(self, clinic):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="Only client accounts"):
             account_delete(user=StaffFactory())
 
 
@@ -234,8 +286,11 @@ def test_a_booking_racing_the_deletion_is_cancelled_or_refused(clinic):
     def book():
         try:
             start.wait(timeout=10)
-            booking_create(client=client, slot_id=slot.pk, answers={"pressure_preference": "medium",
-                                                                   "primary_goal": "relaxation", "consent": True})
+            booking_create(
+                client=client,
+                slot_id=slot.pk,
+                answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True},
+            )
         except Exception as exc:  # refused: fine
             errors.append(exc)
         finally:
@@ -265,5 +320,8 @@ def test_a_deleted_account_cannot_book(clinic):
     client = ClientFactory()
     account_delete(user=client)
     with pytest.raises(ClientInactive):
-        booking_create(client=client, slot_id=SlotFactory(starts_at=hours_from_now(72)).pk,
-                       answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True})
+        booking_create(
+            client=client,
+            slot_id=SlotFactory(starts_at=hours_from_now(72)).pk,
+            answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True},
+        )

@@ -67,8 +67,19 @@ class Cluster:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(f"{PG_BIN}/pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.directory / "log"),
-                  "-w", "-t", "60", "start")
+        self._run(
+            f"{PG_BIN}/pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(f"{PG_BIN}/pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
@@ -102,8 +113,9 @@ def app_env(database_url: str) -> dict[str, str]:
 
 
 def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, capture_output=True, timeout=300
+    )
 
 
 class App:
@@ -112,9 +124,26 @@ class App:
     def __init__(self, env: dict[str, str]):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "1", "--threads", "2", "--timeout", "30", "--graceful-timeout", "5"],
-            cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "2",
+                "--timeout",
+                "30",
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -132,8 +161,9 @@ class App:
         if token:
             headers["Authorization"] = f"Token {token}"
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, headers=headers,
-                                         method=method)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, headers=headers, method=method
+        )
         try:
             with urllib.request.urlopen(request, timeout=15) as response:
                 status, content_type, raw = response.status, response.headers["Content-Type"], response.read()
@@ -226,7 +256,8 @@ def test_the_app_survives_the_database_going_away_and_coming_back(cluster, app):
     assert (me[0], me[2]["email"]) == (200, "ana@example.com")
     status, _, body = app.request("POST", "/api/v1/auth/register/", registration)
     assert status == 201, body  # the email was not half-registered
-    assert app.process.pid == pid and app.process.poll() is None
+    assert app.process.pid == pid
+    assert app.process.poll() is None
 
 
 def test_a_database_restart_under_persistent_connections_is_invisible(cluster, app):

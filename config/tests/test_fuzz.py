@@ -206,9 +206,14 @@ def test_found_an_id_the_route_does_not_match_was_an_html_404(as_staff, path):
 
 
 @pytest.mark.parametrize(
-    "method, path",
-    [("POST", "/api/v1/bookings/{id}/cancel/"), ("GET", "/api/v1/slots/"), ("POST", "/api/v1/time-off/"),
-     ("DELETE", "/api/v1/working-hours/{id}/"), ("GET", "/api/v1/bookings/{id}/intake/access-log/")],
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/bookings/{id}/cancel/"),
+        ("GET", "/api/v1/slots/"),
+        ("POST", "/api/v1/time-off/"),
+        ("DELETE", "/api/v1/working-hours/{id}/"),
+        ("GET", "/api/v1/bookings/{id}/intake/access-log/"),
+    ],
 )
 def test_found_401_undocumented_where_a_login_is_required(replaying, method, path):
     params = {"id": 1} if "{id}" in path else {}
@@ -216,17 +221,23 @@ def test_found_401_undocumented_where_a_login_is_required(replaying, method, pat
 
 
 @pytest.mark.parametrize(
-    "method, path",
-    [("GET", "/api/v1/slots/{id}/"), ("POST", "/api/v1/slots/"), ("DELETE", "/api/v1/time-off/{id}/"),
-     ("PATCH", "/api/v1/working-hours/{id}/")],
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/slots/{id}/"),
+        ("POST", "/api/v1/slots/"),
+        ("DELETE", "/api/v1/time-off/{id}/"),
+        ("PATCH", "/api/v1/working-hours/{id}/"),
+    ],
 )
 def test_found_403_undocumented_where_a_role_is_refused(as_client, method, path):
     params = {"id": 1} if "{id}" in path else {}
     assert replay(method, path, world=as_client, **params).status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/api/v1/therapists/", "/api/v1/bookings/", "/api/v1/slots/", "/api/v1/time-off/",
-                                  "/api/v1/working-hours/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/therapists/", "/api/v1/bookings/", "/api/v1/slots/", "/api/v1/time-off/", "/api/v1/working-hours/"],
+)
 def test_found_404_undocumented_for_a_page_past_the_end(as_staff, path):
     assert replay("GET", path, world=as_staff, query={"page": 99}).status_code == 404
 
@@ -254,8 +265,9 @@ def test_found_a_body_that_is_not_json_was_an_undocumented_400(as_staff):
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml"])
 def test_found_an_unreadable_media_type_was_an_undocumented_415(as_staff, content_type):
     therapist = TherapistFactory()
-    response = replay("PATCH", "/api/v1/therapists/{id}/", world=as_staff, body=b"bio=x", content_type=content_type,
-                      id=therapist.pk)
+    response = replay(
+        "PATCH", "/api/v1/therapists/{id}/", world=as_staff, body=b"bio=x", content_type=content_type, id=therapist.pk
+    )
     assert response.status_code == 415
 
 

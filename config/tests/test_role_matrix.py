@@ -23,7 +23,14 @@ from django.utils import timezone
 
 from booking.models import TimeOff, WorkingHours
 from booking.tests.factories import BookingFactory, SlotFactory
-from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory, TherapistFactory, clinic_configure
+from clinic.tests.factories import (
+    PASSWORD,
+    AdminFactory,
+    ClientFactory,
+    StaffFactory,
+    TherapistFactory,
+    clinic_configure,
+)
 from conftest import api_client_for
 
 ROLES = ["anonymous", "client", "other_client", "therapist", "other_therapist", "staff", "admin"]
@@ -104,28 +111,52 @@ def build_world() -> World:
 
 
 def register_body(world):
-    return {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD, "first_name": "N", "last_name": "U"}
+    return {
+        "email": f"new-{uuid.uuid4().hex[:8]}@example.com",
+        "password": PASSWORD,
+        "first_name": "N",
+        "last_name": "U",
+    }
 
 
 def therapist_body(world):
-    return {"email": f"t-{uuid.uuid4().hex[:8]}@example.com", "first_name": "T", "last_name": "X", "modalities": ["therapeutic"]}
+    return {
+        "email": f"t-{uuid.uuid4().hex[:8]}@example.com",
+        "first_name": "T",
+        "last_name": "X",
+        "modalities": ["therapeutic"],
+    }
 
 
 def slot_body(world):
     start = timezone.now() + timedelta(days=40)
-    return {"therapist": world.therapist.pk, "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()}
+    return {
+        "therapist": world.therapist.pk,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(),
+    }
 
 
 def time_off_body(world):
     start = timezone.now() + timedelta(days=50)
-    return {"therapist": world.therapist.pk, "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=3)).isoformat()}
+    return {
+        "therapist": world.therapist.pk,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=3)).isoformat(),
+    }
 
 
 # (method, route as in the URL conf, concrete path, body, expected per role)
 MATRIX = [
     # Accounts
     ("POST", "auth/register/", "/api/v1/auth/register/", register_body, expect(201)),
-    ("POST", "auth/token/", "/api/v1/auth/token/", lambda w: {"email": w.users["client"].email, "password": PASSWORD}, ANYONE),
+    (
+        "POST",
+        "auth/token/",
+        "/api/v1/auth/token/",
+        lambda w: {"email": w.users["client"].email, "password": PASSWORD},
+        ANYONE,
+    ),
     ("GET", "me/", "/api/v1/me/", None, ANY_USER),
     ("GET", "me/export/", "/api/v1/me/export/", None, ANY_USER),
     ("DELETE", "me/", "/api/v1/me/", None, expect(403, anonymous=401, client=204, other_client=204)),
@@ -139,14 +170,28 @@ MATRIX = [
     # Schedules and slots
     ("GET", "working-hours/", "/api/v1/working-hours/", None, FRONT_DESK),
     (
-        "POST", "working-hours/", "/api/v1/working-hours/",
+        "POST",
+        "working-hours/",
+        "/api/v1/working-hours/",
         lambda w: {"therapist": w.therapist.pk, "weekday": 2, "start_time": "09:00", "end_time": "13:00"},
         FRONT_DESK_201,
     ),
     ("GET", "working-hours/{}/", "/api/v1/working-hours/{working_hours}/", None, FRONT_DESK),
-    ("PATCH", "working-hours/{}/", "/api/v1/working-hours/{working_hours}/", lambda w: {"end_time": "13:00"}, FRONT_DESK),
+    (
+        "PATCH",
+        "working-hours/{}/",
+        "/api/v1/working-hours/{working_hours}/",
+        lambda w: {"end_time": "13:00"},
+        FRONT_DESK,
+    ),
     ("DELETE", "working-hours/{}/", "/api/v1/working-hours/{working_hours}/", None, FRONT_DESK_204),
-    ("POST", "slots/generate/", "/api/v1/slots/generate/", lambda w: {"from": w.fmt("{today}"), "to": w.fmt("{week}")}, FRONT_DESK),
+    (
+        "POST",
+        "slots/generate/",
+        "/api/v1/slots/generate/",
+        lambda w: {"from": w.fmt("{today}"), "to": w.fmt("{week}")},
+        FRONT_DESK,
+    ),
     ("GET", "slots/", "/api/v1/slots/", None, FRONT_DESK),
     ("POST", "slots/", "/api/v1/slots/", slot_body, FRONT_DESK_201),
     ("GET", "slots/{}/", "/api/v1/slots/{free_slot}/", None, FRONT_DESK),
@@ -162,51 +207,98 @@ MATRIX = [
     ("POST", "intake/assess/", "/api/v1/intake/assess/", lambda w: ANSWERS, ANYONE),
     # Bookings
     (
-        "POST", "bookings/", "/api/v1/bookings/",
+        "POST",
+        "bookings/",
+        "/api/v1/bookings/",
         lambda w: {"slot": w.free_slot.pk, "intake": {"answers": ANSWERS}},
         expect(403, anonymous=401, client=201, other_client=201),
     ),
     ("GET", "bookings/", "/api/v1/bookings/", None, ANY_USER),
-    ("GET", "bookings/{}/", "/api/v1/bookings/{booking}/", None, expect(200, anonymous=401, other_client=404, other_therapist=404)),
     (
-        "POST", "bookings/{}/cancel/", "/api/v1/bookings/{booking}/cancel/", lambda w: {},
+        "GET",
+        "bookings/{}/",
+        "/api/v1/bookings/{booking}/",
+        None,
+        expect(200, anonymous=401, other_client=404, other_therapist=404),
+    ),
+    (
+        "POST",
+        "bookings/{}/cancel/",
+        "/api/v1/bookings/{booking}/cancel/",
+        lambda w: {},
         expect(200, anonymous=401, other_client=404, other_therapist=404, therapist=403),
     ),
     (
-        "POST", "bookings/{}/reschedule/", "/api/v1/bookings/{booking}/reschedule/", lambda w: {"slot": w.spare_slot.pk},
+        "POST",
+        "bookings/{}/reschedule/",
+        "/api/v1/bookings/{booking}/reschedule/",
+        lambda w: {"slot": w.spare_slot.pk},
         expect(200, anonymous=401, other_client=404, other_therapist=404, therapist=403),
     ),
     (
-        "POST", "bookings/{}/complete/", "/api/v1/bookings/{past_booking}/complete/", None,
+        "POST",
+        "bookings/{}/complete/",
+        "/api/v1/bookings/{past_booking}/complete/",
+        None,
         expect(200, anonymous=401, other_client=404, other_therapist=404, client=403),
     ),
     (
-        "POST", "bookings/{}/no-show/", "/api/v1/bookings/{past_booking}/no-show/", None,
+        "POST",
+        "bookings/{}/no-show/",
+        "/api/v1/bookings/{past_booking}/no-show/",
+        None,
         expect(200, anonymous=401, other_client=404, other_therapist=404, client=403),
     ),
     (
-        "GET", "bookings/{}/intake/", "/api/v1/bookings/{booking}/intake/", None,
+        "GET",
+        "bookings/{}/intake/",
+        "/api/v1/bookings/{booking}/intake/",
+        None,
         expect(200, anonymous=401, other_client=404, other_therapist=404, staff=403),
     ),
     (
-        "PUT", "bookings/{}/intake/", "/api/v1/bookings/{booking}/intake/", lambda w: ANSWERS,
+        "PUT",
+        "bookings/{}/intake/",
+        "/api/v1/bookings/{booking}/intake/",
+        lambda w: ANSWERS,
         expect(403, anonymous=401, other_client=404, other_therapist=404, client=200),
     ),
     (
-        "POST", "bookings/{}/review/", "/api/v1/bookings/{booking}/review/", lambda w: {"modality": "therapeutic"},
+        "POST",
+        "bookings/{}/review/",
+        "/api/v1/bookings/{booking}/review/",
+        lambda w: {"modality": "therapeutic"},
         expect(403, anonymous=401, other_client=404, other_therapist=404, therapist=200, admin=200),
     ),
     (
-        "GET", "bookings/{}/intake/access-log/", "/api/v1/bookings/{booking}/intake/access-log/", None,
+        "GET",
+        "bookings/{}/intake/access-log/",
+        "/api/v1/bookings/{booking}/intake/access-log/",
+        None,
         expect(403, anonymous=401, other_client=404, other_therapist=404, client=200, admin=200),
     ),
     # Therapist's day and calendar feed
     (
-        "GET", "therapists/me/day/", "/api/v1/therapists/me/day/?date={today}", None,
+        "GET",
+        "therapists/me/day/",
+        "/api/v1/therapists/me/day/?date={today}",
+        None,
         expect(403, anonymous=401, therapist=200, other_therapist=200),
     ),
-    ("GET", "therapists/me/feed/", "/api/v1/therapists/me/feed/", None, expect(403, anonymous=401, therapist=200, other_therapist=200)),
-    ("POST", "therapists/me/feed/", "/api/v1/therapists/me/feed/", None, expect(403, anonymous=401, therapist=200, other_therapist=200)),
+    (
+        "GET",
+        "therapists/me/feed/",
+        "/api/v1/therapists/me/feed/",
+        None,
+        expect(403, anonymous=401, therapist=200, other_therapist=200),
+    ),
+    (
+        "POST",
+        "therapists/me/feed/",
+        "/api/v1/therapists/me/feed/",
+        None,
+        expect(403, anonymous=401, therapist=200, other_therapist=200),
+    ),
     ("GET", "therapists/{}/calendar.ics", "/api/v1/therapists/{therapist}/calendar.ics?token={token}", None, ANYONE),
 ]
 
@@ -250,14 +342,16 @@ CASES = [
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method, path, body, role, expected", CASES)
+@pytest.mark.parametrize(("method", "path", "body", "role", "expected"), CASES)
 def test_role_matrix(method, path, body, role, expected):
     # given
     world = build_world()
     api = api_client_for(world.users[role])
     # when
     response = api.generic(
-        method, world.fmt(path), data=None if body is None else json.dumps(body(world)),
+        method,
+        world.fmt(path),
+        data=None if body is None else json.dumps(body(world)),
         content_type="application/json",
     )
     # then

@@ -64,9 +64,11 @@ def login(api, email, password=PASSWORD, **extra):
 
 class TestThrottles:
     @pytest.mark.parametrize(
-        "path, body",
-        [(TOKEN, {"email": "x@example.com", "password": "wrong"}),
-         (REGISTER, {"email": "not-an-email", "password": "x", "first_name": "A", "last_name": "B"})],
+        ("path", "body"),
+        [
+            (TOKEN, {"email": "x@example.com", "password": "wrong"}),
+            (REGISTER, {"email": "not-an-email", "password": "x", "first_name": "A", "last_name": "B"}),
+        ],
         ids=["login", "register"],
     )
     def test_login_and_register_are_limited_per_address(self, api, rates, path, body):
@@ -101,8 +103,9 @@ class TestThrottles:
         for _ in range(2):
             login(api, "x@example.com", "wrong", **from_address(proxy, HTTP_X_FORWARDED_FOR="forged, 198.51.100.7"))
         # when
-        same_client = login(api, "x@example.com", "wrong",
-                            **from_address(proxy, HTTP_X_FORWARDED_FOR="other-forgery, 198.51.100.7"))
+        same_client = login(
+            api, "x@example.com", "wrong", **from_address(proxy, HTTP_X_FORWARDED_FOR="other-forgery, 198.51.100.7")
+        )
         other_client = login(api, "x@example.com", "wrong", **from_address(proxy, HTTP_X_FORWARDED_FOR="198.51.100.8"))
         # then
         assert same_client.status_code == 429
@@ -118,7 +121,8 @@ class TestThrottles:
         throttled = first.post(BOOKINGS, {"slot": 999999, "intake": {"answers": {}}}, format="json")
         other_user = second.post(BOOKINGS, {"slot": 999999, "intake": {"answers": {}}}, format="json")
         # then
-        assert throttled.status_code == 429 and int(throttled["Retry-After"]) > 0
+        assert throttled.status_code == 429
+        assert int(throttled["Retry-After"]) > 0
         assert other_user.status_code == 400
 
     def test_anonymous_reads_are_limited_per_address(self, api, rates, clinic):
@@ -126,7 +130,8 @@ class TestThrottles:
         for _ in range(3):
             assert api.get(CLINIC, **from_address("203.0.113.1")).status_code == 200
         throttled = api.get(CLINIC, **from_address("203.0.113.1"))
-        assert throttled.status_code == 429 and int(throttled["Retry-After"]) > 0
+        assert throttled.status_code == 429
+        assert int(throttled["Retry-After"]) > 0
         assert api.get(CLINIC, **from_address("203.0.113.2")).status_code == 200
 
     def test_a_signed_in_user_is_not_held_to_the_anonymous_rate(self, as_user, rates, clinic):
@@ -229,7 +234,8 @@ class TestLoginLockout:
         api.post(TOKEN, {"email": user.email, "password": "hunter2-secret"})  # form-encoded, as the browsable API
         api.post(TOKEN, {"email": user.email, "password": "hunter2-secret"}, format="json")
         attempt = AccessAttempt.objects.get()
-        assert attempt.username == user.email and attempt.failures_since_start == 2
+        assert attempt.username == user.email
+        assert attempt.failures_since_start == 2
         assert "hunter2-secret" not in attempt.post_data + attempt.get_data
 
     def test_limits_come_from_the_settings(self, api, settings):
@@ -239,7 +245,8 @@ class TestLoginLockout:
         assert login(api, user.email, "wrong").status_code == 400
         assert login(api, user.email, "wrong").status_code == 429
         locked = login(api, user.email)
-        assert locked.status_code == 429 and locked["Retry-After"] == "60"
+        assert locked.status_code == 429
+        assert locked["Retry-After"] == "60"
 
     def test_the_admin_login_form_locks_the_same_email(self, client, db):
         admin = StaffFactory(email="desk@example.com")
@@ -254,7 +261,8 @@ class TestLoginLockout:
     def test_the_admin_login_still_works(self, client, db):
         admin = StaffFactory()
         response = client.post("/admin/login/?next=/admin/", {"username": admin.email, "password": PASSWORD})
-        assert response.status_code == 302 and response["Location"] == "/admin/"
+        assert response.status_code == 302
+        assert response["Location"] == "/admin/"
 
     def test_an_admin_unlocks_an_email_by_deleting_its_attempts(self, api, db):
         user = ClientFactory()
@@ -294,7 +302,8 @@ class TestErrorBodies:
             response = api.get(CLINIC)
         assert response.status_code == 500
         assert response.json() == {"detail": "A server error occurred."}
-        assert b"SELECT" not in response.content and b"Traceback" not in response.content
+        assert b"SELECT" not in response.content
+        assert b"Traceback" not in response.content
 
     def test_an_unexpected_error_outside_the_api_is_django_s_html_500(self, db):
         client = APIClient(raise_request_exception=False)
@@ -313,7 +322,8 @@ class TestErrorBodies:
         response = api.post(REGISTER, {"email": "a@example.com", "password": "x" * 2000}, format="json")
         assert response.status_code == 413
         assert response.json() == {
-            "code": "request_too_large", "detail": "The request body is larger than the 1024 bytes allowed."
+            "code": "request_too_large",
+            "detail": "The request body is larger than the 1024 bytes allowed.",
         }
         assert not AccessAttempt.objects.exists()
 
@@ -321,7 +331,8 @@ class TestErrorBodies:
     def test_a_form_body_over_the_limit_is_a_json_413_too(self, api, settings, content_type):
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
         response = api.generic("POST", TOKEN, b"a" * 2000, content_type=content_type)
-        assert response.status_code == 413 and response.json()["code"] == "request_too_large"
+        assert response.status_code == 413
+        assert response.json()["code"] == "request_too_large"
 
     def test_a_body_under_the_limit_is_read_as_usual(self, api, settings):
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
@@ -368,27 +379,33 @@ class TestDatabaseErrors:
 
     def test_a_database_error_while_checking_a_token_is_a_json_503(self, as_user, clinic):
         api = as_user(ClientFactory())
-        with mock.patch("clinic.authentication.TokenAuthentication.authenticate_credentials",
-                        side_effect=OperationalError("connection refused")):
+        with mock.patch(
+            "clinic.authentication.TokenAuthentication.authenticate_credentials",
+            side_effect=OperationalError("connection refused"),
+        ):
             response = api.get("/api/v1/me/")
         assert response.status_code == 503
         assert response.json()["code"] == "service_unavailable"
 
     def test_a_database_error_in_a_middleware_is_a_json_503_under_the_api(self, db):
         api = APIClient(raise_request_exception=False)
-        with mock.patch("django.contrib.sessions.middleware.SessionMiddleware.process_request",
-                        side_effect=OperationalError("connection refused")):
+        with mock.patch(
+            "django.contrib.sessions.middleware.SessionMiddleware.process_request",
+            side_effect=OperationalError("connection refused"),
+        ):
             api_response = api.get(CLINIC)
             health = api.get("/healthz/")
             admin = api.get("/admin/login/")
         assert api_response.status_code == health.status_code == 503
         assert api_response.json()["code"] == health.json()["code"] == "service_unavailable"
-        assert admin.status_code == 500 and admin["Content-Type"].startswith("text/html")
+        assert admin.status_code == 500
+        assert admin["Content-Type"].startswith("text/html")
 
     def test_a_database_error_escaping_a_plain_django_view_is_a_json_503(self):
         request = RequestFactory().get("/api/v1/anything/")
         response = ApiGuardMiddleware(lambda r: None).process_exception(request, OperationalError("gone"))
-        assert response.status_code == 503 and json.loads(response.content)["code"] == "service_unavailable"
+        assert response.status_code == 503
+        assert json.loads(response.content)["code"] == "service_unavailable"
 
     def test_the_guard_leaves_other_paths_and_errors_alone(self):
         guard = ApiGuardMiddleware(lambda r: None)
@@ -441,8 +458,15 @@ print(json.dumps({
 
 
 def load(**env) -> dict:
-    result = subprocess.run([sys.executable, "-c", PRINT], cwd=BASE_DIR, env=production_env(**env),
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT],
+        cwd=BASE_DIR,
+        env=production_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -453,7 +477,8 @@ def test_security_settings_come_from_the_environment():
     assert production["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert production["storage"] == "config.storage.StaticFilesStorage"
     assert production["middleware"][:2] == [
-        "django.middleware.security.SecurityMiddleware", "config.middleware.StaticFilesMiddleware"
+        "django.middleware.security.SecurityMiddleware",
+        "config.middleware.StaticFilesMiddleware",
     ]
     assert production["middleware"][-1] == "axes.middleware.AxesMiddleware"
     tuned = load(NUM_PROXIES="2", AXES_FAILURE_LIMIT="10", AXES_COOLOFF_MINUTES="60", TRUST_X_FORWARDED_PROTO="false")
@@ -465,8 +490,9 @@ def test_unset_the_defaults_are_safe():
     env = production_env()
     for name in ("NUM_PROXIES", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES", "TRUST_X_FORWARDED_PROTO"):
         env.pop(name)
-    result = subprocess.run([sys.executable, "-c", PRINT], cwd=BASE_DIR, env=env, capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
     assert (loaded["num_proxies"], loaded["failure_limit"], loaded["cool_off"]) == (0, 5, 900)

@@ -128,9 +128,7 @@ class ReviewSerializer(serializers.Serializer):
     note = serializers.CharField(source="review_note", allow_blank=True)
     reviewed_by = serializers.CharField(source="reviewed_by.display_name", allow_null=True)
     reviewed_at = serializers.DateTimeField()
-    stale = serializers.BooleanField(
-        source="review_stale", help_text="The answers changed after this review was made."
-    )
+    stale = serializers.BooleanField(source="review_stale", help_text="The answers changed after this review was made.")
 
 
 class IntakeSerializer(serializers.Serializer):

@@ -109,7 +109,8 @@ def test_superuser_edits_go_through_the_services(admin_user, intake):
     assert intake.suggested_modality == "therapeutic"
     assert intake.score == -5
     assert (intake.reviewed_modality, intake.reviewed_by) == ("therapeutic", admin_user)
-    assert intake.reviewed_at is not None and intake.review_stale is False
+    assert intake.reviewed_at is not None
+    assert intake.review_stale is False
 
 
 def test_superuser_cannot_save_invalid_answers(admin_user, intake):
@@ -124,7 +125,7 @@ def test_superuser_cannot_save_invalid_answers(admin_user, intake):
 
 
 @pytest.mark.parametrize(
-    "modality, note", [("", "Just a note"), ("therapeutic", "x" * 2001)], ids=["no modality", "note too long"]
+    ("modality", "note"), [("", "Just a note"), ("therapeutic", "x" * 2001)], ids=["no modality", "note too long"]
 )
 def test_a_review_needs_a_modality_and_a_short_note(admin_user, intake, modality, note):
     form = {"answers": json.dumps(intake.answers), "reviewed_modality": modality, "review_note": note}

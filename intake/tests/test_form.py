@@ -42,7 +42,7 @@ def test_invalid_case_names_its_fields(case):
 
 
 @pytest.mark.parametrize(
-    "field, value",
+    ("field", "value"),
     [
         ("pressure_preference", MISSING),
         ("pressure_preference", None),

@@ -38,7 +38,8 @@ def test_create_stores_answers_assessment_and_versions(client_user):
     assert intake_assessment(stored) == rules.assess(stored.answers)
     assert stored.suggested_modality == "deep_tissue"
     assert stored.modality == "deep_tissue"
-    assert stored.reviewed_modality == "" and stored.reviewed_at is None
+    assert stored.reviewed_modality == ""
+    assert stored.reviewed_at is None
 
 
 def test_create_with_invalid_answers_stores_nothing(client_user):
@@ -235,9 +236,7 @@ def test_updating_an_old_intake_reassesses_it_under_the_current_rules(client_use
 def test_access_log_writes_an_audit_row(client_user, therapist):
     intake = intake_create(client=client_user, answers=DEEP)
 
-    row = intake_access_log(
-        intake=intake, user=therapist.user, booking_id=42, remote_addr="203.0.113.9", channel="api"
-    )
+    row = intake_access_log(intake=intake, user=therapist.user, booking_id=42, remote_addr="203.0.113.9", channel="api")
 
     stored = IntakeAccess.objects.get(pk=row.pk)
     assert (stored.intake, stored.accessed_by, stored.booking_id) == (intake, therapist.user, 42)
@@ -257,7 +256,7 @@ def test_access_log_survives_a_bad_address(client_user, remote_addr):
 
 
 def test_access_log_refuses_an_unknown_channel(client_user):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Unknown intake access channel"):
         intake_access_log(intake=IntakeFactory(), user=client_user, channel="fax")
 
 

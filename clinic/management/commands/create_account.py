@@ -9,8 +9,7 @@ from clinic.services import account_create
 
 class Command(BaseCommand):
     help = (
-        "Create an account of any role. A therapist also gets a therapist profile "
-        "(modalities default to therapeutic)."
+        "Create an account of any role. A therapist also gets a therapist profile (modalities default to therapeutic)."
     )
 
     def add_arguments(self, parser):
