@@ -1,11 +1,19 @@
-"""The worked cases of INTAKE_RULES.md, from the shared folder beside the repository."""
+"""The worked cases of the intake rules (docs/intake.md), from the project's test data.
+
+`data/intake_cases.json` holds answers with their expected assessment (and
+answers that must be refused); `data/change_cases.json` holds pairs of a
+client's previous and current answers with the expected
+`changes_since_last` and `new_flags`.
+"""
 
 import json
 from pathlib import Path
 
 import pytest
 
-CASES_PATH = Path(__file__).resolve().parents[3] / "shared" / "intake_cases.json"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CASES_PATH = DATA_DIR / "intake_cases.json"
+CHANGE_CASES_PATH = DATA_DIR / "change_cases.json"
 _CASES = json.loads(CASES_PATH.read_text(encoding="utf-8"))
 
 VALID_CASES = [pytest.param(case, id=case["name"]) for case in _CASES["valid"]]
