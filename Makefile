@@ -1,11 +1,15 @@
 # Two commands run everything (README.md):
-#   make run   - a local server on SQLite with demo data, API docs at /api/docs/
-#   make test  - the test suite on PostgreSQL (TEST_DATABASE_URL)
+#   make run   - embedded PostgreSQL, demo data and the server on http://127.0.0.1:8000
+#   make test  - the test suite on PostgreSQL: TEST_DATABASE_URL if given, else the embedded one
+# Neither needs anything but Python 3.11 and make: the embedded PostgreSQL
+# (config/embedded_db.py) comes from a pip wheel, its data in .pgdata/.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_bench
+TEST_DATABASE_URL ?=
+BENCH_DATABASE_URL ?=
+# An empty URL means "the embedded PostgreSQL": settings start it when DATABASE_URL is unset.
+db_env = $(if $(1),DATABASE_URL=$(1),-u DATABASE_URL)
 
 .PHONY: run test lint venv bench check clean
 
@@ -18,12 +22,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: venv
-	DEBUG=true $(PY) manage.py migrate --noinput
-	DEBUG=true $(PY) manage.py seed_demo
-	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+	env DEBUG=true $(PY) manage.py migrate --noinput
+	env DEBUG=true $(PY) manage.py seed_demo
+	env DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 test: venv
-	DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false \
+	env $(call db_env,$(TEST_DATABASE_URL)) SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -35,7 +39,8 @@ bench: venv
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run
 
 check: venv
-	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	env DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .hypothesis
+	-test -x $(PY) && $(PY) -m config.embedded_db stop
+	rm -rf $(VENV) .pgdata .pytest_cache .hypothesis .ruff_cache

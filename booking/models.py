@@ -5,8 +5,8 @@ stay correct:
 
 1. one confirmed booking per slot: `booking_one_confirmed_per_slot`;
 2. a therapist's slots never overlap: the PostgreSQL exclusion constraint
-   `slot_no_overlap_per_therapist` (added in migration 0002, PostgreSQL
-   only; services check too so SQLite refuses as well);
+   `slot_no_overlap_per_therapist` (added in migration 0002; services
+   check first, under a lock, for a friendlier error);
 3. slots, time off and working hours end after they start: check constraints.
 """
 

