@@ -1,4 +1,10 @@
-"""Shared fixtures: the clinic, a user of each role, API clients logged in as them."""
+"""Shared fixtures: the clinic, a user of each role, API clients logged in as them.
+
+Roles by name (ROLES, `api_as`), relative to one booking the tests make: its
+client, another client, its therapist, another therapist, front-desk staff,
+an admin, and anonymous. Each name stands for the fixture of ROLE_FIXTURES,
+so `api_as("client")` and `client_user` are the same person in a test.
+"""
 
 import pytest
 from django.core.cache import cache
@@ -6,6 +12,7 @@ from django.db import connection
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from clinic.models import Therapist
 from clinic.tests.factories import (
     AdminFactory,
     ClientFactory,
@@ -13,6 +20,17 @@ from clinic.tests.factories import (
     TherapistFactory,
     clinic_configure,
 )
+
+ROLE_FIXTURES = {
+    "anonymous": None,
+    "client": "client_user",
+    "other_client": "other_client_user",
+    "therapist": "therapist",
+    "other_therapist": "other_therapist",
+    "staff": "staff_user",
+    "admin": "admin_user",
+}
+ROLES = tuple(ROLE_FIXTURES)
 
 
 @pytest.fixture(scope="session")
@@ -104,3 +122,17 @@ def api():
 def as_user():
     """`as_user(user)` → an API client authenticated as that user."""
     return api_client_for
+
+
+@pytest.fixture
+def api_as(request, db, as_user):
+    """`api_as("staff")` → an API client acting in that role of ROLES (only the roles asked for are made)."""
+
+    def client_for(role: str) -> APIClient:
+        fixture = ROLE_FIXTURES[role]
+        if fixture is None:
+            return api_client_for(None)
+        person = request.getfixturevalue(fixture)
+        return as_user(person.user if isinstance(person, Therapist) else person)
+
+    return client_for

@@ -1,13 +1,12 @@
-"""What the booking API tests share: a fixed clock, intake answers, slots, and a user of each role."""
+"""What the booking tests share: a fixed clock, intake answers, slots and bookings (roles: the root conftest)."""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
 
-from booking.models import Slot
-from booking.tests.factories import SlotFactory
+from booking.models import Booking, Slot
+from booking.tests.factories import BookingFactory, SlotFactory
 
 NEW_YORK = ZoneInfo("America/New_York")
 UTC = ZoneInfo("UTC")
@@ -21,8 +20,6 @@ NEEDS_REVIEW = {**THERAPEUTIC, "health_screening": ["high_blood_pressure"]}
 
 BOOKINGS = "/api/v1/bookings/"
 AVAILABILITY = "/api/v1/availability/"
-
-ROLES = ("client", "other_client", "therapist", "other_therapist", "staff", "admin", "anonymous")
 
 
 def frozen(at: datetime = NOW):
@@ -41,12 +38,17 @@ def slot_at(therapist, starts_at: datetime, *, minutes: int = 60, **fields) -> S
     )
 
 
+def booking_at(therapist, starts_at: datetime, *, minutes: int = 60, **fields) -> Booking:
+    """A booking (confirmed unless `fields` say otherwise) of a new slot, made in the database: no API, no rules."""
+    return BookingFactory(slot=slot_at(therapist, starts_at, minutes=minutes), **fields)
+
+
 def booking_body(slot, answers=THERAPEUTIC) -> dict:
     return {"slot": slot.pk if isinstance(slot, Slot) else slot, "intake": {"answers": answers}}
 
 
 def book(api, slot, answers=THERAPEUTIC, **headers):
-    """POST a booking of `slot` with these intake answers."""
+    """`api` books `slot` through the API (POST /bookings/) with these intake answers."""
     return api.post(BOOKINGS, booking_body(slot, answers), format="json", **headers)
 
 
@@ -57,23 +59,3 @@ def assert_conflict(response, code: str, status: int = 409) -> None:
     assert body["code"] == code, body
     assert isinstance(body["detail"], str), body
     assert body["detail"], body
-
-
-@pytest.fixture
-def people(client_user, other_client_user, therapist, other_therapist, staff_user, admin_user):
-    """The user behind each role name of ROLES (None for anonymous)."""
-    return {
-        "client": client_user,
-        "other_client": other_client_user,
-        "therapist": therapist.user,
-        "other_therapist": other_therapist.user,
-        "staff": staff_user,
-        "admin": admin_user,
-        "anonymous": None,
-    }
-
-
-@pytest.fixture
-def api_as(people, as_user):
-    """`api_as("staff")` → an API client acting in that role."""
-    return lambda role: as_user(people[role])

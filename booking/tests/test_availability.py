@@ -13,7 +13,6 @@ from booking.tests.factories import BookingFactory
 from booking.tests.helpers import (
     AVAILABILITY,
     NOW,
-    ROLES,
     UTC,
     book,
     frozen,
@@ -21,6 +20,7 @@ from booking.tests.helpers import (
     slot_at,
 )
 from clinic.tests.factories import TherapistFactory
+from conftest import ROLES
 
 pytestmark = pytest.mark.django_db
 

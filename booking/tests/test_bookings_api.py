@@ -19,7 +19,6 @@ from booking.tests.helpers import (
     DEEP_TISSUE,
     NEEDS_REVIEW,
     NOW,
-    ROLES,
     THERAPEUTIC,
     assert_conflict,
     book,
@@ -28,6 +27,7 @@ from booking.tests.helpers import (
     slot_at,
 )
 from clinic.tests.factories import ClientFactory, TherapistFactory
+from conftest import ROLES
 from intake.models import Intake
 
 pytestmark = pytest.mark.django_db
@@ -551,10 +551,10 @@ def test_the_front_desk_may_always_cancel(api_as, clinic, booking, slot, role, b
 
 @pytest.mark.parametrize("status", [Booking.Status.CANCELLED, Booking.Status.COMPLETED, Booking.Status.NO_SHOW])
 @pytest.mark.parametrize("role", ["client", "staff"])
-def test_only_an_active_booking_can_be_cancelled(api_as, people, clinic, therapist, status, role):
+def test_only_an_active_booking_can_be_cancelled(api_as, client_user, clinic, therapist, status, role):
     booking = BookingFactory(
         slot=slot_at(therapist, local(2026, 12, 4, 9)),
-        client=people["client"],
+        client=client_user,
         status=status,
         cancelled_at=NOW if status == Booking.Status.CANCELLED else None,
     )

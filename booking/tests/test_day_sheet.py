@@ -11,7 +11,7 @@ from django.utils import timezone
 from booking.availability import local_day_bounds
 from booking.day_sheet import therapist_day
 from booking.models import Booking
-from booking.tests.factories import BookingFactory, SlotFactory
+from booking.tests.helpers import booking_at
 from clinic.tests.factories import clinic_configure
 from intake.models import IntakeAccess
 
@@ -36,15 +36,8 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NY)
 
 
-def book(therapist, starts_at: datetime, **fields) -> Booking:
-    return BookingFactory(
-        slot=SlotFactory(therapist=therapist, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1)), **fields
-    )
-
-
-@pytest.fixture(autouse=True)
-def new_york(db, settings):
-    return clinic_configure(time_zone="America/New_York")
+# The clinic of the root conftest: New York, 2 hours' notice, 60 days ahead, 24 hours to cancel.
+pytestmark = pytest.mark.usefixtures("clinic")
 
 
 class TestLocalDaySpan:
@@ -69,45 +62,45 @@ class TestLocalDaySpan:
 class TestSelector:
     def test_only_this_therapists_confirmed_bookings_of_that_day_in_time_order(self, therapist, other_therapist):
         # given
-        late = book(therapist, local(DAY, 15))
-        early = book(therapist, local(DAY, 9))
-        book(therapist, local(DAY, 11), status=Booking.Status.CANCELLED, cancelled_at=timezone.now())
-        book(therapist, local(DAY, 12), status=Booking.Status.COMPLETED)
-        book(other_therapist, local(DAY, 10))
-        book(therapist, local(DAY - timedelta(days=1), 23, 30))  # the evening before
-        book(therapist, local(DAY + timedelta(days=1), 0, 0))  # next local midnight: the next day
+        late = booking_at(therapist, local(DAY, 15))
+        early = booking_at(therapist, local(DAY, 9))
+        booking_at(therapist, local(DAY, 11), status=Booking.Status.CANCELLED, cancelled_at=timezone.now())
+        booking_at(therapist, local(DAY, 12), status=Booking.Status.COMPLETED)
+        booking_at(other_therapist, local(DAY, 10))
+        booking_at(therapist, local(DAY - timedelta(days=1), 23, 30))  # the evening before
+        booking_at(therapist, local(DAY + timedelta(days=1), 0, 0))  # next local midnight: the next day
         # when
         rows = therapist_day(therapist=therapist, date=DAY)
         # then
         assert [b.pk for b in rows] == [early.pk, late.pk]
 
     def test_first_minute_of_the_day_is_included(self, therapist):
-        midnight = book(therapist, local(DAY, 0, 0))
+        midnight = booking_at(therapist, local(DAY, 0, 0))
         assert [b.pk for b in therapist_day(therapist=therapist, date=DAY)] == [midnight.pk]
 
     def test_day_is_the_clinics_local_day_not_utc(self, therapist):
         # 21:00 in New York on DAY is 01:00 UTC the next day.
-        evening = book(therapist, local(DAY, 21))
+        evening = booking_at(therapist, local(DAY, 21))
         assert [b.pk for b in therapist_day(therapist=therapist, date=DAY)] == [evening.pk]
         assert therapist_day(therapist=therapist, date=DAY + timedelta(days=1)) == []
 
     def test_spring_forward_day(self, therapist):
         day = date(2026, 3, 8)  # 02:00 EST → 03:00 EDT: a 23-hour day
-        first = book(therapist, local(day, 0, 30))
-        after_change = book(therapist, local(day, 3, 30))
-        last = book(therapist, local(day, 23, 0))
-        book(therapist, local(date(2026, 3, 7), 23, 30))
-        book(therapist, local(date(2026, 3, 9), 0, 0))
+        first = booking_at(therapist, local(day, 0, 30))
+        after_change = booking_at(therapist, local(day, 3, 30))
+        last = booking_at(therapist, local(day, 23, 0))
+        booking_at(therapist, local(date(2026, 3, 7), 23, 30))
+        booking_at(therapist, local(date(2026, 3, 9), 0, 0))
         assert [b.pk for b in therapist_day(therapist=therapist, date=day)] == [first.pk, after_change.pk, last.pk]
 
     def test_fall_back_day(self, therapist):
         day = date(2026, 11, 1)  # 02:00 EDT → 01:00 EST: a 25-hour day
-        first = book(therapist, local(day, 0, 15))
+        first = booking_at(therapist, local(day, 0, 15))
         # 01:30 happens twice; the slot after the change is the second one (fold=1), an hour later.
-        second_half_past_one = book(therapist, datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=NY))
-        last = book(therapist, local(day, 23, 0))
-        book(therapist, local(date(2026, 10, 31), 23, 0))
-        book(therapist, local(date(2026, 11, 2), 0, 0))
+        second_half_past_one = booking_at(therapist, datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=NY))
+        last = booking_at(therapist, local(day, 23, 0))
+        booking_at(therapist, local(date(2026, 10, 31), 23, 0))
+        booking_at(therapist, local(date(2026, 11, 2), 0, 0))
         assert [b.pk for b in therapist_day(therapist=therapist, date=day)] == [
             first.pk,
             second_half_past_one.pk,
@@ -118,7 +111,7 @@ class TestSelector:
         clinic_configure(time_zone="Europe/Paris")
         paris = ZoneInfo("Europe/Paris")
         # 00:30 in Paris is still the previous day in UTC.
-        booking = book(therapist, datetime(2026, 6, 10, 0, 30, tzinfo=paris))
+        booking = booking_at(therapist, datetime(2026, 6, 10, 0, 30, tzinfo=paris))
         assert [b.pk for b in therapist_day(therapist=therapist, date=DAY)] == [booking.pk]
         assert therapist_day(therapist=therapist, date=DAY - timedelta(days=1)) == []
 
@@ -126,7 +119,7 @@ class TestSelector:
 class TestApi:
     def test_fields(self, as_user, therapist):
         # given
-        booking = book(
+        booking = booking_at(
             therapist,
             local(DAY, 9),
             intake__answers=ANSWERS,
@@ -159,7 +152,7 @@ class TestApi:
 
     def test_final_modality_and_review(self, as_user, therapist):
         reviewed_at = timezone.now()
-        book(
+        booking_at(
             therapist,
             local(DAY, 9),
             intake__suggested_modality="deep_tissue",
@@ -178,18 +171,18 @@ class TestApi:
         assert datetime.fromisoformat(row["review"]["reviewed_at"]) == reviewed_at
 
     def test_missing_answers_default_to_empty(self, as_user, therapist):
-        book(therapist, local(DAY, 9))  # the factory's answers have no areas nor notes
+        booking_at(therapist, local(DAY, 9))  # the factory's answers have no areas nor notes
         [row] = as_user(therapist.user).get(URL, {"date": "2026-06-10"}).json()["bookings"]
         assert row["focus_areas"] == []
         assert row["avoid_areas"] == []
         assert row["notes"] == ""
 
     def test_time_order_and_only_own_confirmed(self, as_user, therapist, other_therapist):
-        b3 = book(therapist, local(DAY, 16))
-        b1 = book(therapist, local(DAY, 8))
-        b2 = book(therapist, local(DAY, 12))
-        book(therapist, local(DAY, 10), status=Booking.Status.CANCELLED, cancelled_at=timezone.now())
-        book(other_therapist, local(DAY, 9))
+        b3 = booking_at(therapist, local(DAY, 16))
+        b1 = booking_at(therapist, local(DAY, 8))
+        b2 = booking_at(therapist, local(DAY, 12))
+        booking_at(therapist, local(DAY, 10), status=Booking.Status.CANCELLED, cancelled_at=timezone.now())
+        booking_at(other_therapist, local(DAY, 9))
         rows = as_user(therapist.user).get(URL, {"date": "2026-06-10"}).json()["bookings"]
         assert [r["id"] for r in rows] == [b1.pk, b2.pk, b3.pk]
 
@@ -219,7 +212,7 @@ class TestApi:
 
     @pytest.mark.parametrize("role", ["client_user", "staff_user", "admin_user"])
     def test_other_roles_are_403(self, as_user, request, role, therapist):
-        book(therapist, local(DAY, 9))
+        booking_at(therapist, local(DAY, 9))
         response = as_user(request.getfixturevalue(role)).get(URL, {"date": "2026-06-10"})
         assert response.status_code == 403
         assert IntakeAccess.objects.count() == 0
@@ -231,9 +224,9 @@ class TestApi:
 class TestAudit:
     def test_one_access_row_per_booking_shown(self, as_user, therapist, other_therapist):
         # given
-        shown = [book(therapist, local(DAY, h)) for h in (9, 11, 13)]
-        book(other_therapist, local(DAY, 9))
-        book(therapist, local(DAY + timedelta(days=1), 9))
+        shown = [booking_at(therapist, local(DAY, h)) for h in (9, 11, 13)]
+        booking_at(other_therapist, local(DAY, 9))
+        booking_at(therapist, local(DAY + timedelta(days=1), 9))
         # when
         response = as_user(therapist.user).get(URL, {"date": "2026-06-10"}, REMOTE_ADDR="203.0.113.7")
         # then
@@ -248,7 +241,7 @@ class TestAudit:
             assert row.accessed_at is not None
 
     def test_each_read_is_logged(self, as_user, therapist):
-        book(therapist, local(DAY, 9))
+        booking_at(therapist, local(DAY, 9))
         api = as_user(therapist.user)
         api.get(URL, {"date": "2026-06-10"})
         api.get(URL, {"date": "2026-06-10"})
@@ -256,14 +249,14 @@ class TestAudit:
 
     def test_written_in_one_insert(self, as_user, therapist):
         for h in (9, 10, 11, 12):
-            book(therapist, local(DAY, h))
+            booking_at(therapist, local(DAY, h))
         with CaptureQueriesContext(connection) as ctx:
             as_user(therapist.user).get(URL, {"date": "2026-06-10"})
         inserts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('INSERT INTO "intake_intakeaccess"')]
         assert len(inserts) == 1
 
     def test_unusable_remote_addr_is_stored_as_null(self, as_user, therapist):
-        book(therapist, local(DAY, 9))
+        booking_at(therapist, local(DAY, 9))
         as_user(therapist.user).get(URL, {"date": "2026-06-10"}, REMOTE_ADDR="")
         assert IntakeAccess.objects.get().remote_addr is None
 
@@ -273,7 +266,7 @@ class TestQueryCount:
     def queries_for(as_user, therapist, n: int) -> int:
         day = DAY + timedelta(days=n)  # a fresh day per size
         for i in range(n):
-            book(therapist, local(day, 8 + i))
+            booking_at(therapist, local(day, 8 + i))
         api = as_user(therapist.user)
         with CaptureQueriesContext(connection) as ctx:
             response = api.get(URL, {"date": day.isoformat()})
@@ -286,7 +279,7 @@ class TestQueryCount:
 
     def test_selector_is_bounded(self, therapist, django_assert_max_num_queries):
         for i in range(10):
-            book(therapist, local(DAY, 8 + i))
+            booking_at(therapist, local(DAY, 8 + i))
         with django_assert_max_num_queries(2):
             rows = therapist_day(therapist=therapist, date=DAY)
             for booking in rows:
@@ -295,7 +288,7 @@ class TestQueryCount:
 
     def test_view_is_bounded(self, as_user, therapist, django_assert_max_num_queries):
         for i in range(10):
-            book(therapist, local(DAY, 8 + i))
+            booking_at(therapist, local(DAY, 8 + i))
         api = as_user(therapist.user)
         # knox token + user, therapist profile, clinic (twice), bookings, the audit INSERT
         with django_assert_max_num_queries(8):

@@ -5,15 +5,14 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from icalendar import Calendar
 
 from booking.ics import booking_event_ics, therapist_calendar
 from booking.models import Booking
-from booking.tests.factories import BookingFactory, SlotFactory
-from clinic.tests.factories import clinic_configure
+from booking.tests.factories import SlotFactory
+from booking.tests.helpers import booking_at, frozen
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -46,12 +45,6 @@ HEALTH_WORDS = [
 ]
 
 
-def book(therapist, starts_at: datetime, **fields) -> Booking:
-    return BookingFactory(
-        slot=SlotFactory(therapist=therapist, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1)), **fields
-    )
-
-
 def events(ics: bytes) -> dict[str, object]:
     """UID → VEVENT of a parsed calendar."""
     cal = Calendar.from_ical(ics)
@@ -64,16 +57,15 @@ def the_event(ics: bytes):
 
 
 @pytest.fixture(autouse=True)
-def new_york(db, settings):
+def _uid_domain(clinic, settings):
     # UIDs end in the slug of the deployment's CLINIC_NAME unless CALENDAR_UID_DOMAIN is set.
     settings.CLINIC_NAME = "Massage Clinic"
     settings.CALENDAR_UID_DOMAIN = ""
-    return clinic_configure(time_zone="America/New_York", name="Test Clinic")
 
 
 @pytest.fixture
 def review_booking(therapist):
-    return book(
+    return booking_at(
         therapist,
         NOW + timedelta(days=2),
         intake__answers=HEALTH_ANSWERS,
@@ -87,8 +79,8 @@ def review_booking(therapist):
 
 class TestTherapistCalendar:
     def test_is_a_valid_calendar_of_the_therapists_bookings(self, therapist, other_therapist):
-        mine = [book(therapist, NOW + timedelta(days=d)) for d in (1, 2)]
-        book(other_therapist, NOW + timedelta(days=1))
+        mine = [booking_at(therapist, NOW + timedelta(days=d)) for d in (1, 2)]
+        booking_at(other_therapist, NOW + timedelta(days=1))
         cal = Calendar.from_ical(therapist_calendar(therapist=therapist, now=NOW))
         assert cal["VERSION"] == "2.0"
         assert "PRODID" in cal
@@ -97,7 +89,7 @@ class TestTherapistCalendar:
         assert sorted(uids) == sorted(f"booking-{b.pk}@massage-clinic" for b in mine)
 
     def test_event_fields(self, therapist):
-        booking = book(
+        booking = booking_at(
             therapist, datetime(2026, 6, 10, 13, 0, tzinfo=UTC), client__first_name="Bo", client__last_name="Lee"
         )
         event = the_event_of(therapist, booking)
@@ -110,7 +102,7 @@ class TestTherapistCalendar:
         assert "DTSTAMP" in event
 
     def test_times_are_written_in_utc(self, therapist):
-        book(therapist, datetime(2026, 6, 10, 9, 0, tzinfo=ZoneInfo("America/New_York")))
+        booking_at(therapist, datetime(2026, 6, 10, 9, 0, tzinfo=ZoneInfo("America/New_York")))
         raw = therapist_calendar(therapist=therapist, now=NOW).decode()
         assert "DTSTART:20260610T130000Z" in raw
         assert "DTEND:20260610T140000Z" in raw
@@ -118,7 +110,7 @@ class TestTherapistCalendar:
         assert "TZID" not in raw
 
     def test_summary_uses_the_final_modality(self, therapist):
-        booking = book(
+        booking = booking_at(
             therapist,
             NOW + timedelta(days=1),
             intake__suggested_modality="therapeutic",
@@ -149,7 +141,7 @@ class TestTherapistCalendar:
         assert str(the_event_of(therapist, review_booking)["SUMMARY"]).endswith("(intake needs review)")
 
     def test_sequence_follows_reschedules(self, therapist):
-        booking = book(therapist, NOW + timedelta(days=1))
+        booking = booking_at(therapist, NOW + timedelta(days=1))
         uid_before = str(the_event_of(therapist, booking)["UID"])
         # a reschedule moves the booking to another slot and bumps its sequence
         booking.slot = SlotFactory(therapist=therapist, starts_at=NOW + timedelta(days=3))
@@ -161,27 +153,27 @@ class TestTherapistCalendar:
         assert event.decoded("DTSTART") == NOW + timedelta(days=3)
 
     def test_cancelled_bookings_are_status_cancelled(self, therapist):
-        booking = book(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
+        booking = booking_at(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
         event = the_event_of(therapist, booking)
         assert event["STATUS"] == "CANCELLED"
         assert str(event["SUMMARY"]).startswith("Cancelled: ")
 
     def test_recent_past_kept_older_past_left_out(self, therapist):
-        recent = book(therapist, NOW - timedelta(days=29), status=Booking.Status.COMPLETED)
-        old = book(therapist, NOW - timedelta(days=31))
+        recent = booking_at(therapist, NOW - timedelta(days=29), status=Booking.Status.COMPLETED)
+        old = booking_at(therapist, NOW - timedelta(days=31))
         uids = events(therapist_calendar(therapist=therapist, now=NOW))
         assert f"booking-{recent.pk}@massage-clinic" in uids
         assert f"booking-{old.pk}@massage-clinic" not in uids
 
     def test_uid_domain_can_be_configured(self, therapist, settings):
         settings.CALENDAR_UID_DOMAIN = "clinic.example.com"
-        booking = book(therapist, NOW + timedelta(days=1))
+        booking = booking_at(therapist, NOW + timedelta(days=1))
         uids = events(therapist_calendar(therapist=therapist, now=NOW))
         assert list(uids) == [f"booking-{booking.pk}@clinic.example.com"]
 
     def test_bounded_queries(self, therapist, django_assert_max_num_queries):
         for d in range(10):
-            book(therapist, NOW + timedelta(days=d, hours=1))
+            booking_at(therapist, NOW + timedelta(days=d, hours=1))
         with django_assert_max_num_queries(2):
             ics = therapist_calendar(therapist=therapist, now=NOW)
         assert len(Calendar.from_ical(ics).walk("VEVENT")) == 10
@@ -214,7 +206,7 @@ class TestBookingEventIcs:
         assert str(event["SUMMARY"]) == "Deep tissue massage — Ana Diaz (intake needs review)"
 
     def test_cancelled(self, therapist):
-        booking = book(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
+        booking = booking_at(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
         assert the_event(booking_event_ics(booking=booking))["STATUS"] == "CANCELLED"
 
 
@@ -224,12 +216,12 @@ def feed_url(therapist_id: int, token: str | None = None) -> str:
 
 
 @pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
+def _now():
+    with frozen(NOW):
         yield
 
 
-@pytest.mark.usefixtures("frozen")
+@pytest.mark.usefixtures("_now")
 class TestFeedView:
     def test_calendar_with_the_token(self, api, therapist, review_booking):
         response = api.get(feed_url(therapist.pk, therapist.feed_token))
@@ -261,7 +253,7 @@ class TestFeedView:
     def test_same_number_of_queries_for_1_and_10_bookings(self, api, therapist, other_therapist):
         def count(t, n):
             for i in range(n):
-                book(t, NOW + timedelta(days=1, hours=i))
+                booking_at(t, NOW + timedelta(days=1, hours=i))
             with CaptureQueriesContext(connection) as ctx:
                 assert api.get(feed_url(t.pk, t.feed_token)).status_code == 200
             return len(ctx.captured_queries)
@@ -269,7 +261,7 @@ class TestFeedView:
         assert count(therapist, 1) == count(other_therapist, 10) <= 3
 
 
-@pytest.mark.usefixtures("frozen")
+@pytest.mark.usefixtures("_now")
 class TestFeedToken:
     URL = "/api/v1/therapists/me/feed/"
 

@@ -18,7 +18,9 @@ from booking.notifications import (
     send_review_needed,
 )
 from booking.tests.factories import BookingFactory, SlotFactory
-from clinic.tests.factories import clinic_configure
+
+# The clinic of the root conftest: New York, 2 hours' notice, 60 days ahead, 24 hours to cancel.
+pytestmark = pytest.mark.usefixtures("clinic")
 
 # 2026-12-01 14:00 UTC is 09:00 in New York (EST).
 STARTS_AT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
@@ -50,11 +52,6 @@ HEALTH_WORDS = [
     "medication",
     "injury",
 ]
-
-
-@pytest.fixture(autouse=True)
-def new_york(db, settings):
-    return clinic_configure(time_zone="America/New_York", name="Calm Hands")
 
 
 @pytest.fixture
@@ -97,7 +94,7 @@ def ics_event(message):
 
 
 class TestClientMails:
-    def test_confirmed(self, booking, therapist, settings):
+    def test_confirmed(self, booking, therapist, clinic, settings):
         assert send_booking_confirmed(booking.pk) is True
         [message] = mail.outbox
         assert message.to == ["ana@example.com"]
@@ -108,7 +105,7 @@ class TestClientMails:
         assert "Tuesday 1 December 2026, 09:00–10:00 (America/New_York)" in message.body
         assert therapist.user.display_name in message.body
         assert "Ana Diaz" in message.body
-        assert "Calm Hands" in message.body
+        assert clinic.name in message.body
         cal, event = ics_event(message)
         assert cal["METHOD"] == "PUBLISH"
         assert event["STATUS"] == "CONFIRMED"
@@ -250,7 +247,6 @@ class TestOnCommit:
 @pytest.mark.django_db(transaction=True)
 def test_real_commit_and_rollback(therapist):
     """Without the test's wrapping transaction: the mail leaves on the real COMMIT, never on ROLLBACK."""
-    clinic_configure(time_zone="America/New_York")
     committed, rolled_back = (
         BookingFactory(slot=SlotFactory(therapist=therapist, starts_at=start, ends_at=start + timedelta(hours=1)))
         for start in (STARTS_AT, STARTS_AT + timedelta(hours=2))

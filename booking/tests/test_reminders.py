@@ -13,22 +13,14 @@ from django.db import connection
 from booking import reminders
 from booking.models import Booking
 from booking.reminders import reminders_send
-from booking.tests.factories import BookingFactory, SlotFactory
-from clinic.tests.factories import TherapistFactory, clinic_configure
+from booking.tests.helpers import booking_at
+from clinic.tests.factories import TherapistFactory
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 HEALTH_WORDS = ["pregnancy", "warfarin", "hamstring", "lower_back", "flag"]
 
-
-def book(therapist, starts_at: datetime, **fields) -> Booking:
-    return BookingFactory(
-        slot=SlotFactory(therapist=therapist, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30)), **fields
-    )
-
-
-@pytest.fixture(autouse=True)
-def new_york(db, settings):
-    return clinic_configure(time_zone="America/New_York")
+# The clinic of the root conftest: New York, 2 hours' notice, 60 days ahead, 24 hours to cancel.
+pytestmark = pytest.mark.usefixtures("clinic")
 
 
 @pytest.fixture
@@ -46,11 +38,11 @@ def run(django_capture_on_commit_callbacks):
 class TestWindow:
     def test_reminds_bookings_starting_within_24_hours_once(self, run, therapist):
         # given
-        soon = book(therapist, NOW + timedelta(hours=2))
-        tomorrow = book(therapist, NOW + timedelta(hours=24))
-        book(therapist, NOW + timedelta(hours=24, minutes=30))  # outside the window
-        book(therapist, NOW - timedelta(hours=1))  # already started
-        book(therapist, NOW + timedelta(hours=3), status=Booking.Status.CANCELLED, cancelled_at=NOW)
+        soon = booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
+        tomorrow = booking_at(therapist, NOW + timedelta(hours=24), minutes=30)
+        booking_at(therapist, NOW + timedelta(hours=24, minutes=30), minutes=30)  # outside the window
+        booking_at(therapist, NOW - timedelta(hours=1), minutes=30)  # already started
+        booking_at(therapist, NOW + timedelta(hours=3), minutes=30, status=Booking.Status.CANCELLED, cancelled_at=NOW)
         # when
         assert run() == 2
         # then
@@ -63,19 +55,19 @@ class TestWindow:
         assert len({m.to[0] for m in mail.outbox}) == 3
 
     def test_later_run_picks_up_what_entered_the_window(self, run, therapist):
-        later = book(therapist, NOW + timedelta(hours=30))
+        later = booking_at(therapist, NOW + timedelta(hours=30), minutes=30)
         assert run() == 0
         assert run(now=NOW + timedelta(hours=7)) == 1
         later.refresh_from_db()
         assert later.reminder_sent_at == NOW + timedelta(hours=7)
 
     def test_custom_window(self, run, therapist):
-        book(therapist, NOW + timedelta(hours=2))
-        book(therapist, NOW + timedelta(hours=5))
+        booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
+        booking_at(therapist, NOW + timedelta(hours=5), minutes=30)
         assert run(window=timedelta(hours=3)) == 1
 
     def test_rescheduled_booking_is_reminded_again(self, run, therapist):
-        booking = book(therapist, NOW + timedelta(hours=2))
+        booking = booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
         run()
         # the reschedule service clears the stamp when it moves a booking
         Booking.objects.filter(pk=booking.pk).update(reminder_sent_at=None, sequence=1)
@@ -84,15 +76,16 @@ class TestWindow:
 
     def test_batches(self, run, therapist):
         for i in range(7):
-            book(therapist, NOW + timedelta(hours=1, minutes=30 * i))
+            booking_at(therapist, NOW + timedelta(hours=1, minutes=30 * i), minutes=30)
         assert run(batch_size=3) == 7
         assert len(mail.outbox) == 7
         assert not Booking.objects.filter(reminder_sent_at__isnull=True).exists()
 
     def test_mail_has_no_health_details(self, run, therapist):
-        book(
+        booking_at(
             therapist,
             NOW + timedelta(hours=2),
+            minutes=30,
             intake__answers={
                 "pressure_preference": "medium",
                 "primary_goal": "relaxation",
@@ -113,14 +106,14 @@ class TestWindow:
             assert word not in text, word
 
     def test_nothing_is_sent_before_the_claim_commits(self, therapist, django_capture_on_commit_callbacks):
-        book(therapist, NOW + timedelta(hours=2))
+        booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             assert reminders_send(now=NOW) == 1
         assert mail.outbox == []
         assert len(callbacks) == 1
 
     def test_failed_mail_is_unclaimed_for_a_later_run(self, run, therapist, monkeypatch):
-        booking = book(therapist, NOW + timedelta(hours=2))
+        booking = booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
         monkeypatch.setattr(reminders, "send_booking_reminder", lambda booking_id: False)
         assert run() == 1  # claimed once in this run, not retried in a loop
         booking.refresh_from_db()
@@ -132,7 +125,7 @@ class TestWindow:
 
 class TestCommand:
     def test_sends_and_reports(self, therapist, django_capture_on_commit_callbacks):
-        book(therapist, NOW + timedelta(hours=2))
+        booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
         out = StringIO()
         with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
             call_command("send_reminders", stdout=out)
@@ -140,7 +133,7 @@ class TestCommand:
         assert len(mail.outbox) == 1
 
     def test_hours_option(self, therapist, django_capture_on_commit_callbacks):
-        book(therapist, NOW + timedelta(hours=30))
+        booking_at(therapist, NOW + timedelta(hours=30), minutes=30)
         with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
             call_command("send_reminders", "--hours", "36", stdout=StringIO())
         assert len(mail.outbox) == 1
@@ -150,9 +143,10 @@ class TestCommand:
 def test_two_workers_at_once_remind_each_booking_exactly_once():
     """Two real threads, two connections, started together: every booking is reminded by exactly one."""
     # given: more bookings than one batch, so the workers interleave their claims
-    clinic_configure(time_zone="America/New_York")
     therapists = [TherapistFactory() for _ in range(2)]
-    bookings = [book(therapists[i % 2], NOW + timedelta(hours=1, minutes=30 * (i // 2))) for i in range(40)]
+    bookings = [
+        booking_at(therapists[i % 2], NOW + timedelta(hours=1, minutes=30 * (i // 2)), minutes=30) for i in range(40)
+    ]
     barrier = threading.Barrier(2)
     results: list[int] = []
     errors: list[BaseException] = []
@@ -185,9 +179,8 @@ def test_two_workers_at_once_remind_each_booking_exactly_once():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("workers", [4])
 def test_many_workers_with_skip_locked_never_double_send(workers):
-    clinic_configure(time_zone="America/New_York")
     therapist = TherapistFactory()
-    bookings = [book(therapist, NOW + timedelta(hours=1, minutes=30 * i)) for i in range(12)]
+    bookings = [booking_at(therapist, NOW + timedelta(hours=1, minutes=30 * i), minutes=30) for i in range(12)]
     barrier = threading.Barrier(workers)
     results: list[int] = []
 

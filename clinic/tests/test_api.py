@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from clinic.api import views
 from clinic.models import Clinic, Role, Therapist, User
-from clinic.tests.conftest import ROLES
 from clinic.tests.factories import PASSWORD, ClientFactory, TherapistFactory
+from conftest import ROLES
 
 REGISTER = "/api/v1/auth/register/"
 TOKEN = "/api/v1/auth/token/"

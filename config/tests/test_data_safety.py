@@ -283,7 +283,7 @@ def test_a_booking_racing_the_deletion_is_cancelled_or_refused(clinic):
     start = threading.Barrier(2)
     errors = []
 
-    def book():
+    def client_books():
         try:
             start.wait(timeout=10)
             booking_create(
@@ -303,7 +303,7 @@ def test_a_booking_racing_the_deletion_is_cancelled_or_refused(clinic):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=book), threading.Thread(target=delete)]
+    threads = [threading.Thread(target=client_books), threading.Thread(target=delete)]
     for thread in threads:
         thread.start()
     for thread in threads:

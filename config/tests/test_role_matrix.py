@@ -31,9 +31,7 @@ from clinic.tests.factories import (
     TherapistFactory,
     clinic_configure,
 )
-from conftest import api_client_for
-
-ROLES = ["anonymous", "client", "other_client", "therapist", "other_therapist", "staff", "admin"]
+from conftest import ROLES, api_client_for
 
 ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
 
