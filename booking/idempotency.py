@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for booking writes (API.md, Bookings).
+"""`Idempotency-Key` for booking writes (docs/api.md, Bookings).
 
 The first request with a key claims it by inserting an `IdempotencyRecord`
 in its own, immediately committed transaction; the unique key (user, key)

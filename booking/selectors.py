@@ -7,7 +7,7 @@ from clinic.models import Role, User
 
 
 def booking_list_for(user: User) -> QuerySet[Booking]:
-    """The bookings `user` may see (API.md): a client their own, a therapist
+    """The bookings `user` may see (docs/api.md): a client their own, a therapist
     theirs, staff and admins all. Anything else is a 404 to them."""
     qs = Booking.objects.select_related("slot__therapist__user", "client", "intake").order_by("slot__starts_at", "id")
     if user.role in (Role.STAFF, Role.ADMIN):

@@ -1,4 +1,4 @@
-"""Page-number pagination as API.md states it: `?page=`, `?page_size=` up to 500.
+"""Page-number pagination as docs/api.md states it: `?page=`, `?page_size=` up to 500.
 
 The first page of a short list answers without a `COUNT(*)`: when it holds
 fewer rows than a page, its length is the count. Longer lists count as usual.

@@ -163,7 +163,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "clinic.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # REST framework's, refusing inactive therapists as the token does (clinic/authentication.py).
+        "clinic.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON nested too deep for Python is a 400, not a RecursionError 500.
@@ -182,7 +183,7 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     # Rates are environment-driven so a load test or a large clinic can raise
-    # them without a code change (API.md, Operations).
+    # them without a code change (docs/api.md, Operations).
     "DEFAULT_THROTTLE_RATES": {
         "auth": env.str("THROTTLE_AUTH", default="10/min"),
         "user": env.str("THROTTLE_USER", default="120/min"),
@@ -202,6 +203,8 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+# Live tokens per user: a login beyond it revokes the oldest (clinic.services.token_create).
+MAX_TOKENS_PER_USER = env.int("MAX_TOKENS_PER_USER", default=10)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Massage clinic booking and intake API",

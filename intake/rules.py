@@ -1,4 +1,4 @@
-"""The modality rules: intake answers in, the suggested modality out (INTAKE_RULES.md).
+"""The modality rules: intake answers in, the suggested modality out (docs/intake.md).
 
 Pure: no Django, no database, so it runs in microseconds and is tested
 against every worked case. Everything a clinician may want to read or tune
@@ -41,7 +41,7 @@ PAIN_TOLERANCES = {
     "high": "High",
 }
 
-# Conditions: the three groups of INTAKE_RULES.md. Neutral ones are recorded
+# Conditions: the three groups of docs/intake.md. Neutral ones are recorded
 # for the therapist and score nothing.
 THERAPEUTIC_LEANING_CONDITIONS = {
     "stress": "Stress",
@@ -183,7 +183,7 @@ def assess(answers: dict) -> dict:
             reasons.append({"code": code, "label": RULE_LABELS[code], "points": 0})
     reasons.sort(key=lambda reason: reason["code"])
 
-    # The first rule that applies decides (INTAKE_RULES.md, "Modality").
+    # The first rule that applies decides (docs/intake.md, "The suggestion").
     if contraindicated or light_pressure:
         modality = THERAPEUTIC
     elif score >= DEEP_TISSUE_MIN_SCORE:

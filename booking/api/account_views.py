@@ -1,4 +1,4 @@
-"""The signed-in person's own data: `GET me/export/` and `DELETE me/` (API.md, Accounts)."""
+"""The signed-in person's own data: `GET me/export/` and `DELETE me/` (docs/api.md, Accounts)."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status

@@ -1,4 +1,4 @@
-"""GET /api/v1/availability/ (API.md, Availability): what a client may book, at a fixed now.
+"""GET /api/v1/availability/ (docs/api.md, Availability): what a client may book, at a fixed now.
 
 NOW is Tuesday 2026-12-01 10:00 in New York; the clinic asks 2 hours'
 notice and books up to 60 days ahead.

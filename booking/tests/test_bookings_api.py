@@ -1,4 +1,4 @@
-"""The booking lifecycle over HTTP (API.md, Bookings): create, list and detail
+"""The booking lifecycle over HTTP (docs/api.md, Bookings): create, list and detail
 scoping, cancel, reschedule, complete and no-show, as every role.
 
 NOW is Tuesday 2026-12-01 10:00 in New York; the clinic asks 2 hours'

@@ -1,4 +1,4 @@
-"""The invariants PostgreSQL enforces whatever the code does (DESIGN.md, Invariants).
+"""The invariants PostgreSQL enforces whatever the code does (docs/design.md, Invariants).
 
 These go around the services on purpose: straight through the ORM, the
 database must still refuse a double booking or an overlapping slot.

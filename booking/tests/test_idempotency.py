@@ -1,4 +1,4 @@
-"""Idempotency-Key on booking writes (API.md, Bookings): a retry replays the
+"""Idempotency-Key on booking writes (docs/api.md, Bookings): a retry replays the
 first answer, a reused key with another body is a 422, a key still running
 is a 409, and keys belong to their user."""
 

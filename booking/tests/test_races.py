@@ -1,4 +1,4 @@
-"""Races, with real threads on real PostgreSQL connections (DESIGN.md, Concurrency).
+"""Races, with real threads on real PostgreSQL connections (docs/design.md, Invariants: lock, then check).
 
 Each thread has its own APIClient and its own database connection (closed
 when the thread ends); a Barrier releases them together. The database's

@@ -1,4 +1,4 @@
-"""The front desk's schedule (API.md, Schedules and slots): working hours, slot
+"""The front desk's schedule (docs/api.md, Schedules and slots): working hours, slot
 generation, single slots and time off — services and API, as every role.
 
 NOW is Tuesday 2026-12-01 10:00 in New York unless a test says otherwise.

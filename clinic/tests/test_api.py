@@ -1,4 +1,4 @@
-"""The clinic API through the real URL conf, as each role (API.md: Accounts, Clinic and therapists)."""
+"""The clinic API through the real URL conf, as each role (docs/api.md: Accounts, Clinic and therapists)."""
 
 import threading
 

@@ -1,4 +1,4 @@
-"""`manage.py create_account` (API.md, Accounts)."""
+"""`manage.py create_account` (docs/api.md, Accounts)."""
 
 import os
 import subprocess

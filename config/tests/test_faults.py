@@ -1,5 +1,5 @@
 """Database faults, for real: the app under gunicorn against a PostgreSQL cluster this test
-owns, which it stops, starts and restarts (DESIGN.md, Operations: /healthz/).
+owns, which it stops, starts and restarts (docs/api.md, Operations: /healthz/).
 
 - database down → /healthz/ and the API answer 503 JSON (never an HTML 500);
 - database back → 200 again, without restarting the app;

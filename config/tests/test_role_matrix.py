@@ -1,4 +1,4 @@
-"""Every endpoint × every role → the status API.md promises.
+"""Every endpoint × every role → the status docs/api.md promises.
 
 One table: each row is an endpoint (method + route) with the status each
 role gets. `test_every_endpoint_has_a_row` walks the project's URL conf, so

@@ -19,7 +19,7 @@ from intake.selectors import intake_assessment
 
 
 class AnswersSerializer(serializers.Serializer):
-    """Intake answers (INTAKE_RULES.md). Validated data: the normalized answers, defaults filled.
+    """Intake answers (docs/intake.md). Validated data: the normalized answers, defaults filled.
 
     Use it at the top level (`AnswersSerializer(data=request.data)`) or
     nested as a field, e.g. the booking's `{"intake": {"answers": {...}}}`:

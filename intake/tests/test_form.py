@@ -1,4 +1,4 @@
-"""The form v1 definition and its validation (INTAKE_RULES.md, "Validation")."""
+"""The form v1 definition and its validation (docs/intake.md, "Validation")."""
 
 import json
 

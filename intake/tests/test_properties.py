@@ -45,7 +45,7 @@ def valid_answers(draw) -> dict:
 
 
 def table_score(answers: dict) -> int:
-    """The score as INTAKE_RULES.md's table reads, answer by answer."""
+    """The score as docs/intake.md's table reads, answer by answer."""
     return (
         rules.POINTS["pressure_preference"][answers["pressure_preference"]]
         + rules.POINTS["primary_goal"][answers["primary_goal"]]

@@ -1,4 +1,4 @@
-"""The pure modality rules against INTAKE_RULES.md and its worked cases."""
+"""The pure modality rules against docs/intake.md and its worked cases."""
 
 import ast
 import copy

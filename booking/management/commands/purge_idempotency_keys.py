@@ -14,6 +14,6 @@ class Command(BaseCommand):
         parser.add_argument("--hours", type=int, default=int(KEEP_FOR.total_seconds() // 3600))
 
     def handle(self, *args, hours, **options):
-        # API.md promises keys are kept at least 24 hours.
+        # docs/api.md promises keys are kept at least 24 hours.
         deleted = idempotency_purge(older_than=max(timedelta(hours=hours), KEEP_FOR))
         self.stdout.write(f"Deleted {deleted} idempotency record(s).")

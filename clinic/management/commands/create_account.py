@@ -1,4 +1,4 @@
-"""`manage.py create_account`: create an account of any role from the shell (API.md, Accounts)."""
+"""`manage.py create_account`: create an account of any role from the shell (docs/api.md, Accounts)."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
