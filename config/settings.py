@@ -163,8 +163,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "clinic.authentication.TokenAuthentication",
-        # REST framework's, refusing inactive therapists as the token does (clinic/authentication.py).
-        "clinic.authentication.SessionAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON nested too deep for Python is a 400, not a RecursionError 500.
@@ -203,8 +202,6 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
-# Live tokens per user: a login beyond it revokes the oldest (clinic.services.token_create).
-MAX_TOKENS_PER_USER = env.int("MAX_TOKENS_PER_USER", default=10)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Massage clinic booking and intake API",
