@@ -1,4 +1,4 @@
-"""GET /healthz/ (API.md, Operations)."""
+"""GET /healthz/ (docs/api.md, Operations)."""
 
 from unittest import mock
 
