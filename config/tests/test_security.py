@@ -19,8 +19,8 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from booking.models import Slot
 from clinic.tests.factories import PASSWORD, ClientFactory, StaffFactory, TherapistFactory
-from clinic.tests.test_settings import BASE_DIR, production_env
 from config.middleware import ApiGuardMiddleware
+from config.tests.test_settings import BASE_DIR, production_env
 
 TOKEN = "/api/v1/auth/token/"
 REGISTER = "/api/v1/auth/register/"
