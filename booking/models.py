@@ -1,6 +1,6 @@
 """The schedule and the bookings on it.
 
-Invariants (DESIGN.md) live in the database so any number of app processes
+Invariants (docs/design.md) live in the database so any number of app processes
 stay correct:
 
 1. one confirmed booking per slot: `booking_one_confirmed_per_slot`;

@@ -1,4 +1,4 @@
-"""Role checks for the API (API.md, Conventions: roles)."""
+"""Role checks for the API (docs/api.md, Conventions: roles)."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 

@@ -1,6 +1,6 @@
 """A booking's intake: read it, change the answers, review it, and see who read it.
 
-Who may do what (API.md, Bookings and Privacy):
+Who may do what (docs/api.md, Bookings; Privacy and audit):
 
 | endpoint | allowed | refused with 403 | everyone else |
 |---|---|---|---|

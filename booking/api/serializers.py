@@ -214,7 +214,7 @@ class PersonSerializer(serializers.Serializer):
 
 
 class BookingSerializer(serializers.ModelSerializer):
-    """The booking as API.md shows it. Front-desk staff see `flags` as `[]` (Privacy)."""
+    """The booking as docs/api.md shows it. Front-desk staff see `flags` as `[]` (Privacy)."""
 
     slot = BookingSlotSerializer()
     client = PersonSerializer()

@@ -1,4 +1,4 @@
-"""Request parsing and response shapes of the clinic API (API.md: Accounts, Clinic and therapists)."""
+"""Request parsing and response shapes of the clinic API (docs/api.md: Accounts, Clinic and therapists)."""
 
 from django.conf import settings
 from django.contrib.auth import authenticate

@@ -1,4 +1,4 @@
-"""A person's data (API.md, Accounts): `GET me/export/` and `DELETE me/`."""
+"""A person's data (docs/api.md, Accounts): `GET me/export/` and `DELETE me/`."""
 
 from datetime import timedelta
 
