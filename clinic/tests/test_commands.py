@@ -117,6 +117,7 @@ def run_manage(*args: str, database_name: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_from_the_shell_a_taken_email_or_an_unknown_role_exit_non_zero():
     # given: a committed account the subprocess can see

@@ -30,10 +30,13 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parents[2]
 PG_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None)
 
-pytestmark = pytest.mark.skipif(
-    PG_BIN is None or not Path(PG_BIN, "initdb").exists(),
-    reason="PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        PG_BIN is None or not Path(PG_BIN, "initdb").exists(),
+        reason="PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin",
+    ),
+]
 
 PASSWORD = "plum-orchard-velvet-42"
 

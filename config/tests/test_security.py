@@ -471,6 +471,7 @@ def load(**env) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_security_settings_come_from_the_environment():
     production = load()
     assert (production["num_proxies"], production["failure_limit"], production["cool_off"]) == (1, 5, 900)
@@ -486,6 +487,7 @@ def test_security_settings_come_from_the_environment():
     assert tuned["proxy_header"] is None
 
 
+@pytest.mark.slow
 def test_unset_the_defaults_are_safe():
     env = production_env()
     for name in ("NUM_PROXIES", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES", "TRUST_X_FORWARDED_PROTO"):

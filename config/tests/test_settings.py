@@ -64,12 +64,14 @@ def test_env_example_holds_production_values():
     assert values["SECRET_KEY"] == ""  # a real key is never committed; empty refuses to start
 
 
+@pytest.mark.slow
 def test_production_settings_pass_check_deploy():
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_without_secret_key_and_debug_off_the_settings_refuse_to_load():
     result = run(["-c", "import django; django.setup()"], production_env(SECRET_KEY=""))
     assert result.returncode != 0
@@ -99,6 +101,7 @@ def load_settings(**env: str) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_production_values_are_secure():
     loaded = load_settings()
     assert loaded["debug"] is False
@@ -109,6 +112,7 @@ def test_production_values_are_secure():
     assert loaded["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
