@@ -9,7 +9,6 @@ from django.urls import resolve
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from clinic.api import views
 from clinic.models import Clinic, Role, Therapist, User
 from clinic.tests.factories import PASSWORD, ClientFactory, TherapistFactory
 from conftest import ROLES
@@ -614,6 +613,11 @@ def test_the_schema_documents_each_endpoint_with_its_errors(api, db):
     assert list_params == {"modality", "include_inactive", "page", "page_size"}
 
 
-def test_the_views_use_the_auth_throttle_scope():
-    for view in (views.RegisterView, views.TokenView):
-        assert view.throttle_scope == "auth"
+def test_registering_and_logging_in_share_one_budget_per_address(api, db):
+    # given: an address that spent the whole `auth` budget on registrations
+    for n in range(auth_rate()):
+        assert api.post(REGISTER, registration(email=f"u{n}@example.com", password="x")).status_code == 400
+    login = {"email": "ana@example.com", "password": STRONG_PASSWORD}
+    # when / then: it may not switch to guessing passwords; another address still may try
+    assert api.post(TOKEN, login).status_code == 429
+    assert APIClient(REMOTE_ADDR="203.0.113.9").post(TOKEN, login).status_code == 400
