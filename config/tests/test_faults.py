@@ -15,8 +15,6 @@ import glob
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from config.testing.servers import Gunicorn, free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PG_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None)
@@ -39,12 +39,6 @@ pytestmark = [
 ]
 
 PASSWORD = "plum-orchard-velvet-42"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Cluster:
@@ -121,42 +115,12 @@ def manage(env: dict[str, str], *args: str) -> None:
     )
 
 
-class App:
-    """gunicorn serving config.wsgi on a free 127.0.0.1 port."""
+class App(Gunicorn):
+    """The app under gunicorn (one worker, two threads), started, with a JSON request helper."""
 
     def __init__(self, env: dict[str, str]):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--threads",
-                "2",
-                "--timeout",
-                "30",
-                "--graceful-timeout",
-                "5",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                self.request("GET", "/healthz/")
-                return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not start")
+        super().__init__(env, workers=1, threads=2, args=["--timeout", "30", "--graceful-timeout", "5"])
+        self.start()
 
     def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
         """(status, Content-Type, parsed JSON body or raw text)."""
@@ -174,14 +138,6 @@ class App:
             status, content_type, raw = error.code, error.headers["Content-Type"], error.read()
         body = json.loads(raw) if content_type == "application/json" else raw.decode(errors="replace")
         return status, content_type, body
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="module")

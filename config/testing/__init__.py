@@ -1,0 +1,1 @@
+"""What the tests and the bench share that is not a pytest fixture (those are in the root conftest.py)."""
