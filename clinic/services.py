@@ -9,9 +9,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from knox.models import AuthToken
 
 from clinic.models import Clinic, Modality, Role, Therapist, User
@@ -264,7 +266,51 @@ def account_anonymise(*, user: User) -> User:
     user.set_unusable_password()
     user.is_active = False
     user.save(update_fields=["email", "first_name", "last_name", "phone", "password", "is_active"])
-    AuthToken.objects.filter(user=user).delete()
+    token_revoke_all(user=user)
     for record in (AccessAttempt, AccessFailureLog, AccessLog):
         record.objects.filter(username__iexact=email).delete()
     return user
+
+
+# --- API tokens ------------------------------------------------------------------
+# Tokens are knox's (stored as a hash). They are revoked by these services, and
+# whenever an account's password or activity changes however it changes (the
+# safety net in clinic/signals.py); clinic.authentication refuses the tokens of
+# an account without access (clinic.permissions.user_has_access).
+
+
+@transaction.atomic
+def token_create(*, user: User) -> str:
+    """A new API token for `user` (login, registration); returns the token to hand out, once.
+
+    At most `MAX_TOKENS_PER_USER` live tokens per user: a login beyond the
+    cap revokes the oldest, rather than refusing the login as knox's
+    `TOKEN_LIMIT_PER_USER` would. Tokens cannot be listed, so a refused login
+    would lock a person out of their own account until tokens expired (or
+    let whoever holds the older tokens do it to them), while revoking the
+    oldest keeps the newest devices working and bounds how many forgotten or
+    stolen tokens stay alive. The user's expired tokens are deleted and not
+    counted. Locks the user's row first, so concurrent logins cannot
+    together exceed the cap.
+    """
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+    AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+    _, token = AuthToken.objects.create(user)
+    keep = max(settings.MAX_TOKENS_PER_USER, 1)
+    beyond_cap = list(
+        AuthToken.objects.filter(user=user).order_by("-created", "-pk").values_list("pk", flat=True)[keep:]
+    )
+    if beyond_cap:
+        AuthToken.objects.filter(pk__in=beyond_cap).delete()
+    return token
+
+
+def token_revoke(*, token: AuthToken) -> None:
+    """Revoke one token (logout): it stops working at once."""
+    AuthToken.objects.filter(pk=token.pk).delete()
+
+
+def token_revoke_all(*, user: User) -> int:
+    """Revoke every token of `user` (logout everywhere, a password change, deactivation); returns how many."""
+    deleted, _ = AuthToken.objects.filter(user_id=user.pk).delete()
+    return deleted

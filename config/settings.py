@@ -202,6 +202,8 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+# Live tokens per user: a login beyond it revokes the oldest (clinic.services.token_create).
+MAX_TOKENS_PER_USER = env.int("MAX_TOKENS_PER_USER", default=10)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Massage clinic booking and intake API",

@@ -13,6 +13,8 @@ from clinic.api import views
 urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("clinic/", views.ClinicView.as_view(), name="clinic"),
     path("therapists/", views.TherapistListView.as_view(), name="therapist-list"),
     path("therapists/<int:pk>/", views.TherapistDetailView.as_view(), name="therapist-detail"),

@@ -4,7 +4,8 @@ Views parse with a serializer, call one service or selector and serialize
 the answer; the rules live in `clinic.services` and `clinic.selectors`.
 """
 
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth import logout as session_logout
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -96,7 +97,7 @@ class RegisterView(AuthView):
         params = RegisterSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         user = services.account_create(role=Role.CLIENT, **params.validated_data)
-        _, token = AuthToken.objects.create(user)
+        token = services.token_create(user=user)
         body = RegisteredSerializer(
             {
                 "id": user.pk,
@@ -125,10 +126,62 @@ class TokenView(AuthView):
         params = TokenRequestSerializer(data=request.data, context={"request": request})
         params.is_valid(raise_exception=True)
         user = params.validated_data["user"]
-        _, token = AuthToken.objects.create(user)
+        token = services.token_create(user=user)
         # As Django's own login does: updates last_login, and clears the lockout's failure count.
         user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response(TokenSerializer({"token": token}).data)
+
+
+def _end_session(request) -> None:
+    """Revocation's companion for the caller's own way in: the session ends, or logging out is recorded.
+
+    Django's `logout()` flushes the session and sends `user_logged_out`; a
+    token request sends that signal itself, as Django's logout would (axes
+    records the logout time).
+    """
+    if isinstance(request.auth, AuthToken):
+        user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
+    else:
+        session_logout(request._request)
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_logout",
+        summary="Log out: revoke the token presented",
+        description="The token sent with this request stops working at once; the user's other tokens (other "
+        "devices) keep working. Signed in with a session instead, the session ends.",
+        request=None,
+        responses={204: None, 401: NOT_AUTHENTICATED},
+        tags=["accounts"],
+    )
+    def post(self, request):
+        if isinstance(request.auth, AuthToken):
+            services.token_revoke(token=request.auth)
+        _end_session(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_logout_all",
+        summary="Log out everywhere: revoke every token of the user",
+        description="Every token of the signed-in user stops working at once, the one sent included: for a "
+        "lost or stolen device. (A password change or deactivation does the same.) Signed in with a session, "
+        "the session ends too. The calendar feed has a token of its own: replace it with "
+        "`POST /api/v1/therapists/me/feed/`.",
+        request=None,
+        responses={204: None, 401: NOT_AUTHENTICATED},
+        tags=["accounts"],
+    )
+    def post(self, request):
+        services.token_revoke_all(user=request.user)
+        _end_session(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):

@@ -155,6 +155,8 @@ MATRIX = [
         lambda w: {"email": w.users["client"].email, "password": PASSWORD},
         ANYONE,
     ),
+    ("POST", "auth/logout/", "/api/v1/auth/logout/", None, expect(204, anonymous=401)),
+    ("POST", "auth/logout-all/", "/api/v1/auth/logout-all/", None, expect(204, anonymous=401)),
     ("GET", "me/", "/api/v1/me/", None, ANY_USER),
     ("GET", "me/export/", "/api/v1/me/export/", None, ANY_USER),
     ("DELETE", "me/", "/api/v1/me/", None, expect(403, anonymous=401, client=204, other_client=204)),
