@@ -6,18 +6,26 @@ Here a request checks only the token it presents (an expired one is
 refused and deleted); `manage.py purge_expired_tokens` does the rest. The
 token, its user and the user's therapist profile (if any) come in one query.
 (knox's AUTO_REFRESH is not used: tokens live TOKEN_TTL_HOURS from login.)
+
+Both ways in, the token and the session, apply the project's rule of who
+has access (clinic.permissions.user_has_access): a deactivated account, or
+a therapist whose profile staff set inactive, is refused whatever it holds.
 """
 
 import binascii
 from hmac import compare_digest
 
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
 from knox.models import get_token_model
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication as DrfSessionAuthentication
+
+from clinic.permissions import user_has_access
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
@@ -43,6 +51,28 @@ class TokenAuthentication(KnoxTokenAuthentication):
             return True
         return False
 
+    def validate_user(self, auth_token):
+        """The token's user, if they have access; else 401, and the token is deleted.
+
+        Deactivation revokes tokens already (clinic.services, clinic.signals);
+        a token that still turns up for an account without access is deleted
+        rather than kept for a reactivation to revive.
+        """
+        if not user_has_access(auth_token.user):
+            auth_token.delete()
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        return (auth_token.user, auth_token)
+
+
+class SessionAuthentication(DrfSessionAuthentication):
+    """REST framework's session authentication (the admin's login), with the same rule of who has access."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None and not user_has_access(result[0]):
+            return None
+        return result
+
 
 class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
     """How the OpenAPI schema describes this authentication."""
@@ -57,3 +87,9 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": 'The token from POST /api/v1/auth/token/, sent as "Token <key>".',
         }
+
+
+class SessionAuthenticationScheme(SessionScheme):
+    """The session cookie, described as drf-spectacular describes REST framework's own."""
+
+    target_class = "clinic.authentication.SessionAuthentication"

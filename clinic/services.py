@@ -195,9 +195,12 @@ def therapist_update(
     modalities: Iterable[str] | None = None,
     active: bool | None = None,
 ) -> Therapist:
-    """Change a therapist's bio, trained modalities or whether clients can book them; None leaves a field as is.
+    """Change a therapist's bio, trained modalities or whether they work here; None leaves a field as is.
 
-    Locks the therapist row first so concurrent edits apply one after the other.
+    An inactive therapist is not bookable and loses all access at once
+    (clinic.permissions.user_has_access): their API tokens are revoked
+    here, so reactivating them later revives none. Locks the therapist row
+    first so concurrent edits apply one after the other.
     """
     locked = Therapist.objects.select_for_update().get(pk=therapist.pk)
     changed: list[str] = []
@@ -212,6 +215,8 @@ def therapist_update(
         changed.append("active")
     if changed:
         locked.save(update_fields=changed)
+    if active is False:
+        token_revoke_all(user=locked.user)
     # The caller's instance reflects the change too.
     for field in ("bio", "gives_therapeutic", "gives_deep_tissue", "active"):
         setattr(therapist, field, getattr(locked, field))

@@ -163,7 +163,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "clinic.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # REST framework's, refusing inactive therapists as the token does (clinic/authentication.py).
+        "clinic.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON nested too deep for Python is a 400, not a RecursionError 500.

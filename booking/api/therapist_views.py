@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from booking.api.therapist_serializers import DaySheetQuerySerializer, DaySheetSerializer, FeedTokenSerializer
 from booking.day_sheet import day_sheet_record_access, therapist_day
 from booking.ics import feed_token_rotate, therapist_by_feed_token, therapist_calendar
-from clinic.permissions import IsTherapist
+from clinic.permissions import IsTherapist, therapist_has_access
 from clinic.selectors import clinic_get
 from config.security import client_ip
 
@@ -38,7 +38,7 @@ class TherapistDayView(APIView):
             200: DaySheetSerializer,
             400: OpenApiResponse(description="`date` missing or not YYYY-MM-DD"),
             401: OpenApiResponse(description="Not authenticated"),
-            403: OpenApiResponse(description="Not a therapist"),
+            403: OpenApiResponse(description="Not an active therapist"),
         },
         tags=["therapists"],
     )
@@ -68,7 +68,7 @@ class TherapistFeedView(APIView):
         responses={
             200: FeedTokenSerializer,
             401: OpenApiResponse(description="Not authenticated"),
-            403: OpenApiResponse(description="Not a therapist"),
+            403: OpenApiResponse(description="Not an active therapist"),
         },
         tags=["therapists"],
     )
@@ -83,7 +83,7 @@ class TherapistFeedView(APIView):
         responses={
             200: FeedTokenSerializer,
             401: OpenApiResponse(description="Not authenticated"),
-            403: OpenApiResponse(description="Not a therapist"),
+            403: OpenApiResponse(description="Not an active therapist"),
         },
         tags=["therapists"],
     )
@@ -116,19 +116,21 @@ class TherapistCalendarView(APIView):
         description=(
             "Confirmed bookings from 30 days ago onward, cancelled ones as STATUS:CANCELLED. Events name the "
             'modality, the client and "intake needs review" when so, and carry no health details. '
-            "An unknown therapist or a wrong, missing or replaced token answers 404."
+            "An unknown therapist, a wrong, missing or replaced token, and the feed of a therapist who is "
+            "inactive (or whose account is) answer 404."
         ),
         auth=[],
         parameters=[OpenApiParameter("token", OpenApiTypes.STR, required=True, description="The feed token")],
         responses={
             (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="An iCalendar file"),
-            404: OpenApiResponse(description="Unknown therapist or wrong token"),
+            404: OpenApiResponse(description="Unknown or inactive therapist, or wrong token"),
         },
         tags=["therapists"],
     )
     def get(self, request, pk: int):
         therapist = therapist_by_feed_token(therapist_id=pk, token=request.query_params.get("token"))
-        if therapist is None:
+        # The feed names clients: it closes with the therapist's access (clinic.permissions).
+        if therapist is None or not therapist_has_access(therapist):
             raise NotFound()
         response = HttpResponse(therapist_calendar(therapist=therapist), content_type=ICS_CONTENT_TYPE)
         response["Content-Disposition"] = f'inline; filename="therapist-{therapist.pk}.ics"'

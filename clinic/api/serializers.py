@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import Throttled
 
 from clinic.models import Clinic, Modality, Role, Therapist, User
+from clinic.permissions import user_has_access
 from clinic.services import CLINIC_POLICY_MAXIMUMS, email_normalize
 
 # --- Accounts -----------------------------------------------------------------
@@ -66,6 +67,10 @@ class TokenRequestSerializer(serializers.Serializer):
         if user is None:
             if getattr(request, "axes_locked_out", False):
                 raise LoginLocked()
+            raise serializers.ValidationError(self.BAD_CREDENTIALS, code="authorization")
+        if not user_has_access(user):
+            # A therapist staff set inactive: the right password opens nothing (authenticate()
+            # has refused a deactivated account already).
             raise serializers.ValidationError(self.BAD_CREDENTIALS, code="authorization")
         return {"user": user}
 
