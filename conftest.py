@@ -38,18 +38,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Let the test database be emptied between transactional tests.
 
     The audit log refuses TRUNCATE (intake.models.IntakeAccess) unless the
-    session says `clinic.allow_truncate = on`; this sets that default on
-    the test database only, so Django's flush works. A test proves the
-    refusal by turning it off for its own transaction.
+    database's own default says `clinic.allow_truncate = on` (only its owner
+    may set that; a session's SET does not count). This sets it on the test
+    database only, so Django's flush works; booking/tests/test_audit_trigger.py
+    proves the refusal without it.
     """
     with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
-                    "SET clinic.allow_truncate = 'on'"
-                )
-            connection.close()  # new sessions pick up the default
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
+                "SET clinic.allow_truncate = 'on'"
+            )
+        connection.close()  # new sessions pick up the default
 
 
 @pytest.fixture(autouse=True)

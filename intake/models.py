@@ -102,10 +102,15 @@ class IntakeAccess(models.Model):
                 operation=pgtrigger.Truncate,
                 level=pgtrigger.Statement,
                 when=pgtrigger.Before,
-                # Only a test database, whose default sets clinic.allow_truncate (see
-                # conftest.py), lets Django's test flush empty the table.
+                # Only a test database, whose own default (ALTER DATABASE, which needs the
+                # database's owner) sets clinic.allow_truncate (conftest.py), lets Django's
+                # test flush empty the table. The catalog is read, not current_setting(),
+                # so no session or role can lift the guard with SET.
                 func=(
-                    "IF current_setting('clinic.allow_truncate', true) IS DISTINCT FROM 'on' THEN "
+                    "IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_db_role_setting s "
+                    "JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase "
+                    "WHERE d.datname = current_database() AND s.setrole = 0 "
+                    "AND 'clinic.allow_truncate=on' = ANY(s.setconfig)) THEN "
                     "RAISE EXCEPTION 'The intake access log is append-only: TRUNCATE is refused.'; "
                     "END IF; RETURN NULL;"
                 ),

