@@ -10,7 +10,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from booking.models import Booking, IdempotencyRecord
+from booking.idempotency import idempotency_forget
+from booking.models import Booking
 from clinic.models import Role, User
 from clinic.services import account_anonymise
 from intake.models import Intake, IntakeAccess
@@ -61,12 +62,14 @@ def account_export(*, user: User, remote_addr: str | None = None) -> dict:
 def account_delete(*, user: User, now: datetime | None = None) -> User:
     """Delete a client's account: deactivate it and anonymise what it holds, in one transaction.
 
+    - the free text they wrote goes: the reasons they gave for cancelling;
     - future confirmed bookings are cancelled (reason "Account deleted."),
       in one UPDATE: the client's cancellation window does not apply, since
       nobody could come to them, and no mail goes to an address that is gone;
     - every intake keeps its form version and modality (what the session
       was) but loses its answers, flags, reasons, score and review note;
-    - the stored answers of Idempotency-Key requests go;
+    - the stored answers of Idempotency-Key requests go: theirs, and the
+      front desk's that name them (booking.idempotency.idempotency_forget);
     - the account is anonymised (clinic.services.account_anonymise).
 
     Bookings keep their times, therapist and status, and the intake audit
@@ -77,6 +80,7 @@ def account_delete(*, user: User, now: datetime | None = None) -> User:
         raise ValueError("Only client accounts are deleted this way.")
     now = now or timezone.now()
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+    Booking.objects.filter(cancelled_by=user).exclude(cancel_reason="").update(cancel_reason="", updated_at=now)
     Booking.objects.filter(client=user, status=Booking.Status.CONFIRMED, slot__starts_at__gt=now).update(
         status=Booking.Status.CANCELLED,
         cancelled_at=now,
@@ -94,5 +98,5 @@ def account_delete(*, user: User, now: datetime | None = None) -> User:
         review_stale=False,
         updated_at=now,
     )
-    IdempotencyRecord.objects.filter(user=user).delete()
+    idempotency_forget(user=user)
     return account_anonymise(user=user)

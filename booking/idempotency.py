@@ -11,7 +11,8 @@ app processes. The first request's answer is then stored on the record:
 
 A request that fails with a server error releases its key so it can be
 retried. Another user's key is another record: it never replays anything.
-Records are kept 24 hours (`idempotency_purge`).
+Records are kept 24 hours (`idempotency_purge`); a deleted account's go at
+once, with the answers that name them (`idempotency_forget`).
 """
 
 import hashlib
@@ -19,6 +20,7 @@ import json
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -101,4 +103,17 @@ def idempotent(view, request, handler) -> Response:
 def idempotency_purge(*, older_than: timedelta = KEEP_FOR) -> int:
     """Delete records older than `older_than`; returns how many."""
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def idempotency_forget(*, user) -> int:
+    """Delete the stored answers that hold `user`'s data; returns how many (account deletion).
+
+    Their own requests' records, and those of others whose stored answer
+    names them: a booking's answer carries its client (`client: {id,
+    name}`), so the front desk's cancel or reschedule of their booking is
+    kept otherwise for 24 hours with their name. A key forgotten this way
+    is free again: a retry runs anew, against the booking as it now is.
+    """
+    deleted, _ = IdempotencyRecord.objects.filter(Q(user=user) | Q(response_body__client__id=user.pk)).delete()
     return deleted

@@ -102,7 +102,8 @@ class AccountView(MeView):
         operation_id="me_destroy",
         summary="Delete my account (clients)",
         description="Deactivates the account and anonymises it: email `deleted-<id>@invalid`, names and phone "
-        "blanked, no password, every token revoked; intake answers, flags and notes erased; future bookings "
+        "blanked, no password, every token revoked; intake answers, flags and notes erased, and the reasons "
+        "they gave for cancelling; stored Idempotency-Key answers that name them deleted; future bookings "
         "cancelled. Booking times and the intake audit log stay. Therapists and staff: 403 (the clinic "
         "closes those accounts).",
         request=None,

@@ -230,6 +230,46 @@ class TestDelete:
         assert not IdempotencyRecord.objects.filter(user=client).exists()
         assert not AccessAttempt.objects.exists()
 
+    def test_cancellation_reasons_the_client_wrote_are_cleared(self, as_user, person, staff_user):
+        # given: a reason in the client's own words, and one the front desk wrote
+        client = person["client"]
+        own = BookingFactory(client=client, slot=SlotFactory(starts_at=hours_from_now(120)))
+        response = as_user(client).post(
+            f"/api/v1/bookings/{own.pk}/cancel/", {"reason": "Chemo moved to Tuesday."}, format="json"
+        )
+        assert response.status_code == 200
+        by_desk = BookingFactory(
+            client=client,
+            slot=SlotFactory(starts_at=hours_from_now(130)),
+            status=Booking.Status.CANCELLED,
+            cancelled_at=timezone.now(),
+            cancelled_by=staff_user,
+            cancel_reason="Therapist off sick.",
+        )
+        # when
+        as_user(client).delete(ME)
+        # then
+        assert Booking.objects.get(pk=own.pk).cancel_reason == ""
+        assert not Booking.objects.filter(cancel_reason__icontains="chemo").exists()
+        assert Booking.objects.get(pk=by_desk.pk).cancel_reason == "Therapist off sick."
+        assert Booking.objects.get(pk=person["future"].pk).cancel_reason == "Account deleted."
+
+    def test_idempotent_replies_stored_for_others_that_name_the_client_go(self, as_user, person, staff_user):
+        # given: the front desk cancelled with an Idempotency-Key: its stored reply names the client
+        desk = as_user(staff_user)
+        about_them = desk.post(
+            f"/api/v1/bookings/{person['future'].pk}/cancel/", {}, format="json", HTTP_IDEMPOTENCY_KEY="desk-1"
+        )
+        assert about_them.status_code == 200
+        someone_else = BookingFactory(slot=SlotFactory(starts_at=hours_from_now(150)))
+        desk.post(f"/api/v1/bookings/{someone_else.pk}/cancel/", {}, format="json", HTTP_IDEMPOTENCY_KEY="desk-2")
+        assert IdempotencyRecord.objects.filter(response_body__client__name="Ana Silva").exists()
+        # when
+        as_user(person["client"]).delete(ME)
+        # then
+        assert "Silva" not in str(list(IdempotencyRecord.objects.values()))
+        assert IdempotencyRecord.objects.filter(user=staff_user, key="desk-2").exists()
+
     def test_the_email_can_register_again_as_a_new_account(self, as_user, api, person):
         email = person["client"].email
         as_user(person["client"]).delete(ME)
