@@ -17,8 +17,7 @@ COPY . .
 # Static files (admin, Swagger UI) are collected at build time; settings
 # refuse to load without SECRET_KEY, so a throwaway one is given for this step only.
 # DATABASE_URL too: collectstatic connects to nothing, but settings require PostgreSQL.
-RUN SECRET_KEY=collectstatic-build-only DATABASE_URL=postgres://build@localhost/unused DEBUG=false \
-    python manage.py collectstatic --noinput
+RUN SECRET_KEY=collectstatic-build-only DATABASE_URL=postgres://build@localhost/unused DEBUG=false python manage.py collectstatic --noinput
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin clinic
 USER clinic
