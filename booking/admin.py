@@ -12,12 +12,13 @@ from django.db.models import Q
 
 from booking import services
 from booking.models import Booking, IdempotencyRecord, Slot, TimeOff, WorkingHours
+from clinic.admin import HealthGuardedAdmin
 from clinic.errors import DomainError
 from clinic.models import Modality
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     list_display = ["therapist", "weekday", "start_time", "end_time", "slot_minutes", "buffer_minutes"]
     list_filter = ["weekday", "therapist"]
     list_select_related = ["therapist__user"]
@@ -60,7 +61,7 @@ class BookedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Slot)
-class SlotAdmin(admin.ModelAdmin):
+class SlotAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     form = SlotAdminForm
     list_display = ["starts_at", "ends_at", "therapist", "status"]
     list_filter = ["status", BookedFilter, "therapist"]
@@ -83,7 +84,7 @@ class SlotAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     list_display = ["therapist", "starts_at", "ends_at", "reason", "created_by"]
     list_filter = ["therapist"]
     list_select_related = ["therapist__user", "created_by"]
@@ -92,7 +93,7 @@ class TimeOffAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     list_display = ["starts_at", "therapist", "client", "status", "modality", "needs_review"]
     list_filter = ["status", "intake__needs_review", "intake__suggested_modality", "slot__therapist"]
     list_select_related = ["slot__therapist__user", "client", "intake"]
@@ -149,7 +150,7 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     list_display = ["user", "key", "response_status", "created_at"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"

@@ -1,14 +1,212 @@
-"""The Django admin for accounts, the clinic's settings and therapists (staff and admins use it)."""
+"""The Django admin for accounts, the clinic's settings and therapists (staff and admins use it).
+
+It also holds what keeps health data out of every admin page: `HEALTH_FIELDS`
+and `HealthGuardedAdmin`, which every ModelAdmin of the site inherits.
+"""
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import widgets
+from django.contrib.admin.filters import SimpleListFilter
+from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import Field
+from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Clinic, Role, Therapist, User
 from clinic.services import CLINIC_POLICY_MAXIMUMS, EMAIL_TAKEN, email_normalize, role_flags
+
+# --- Health data --------------------------------------------------------------
+
+# The columns that hold health data, by model. No admin filters, searches,
+# orders, lists or exports them, for anyone, superusers included; a model
+# listed here has no admin page for anyone but superusers, whose reads of it
+# are audited (its admin's job). A new kind of health record (treatment
+# notes) is covered by adding its model and columns here.
+HEALTH_FIELDS: dict[str, frozenset[str]] = {
+    "intake.Intake": frozenset({"answers", "score", "flags", "reasons", "review_note"}),
+}
+
+# The parameters Django's field filters read for a field listed in
+# `list_filter` (choices, booleans, all values, dates, empty): the only
+# lookups on it a changelist's URL may carry. A relation adds `<target>__exact`.
+FIELD_FILTER_LOOKUPS = ("", "exact", "isnull", "gte", "lt", "isempty")
+DATE_HIERARCHY_LOOKUPS = ("year", "month", "day")
+# Years the date hierarchy accepts: Django's own arithmetic overflows past 9998.
+DATE_HIERARCHY_YEARS = range(1, 9999)
+
+
+def is_health_model(model) -> bool:
+    return model._meta.label in HEALTH_FIELDS
+
+
+def reaches_health_field(model, path: str) -> bool:
+    """Whether the lookup `path` (fields across relations, then transforms and lookups) touches a health field."""
+    for part in path.split(LOOKUP_SEP):
+        try:
+            field = model._meta.get_field(model._meta.pk.name if part == "pk" else part)
+        except FieldDoesNotExist:
+            return False  # a transform or a lookup: the path's fields have ended
+        if field.name in HEALTH_FIELDS.get(model._meta.label, ()):
+            return True
+        if field.related_model is None:
+            return False
+        model = field.related_model
+    return False
+
+
+def _order_paths(order_field) -> list[str]:
+    """The field paths an `ordering` entry or an `admin_order_field` orders on (strings, F(), expressions)."""
+    if order_field is None:
+        return []
+    if isinstance(order_field, str):
+        return [order_field.lstrip("-?")]
+    if hasattr(order_field, "name") and isinstance(order_field.name, str):
+        return [order_field.name]
+    return [path for source in order_field.get_source_expressions() for path in _order_paths(source)]
+
+
+class HealthGuardedChangeList(ChangeList):
+    """A changelist whose `?o=` never orders on a health field (Django applies it whatever `sortable_by` says)."""
+
+    def get_ordering_field(self, field_name):
+        order_field = super().get_ordering_field(field_name)
+        if any(reaches_health_field(self.model, path) for path in _order_paths(order_field)):
+            return None
+        return order_field
+
+
+class HealthGuardedAdmin:
+    """Mixed into every ModelAdmin of the site (first in the bases), for every user.
+
+    - A changelist's URL carries only the filters the admin lists
+      (`list_filter`, `date_hierarchy`) with the parameters Django's filters
+      read; any other lookup (`?answers__notes__regex=`, `?client__email__icontains=`)
+      is refused: Django answers 400 (`DisallowedModelAdminLookup`), never a
+      result count or a database error.
+    - Nothing touching a health field is a lookup, a search, an ordering, a
+      column or a popup's `?_to_field=` (the values a popup hands back).
+    - A model holding health fields is for superusers only, whatever
+      permissions a user was granted.
+    - `manage.py check` fails (clinic.E101) on an admin that lists a health field.
+    """
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if "\x00" in str(value) or reaches_health_field(self.model, lookup):
+            return False
+        if lookup in self._listed_lookups(request):
+            if lookup == f"{self.date_hierarchy}__year":
+                return value.isdigit() and int(value) in DATE_HIERARCHY_YEARS
+            return True
+        # The popups of raw-id widgets filter by a relation's `limit_choices_to` (as Django allows).
+        for fk_lookup in self.model._meta.related_fkey_lookups:
+            fk_lookup = fk_lookup() if callable(fk_lookup) else fk_lookup
+            if (lookup, value) in widgets.url_params_from_lookup_dict(fk_lookup).items():
+                return True
+        return False
+
+    def _listed_lookups(self, request) -> set[str]:
+        listed = set()
+        for spec in self.get_list_filter(request):
+            if isinstance(spec, type) and issubclass(spec, SimpleListFilter):
+                listed.add(spec.parameter_name)
+                continue
+            path = spec[0] if isinstance(spec, (tuple, list)) else spec
+            if isinstance(path, Field):
+                path = path.name
+            if not isinstance(path, str):
+                continue
+            listed |= {f"{path}{LOOKUP_SEP}{lookup}" if lookup else path for lookup in FIELD_FILTER_LOOKUPS}
+            target = getattr(get_fields_from_path(self.model, path)[-1], "target_field", None)
+            if target is not None:
+                listed.add(f"{path}{LOOKUP_SEP}{target.name}{LOOKUP_SEP}exact")
+        if self.date_hierarchy:
+            listed |= {f"{self.date_hierarchy}{LOOKUP_SEP}{part}" for part in DATE_HIERARCHY_LOOKUPS}
+        return listed
+
+    def get_search_fields(self, request):
+        return [name for name in super().get_search_fields(request) if not self._reaches_health(name.lstrip("^=@"))]
+
+    def get_ordering(self, request):
+        ordering = super().get_ordering(request) or ()
+        return [item for item in ordering if not any(map(self._reaches_health, _order_paths(item)))]
+
+    def get_list_display(self, request):
+        return [name for name in super().get_list_display(request) if not self._reaches_health(name)]
+
+    def get_changelist(self, request, **kwargs):
+        changelist = super().get_changelist(request, **kwargs)
+        if changelist is ChangeList:
+            return HealthGuardedChangeList
+        return changelist
+
+    def to_field_allowed(self, request, to_field):
+        return not self._reaches_health(to_field) and super().to_field_allowed(request, to_field)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_open(request) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_open(request) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request, *args, **kwargs):
+        return self._may_open(request) and super().has_add_permission(request, *args, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_open(request) and super().has_delete_permission(request, obj)
+
+    def _may_open(self, request) -> bool:
+        return request.user.is_superuser or not is_health_model(self.model)
+
+    def _reaches_health(self, path) -> bool:
+        return isinstance(path, str) and reaches_health_field(self.model, path)
+
+    def check(self, **kwargs):
+        return [*super().check(**kwargs), *self._health_checks()]
+
+    def _health_checks(self) -> list[checks.Error]:
+        """An error for every option of this admin that names a health field."""
+        named = [("list_display", name) for name in self.list_display]
+        named += [("list_display", path) for name in self.list_display for path in self._display_order_paths(name)]
+        named += [("list_filter", spec[0] if isinstance(spec, (tuple, list)) else spec) for spec in self.list_filter]
+        named += [("search_fields", name.lstrip("^=@")) for name in self.search_fields]
+        named += [("ordering", path) for item in self.ordering or () for path in _order_paths(item)]
+        named += [("sortable_by", name) for name in self.sortable_by or ()]
+        named += [("list_editable", name) for name in self.list_editable]
+        named += [("date_hierarchy", self.date_hierarchy)] if self.date_hierarchy else []
+        return [
+            checks.Error(
+                f"'{option}' of {type(self).__name__} names '{path}', a health field: no admin may "
+                "filter, search, order or list it (clinic.admin.HEALTH_FIELDS).",
+                obj=type(self),
+                id="clinic.E101",
+            )
+            for option, path in dict.fromkeys(named)
+            if self._reaches_health(path)
+        ]
+
+    def _display_order_paths(self, name) -> list[str]:
+        """What a `list_display` entry that is no field orders on (its `admin_order_field`)."""
+        if isinstance(name, str) and name.split(LOOKUP_SEP)[0] in {f.name for f in self.model._meta.get_fields()}:
+            return []
+        attr = name if callable(name) else getattr(self, name, None) or getattr(self.model, name, None)
+        attr = attr.fget if isinstance(attr, property) else attr
+        return _order_paths(getattr(attr, "admin_order_field", None))
+
+
+def health_guard_registered_admins(site: admin.AdminSite) -> None:
+    """Give the admins other packages registered (auth's groups, axes, knox) the same guard."""
+    for model, model_admin in list(site._registry.items()):
+        if not isinstance(model_admin, HealthGuardedAdmin):
+            guarded = type(type(model_admin).__name__, (HealthGuardedAdmin, type(model_admin)), {})
+            site.unregister(model)
+            site.register(model, guarded)
+
 
 # --- Accounts -----------------------------------------------------------------
 
@@ -46,7 +244,7 @@ class UserEditForm(_AccountFormMixin, UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(HealthGuardedAdmin, DjangoUserAdmin):
     """Django's user admin, for accounts that log in with their email and have a role."""
 
     form = UserEditForm
@@ -100,7 +298,7 @@ class ClinicAdminForm(forms.ModelForm):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     """The clinic's single settings row: it can be added once and never deleted."""
 
     form = ClinicAdminForm
@@ -134,7 +332,7 @@ class TherapistAdminForm(forms.ModelForm):
 
 
 @admin.register(Therapist)
-class TherapistAdmin(admin.ModelAdmin):
+class TherapistAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     form = TherapistAdminForm
     list_display = ("name", "email", "modality_list", "active")
     list_filter = ("active", "gives_therapeutic", "gives_deep_tissue")
@@ -158,3 +356,7 @@ class TherapistAdmin(admin.ModelAdmin):
         if db_field.name == "user":
             kwargs["queryset"] = User.objects.filter(role=Role.THERAPIST, therapist__isnull=True).order_by("email")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# Every admin registered before this module (INSTALLED_APPS lists those packages first).
+health_guard_registered_admins(admin.site)

@@ -1,9 +1,11 @@
 """Admin permissions that follow the role, so the front desk can use the admin
 without anyone granting them model permissions by hand.
 
-Staff may run the schedule and bookings and see therapists and accounts; they
-may see that an intake exists (the intake admin hides the answers from them)
-but change nothing health-related. Admins are superusers and have everything.
+Staff may run the schedule and bookings and see therapists and accounts. They
+get nothing of the intake app: what they may know of an intake (modality,
+needs review) the booking admin shows, and the intake admin is for superusers
+only whatever anyone is granted (`clinic.admin.HEALTH_FIELDS`). Admins are
+superusers and have everything.
 """
 
 from django.contrib.auth.backends import BaseBackend
@@ -20,7 +22,6 @@ FRONT_DESK_PERMISSIONS = frozenset(
         for action in ("view", "add", "change", "delete")
     ]
     + ["booking.view_booking", "booking.change_booking"]
-    + ["intake.view_intake"]
 )
 
 

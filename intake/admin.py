@@ -1,10 +1,13 @@
-"""The intake in the Django admin.
+"""The intake in the Django admin: for superusers (admins) only.
 
-Front-desk staff (is_staff) run the schedule without reading health
-answers: for them an intake shows only who, when, the modality and whether
-it needs review, read-only. Superusers (admins) see everything; their reads
-of a full intake are written to the audit log, and their edits go through
-the services so the assessment always follows from the answers.
+Front-desk staff run the schedule without reading health answers: they have
+no intake page at all, whatever permissions they hold (the intake's
+columns are in `clinic.admin.HEALTH_FIELDS`, which also keeps every admin
+from filtering, searching or ordering on them). What the front desk may
+know of an intake (modality, needs review) the booking admin shows.
+Superusers see everything; their reads of a full intake are written to the
+audit log, and their edits go through the services so the assessment
+always follows from the answers.
 """
 
 from functools import cache
@@ -17,14 +20,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from clinic.admin import HealthGuardedAdmin
 from config.security import client_ip
 from intake import rules
 from intake.form import FIELDS, FORM_VERSION, validate_answers
 from intake.models import Intake, IntakeAccess
 from intake.services import REVIEW_NOTE_MAX_LENGTH, intake_access_log, intake_review, intake_update_answers
 
-# Shown to superusers only: the answers and everything derived from them.
-HEALTH_FIELDS = ("answers", "score", "flags", "reasons", "review_note")
 # What a superuser may change; saving goes through the services.
 EDITABLE_FIELDS = ("answers", "reviewed_modality", "review_note")
 ALL_FIELDS = (
@@ -108,7 +110,7 @@ def _rules_page_template():
 
 
 @admin.register(Intake)
-class IntakeAdmin(admin.ModelAdmin):
+class IntakeAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     form = IntakeAdminForm
     list_display = ("id", "client", "suggested_modality", "modality", "needs_review", "reviewed_at", "created_at")
     list_filter = (
@@ -123,15 +125,10 @@ class IntakeAdmin(admin.ModelAdmin):
     search_fields = ("client__email",)
     list_select_related = ("client",)
     ordering = ("-created_at", "-id")
-
-    def get_fields(self, request, obj=None):
-        if request.user.is_superuser:
-            return ALL_FIELDS
-        return tuple(name for name in ALL_FIELDS if name not in HEALTH_FIELDS)
+    fields = ALL_FIELDS
 
     def get_readonly_fields(self, request, obj=None):
-        editable = EDITABLE_FIELDS if request.user.is_superuser else ()
-        return tuple(name for name in self.get_fields(request, obj) if name not in editable)
+        return tuple(name for name in ALL_FIELDS if name not in EDITABLE_FIELDS)
 
     def has_add_permission(self, request):
         # An intake comes with a booking, through the booking API.
@@ -140,9 +137,6 @@ class IntakeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # History is kept: bookings and the audit log point at intakes.
         return False
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser and super().has_change_permission(request, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -197,7 +191,7 @@ class IntakeAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntakeAccess)
-class IntakeAccessAdmin(admin.ModelAdmin):
+class IntakeAccessAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     """The audit log of intake reads: append-only, for admins to read."""
 
     list_display = ("accessed_at", "intake", "booking_id", "accessed_by", "channel", "outcome", "remote_addr")

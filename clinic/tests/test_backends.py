@@ -46,6 +46,7 @@ def test_front_desk_sees_bookings_but_not_health_answers(front_desk, clinic):
     assert b"warfarin-secret" not in page.content
     assert b"blood_thinners" not in page.content
     intake_page = front_desk.get(f"/admin/intake/intake/{booking.intake.pk}/change/")
+    assert intake_page.status_code == 403
     assert b"warfarin-secret" not in intake_page.content
     assert b"blood_thinners" not in intake_page.content
 
