@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 
+from clinic.models import Role, User
 from intake.models import Intake, IntakeAccess
 
 # The assessment's keys (as `intake.rules.assess` returns them) -> the Intake
@@ -29,6 +30,16 @@ def intake_assessment(intake: Intake) -> dict:
     return {key: getattr(intake, column) for key, column in ASSESSMENT_COLUMNS.items()}
 
 
-def intake_access_list(*, intake: Intake) -> QuerySet[IntakeAccess]:
-    """The audit log of reads of `intake`, newest first, with who read it."""
-    return IntakeAccess.objects.filter(intake=intake).select_related("accessed_by").order_by("-accessed_at", "-id")
+def intake_access_list(*, intake: Intake, user: User) -> QuerySet[IntakeAccess]:
+    """The audit log of `intake` as `user` may see it, newest first, with who read it.
+
+    Admins see every row. Anyone else (the client) sees the reads of the
+    intake, not the refused attempts: those read nothing, and anyone probing
+    booking ids writes one, so showing them would let a stranger fill a
+    client's log. They stay in the table, for admins. Whether `user` may see
+    the log at all is the caller's check.
+    """
+    rows = IntakeAccess.objects.filter(intake=intake)
+    if user.role != Role.ADMIN:
+        rows = rows.filter(outcome=IntakeAccess.Outcome.ALLOWED)
+    return rows.select_related("accessed_by").order_by("-accessed_at", "-id")

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from booking.models import Booking
 from booking.tests.factories import BookingFactory, SlotFactory
+from clinic.tests.factories import AdminFactory
 
 ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
 
@@ -52,7 +53,10 @@ def test_intake_read_review_and_log(clinic, client_user, as_user, therapist, sta
     assert rv.json()["modality"] == "deep_tissue"
     log = as_user(client_user).get(f"/api/v1/bookings/{pk}/intake/access-log/")
     assert log.status_code == 200, log.json()
-    assert [row["outcome"] for row in log.json()["results"]] == ["denied", "denied", "allowed"]
+    # The refused attempts (staff, another client) are for admins: the client sees the reads.
+    assert [row["outcome"] for row in log.json()["results"]] == ["allowed"]
+    admin_log = as_user(AdminFactory()).get(f"/api/v1/bookings/{pk}/intake/access-log/")
+    assert [row["outcome"] for row in admin_log.json()["results"]] == ["denied", "denied", "allowed"]
     put = as_user(client_user).put(
         f"/api/v1/bookings/{pk}/intake/", {**ANSWERS, "pressure_preference": "deep"}, format="json"
     )

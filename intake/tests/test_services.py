@@ -241,7 +241,7 @@ def test_access_log_writes_an_audit_row(client_user, therapist):
     stored = IntakeAccess.objects.get(pk=row.pk)
     assert (stored.intake, stored.accessed_by, stored.booking_id) == (intake, therapist.user, 42)
     assert (stored.remote_addr, stored.channel, stored.outcome) == ("203.0.113.9", "api", "allowed")
-    assert list(intake_access_list(intake=intake)) == [stored]
+    assert list(intake_access_list(intake=intake, user=client_user)) == [stored]
 
 
 @pytest.mark.parametrize("remote_addr", ["not an address", "", None, "1.2.3.4, 5.6.7.8"])
