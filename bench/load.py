@@ -1,4 +1,4 @@
-"""The load engine: HTTP clients on threads, latency statistics, the server's memory.
+"""The load engine: HTTP clients on threads and latency statistics (the server's CPU and memory: metering.py).
 
 Stdlib only (http.client, threading): each worker thread owns one
 HTTPConnection, kept alive when the server allows it (gunicorn's sync
@@ -9,7 +9,6 @@ import http.client
 import itertools
 import json
 import math
-import os
 import threading
 import time
 from collections import Counter
@@ -155,112 +154,3 @@ def drive(
     result.seconds = result.ended_at - result.started_at
     result.requests = len(result.latencies)
     return result
-
-
-def _rss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        # The command may contain spaces and parentheses: fields follow the last ')'.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            kids.append(int(entry))
-    return kids
-
-
-class RssSampler:
-    """Samples the server's resident memory (master + workers, from /proc) every `interval` s."""
-
-    def __init__(self, master_pid: int, interval: float = 0.1):
-        self.master_pid = master_pid
-        self.interval = interval
-        self.samples: list[tuple[float, int]] = []
-        self.workers: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        refresh = 0.0
-        while not self._stop.is_set():
-            now = time.perf_counter()
-            if now >= refresh:
-                self.workers = _children(self.master_pid)
-                refresh = now + 1.0
-            total = _rss_kib(self.master_pid) + sum(_rss_kib(pid) for pid in self.workers)
-            self.samples.append((now, total))
-            self._stop.wait(self.interval)
-
-    def start(self) -> "RssSampler":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def peak_mib(self, start: float, end: float) -> float:
-        inside = [kib for t, kib in self.samples if start <= t <= end]
-        return max(inside, default=0) / 1024
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_ticks(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15 of stat)
-
-
-class CpuMeter:
-    """CPU seconds spent by a set of processes between two snapshots.
-
-    Less sensitive to a busy machine than wall-clock figures: time spent
-    waiting for a core is not counted. `pids()` is asked at each snapshot, so
-    processes that appear in between (new database backends) are counted
-    from zero.
-    """
-
-    def __init__(self, pids):
-        self.pids = pids
-        self._before: dict[int, int] = {}
-
-    def _snapshot(self) -> dict[int, int]:
-        ticks = {}
-        for pid in self.pids():
-            value = _cpu_ticks(pid)
-            if value is not None:
-                ticks[pid] = value
-        return ticks
-
-    def start(self) -> None:
-        self._before = self._snapshot()
-
-    def seconds(self) -> float:
-        after = self._snapshot()
-        return sum(v - self._before.get(pid, 0) for pid, v in after.items()) / _TICK
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and its direct children (gunicorn's master and workers)."""
-    return [pid, *_children(pid)]

@@ -20,7 +20,7 @@ from bench.env import setup_django
 
 
 def build_requests(fx, scenario: str):
-    from bench.run import ASSESS_ANSWERS, BOOKING_ANSWERS, availability_week_path
+    from bench.scenarios import ASSESS_ANSWERS, BOOKING_ANSWERS, availability_week_path
 
     days = [fx.week1 + timedelta(days=i) for i in range(5)]
     if scenario == "healthz":
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic for the bench
     from django.test import Client
 
-    from bench.run import Fixtures, vacuum
+    from bench.scenarios import Fixtures, vacuum
 
     vacuum()
     fx = Fixtures()
