@@ -90,7 +90,7 @@ class HealthGuardedAdmin:
       is refused: Django answers 400 (`DisallowedModelAdminLookup`), never a
       result count or a database error.
     - Nothing touching a health field is a lookup, a search, an ordering, a
-      column or a popup's `?_to_field=` (the values a popup hands back).
+      column, an inline or a popup's `?_to_field=` (the values a popup hands back).
     - A model holding health fields is for superusers only, whatever
       permissions a user was granted.
     - `manage.py check` fails (clinic.E101) on an admin that lists a health field.
@@ -139,6 +139,10 @@ class HealthGuardedAdmin:
     def get_list_display(self, request):
         return [name for name in super().get_list_display(request) if not self._reaches_health(name)]
 
+    def get_inline_instances(self, request, obj=None):
+        # An inline of a health model would show its fields on another model's page, unaudited.
+        return [inline for inline in super().get_inline_instances(request, obj) if not is_health_model(inline.model)]
+
     def get_changelist(self, request, **kwargs):
         changelist = super().get_changelist(request, **kwargs)
         if changelist is ChangeList:
@@ -179,7 +183,7 @@ class HealthGuardedAdmin:
         named += [("sortable_by", name) for name in self.sortable_by or ()]
         named += [("list_editable", name) for name in self.list_editable]
         named += [("date_hierarchy", self.date_hierarchy)] if self.date_hierarchy else []
-        return [
+        errors = [
             checks.Error(
                 f"'{option}' of {type(self).__name__} names '{path}', a health field: no admin may "
                 "filter, search, order or list it (clinic.admin.HEALTH_FIELDS).",
@@ -189,6 +193,17 @@ class HealthGuardedAdmin:
             for option, path in dict.fromkeys(named)
             if self._reaches_health(path)
         ]
+        errors += [
+            checks.Error(
+                f"'inlines' of {type(self).__name__} holds {inline.__name__}, an inline of "
+                f"{inline.model._meta.label}, which holds health fields (clinic.admin.HEALTH_FIELDS).",
+                obj=type(self),
+                id="clinic.E101",
+            )
+            for inline in self.inlines
+            if is_health_model(inline.model)
+        ]
+        return errors
 
     def _display_order_paths(self, name) -> list[str]:
         """What a `list_display` entry that is no field orders on (its `admin_order_field`)."""

@@ -24,7 +24,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.db import models, transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -386,3 +386,47 @@ def test_an_admin_listing_a_health_field_fails_its_checks():
     assert {error.id for error in errors} == {"clinic.E101"}
     assert len(errors) == 5
     assert isinstance(Intake._meta.get_field("flags"), models.JSONField)
+
+
+def test_an_inline_of_intakes_fails_the_checks_and_is_never_shown(seeded):
+    from clinic.admin import UserAdmin
+    from clinic.models import User
+    from intake.models import Intake
+
+    class IntakeInline(admin.TabularInline):
+        model = Intake
+        fk_name = "client"
+        fields = ("answers", "flags")
+
+    class CarelessUserAdmin(UserAdmin):
+        inlines = [IntakeInline]
+
+    careless = CarelessUserAdmin(User, admin.AdminSite())
+    request = RequestFactory().get("/")
+    request.user = AdminFactory()
+
+    assert [error.id for error in careless.check()] == ["clinic.E101"]
+    assert careless.get_inline_instances(request, seeded.client) == []
+
+
+def test_no_change_page_shows_a_health_value_but_the_intakes_own(seeded):
+    # given every object the admin lists, as the front desk and as a superuser
+    pages = [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=[obj.pk])
+        for model, _ in registered_admins()
+        for obj in model._default_manager.all()
+        for view in ("change", "history")
+    ]
+    intake_page = reverse("admin:intake_intake_change", args=[seeded.intake.pk])
+    for user, front_desk in ((StaffFactory(), True), (AdminFactory(), False)):
+        web = browser(user)
+        for page in pages:
+            response = web.get(page)
+
+            # then none is a server error, and only a superuser's intake page shows the answers
+            assert response.status_code < 500, page
+            content = response.content.decode()
+            if front_desk or page != intake_page:
+                assert not [name for name, marker in MARKERS.items() if marker in content], (user.role, page)
+            else:
+                assert MARKERS["notes"] in content  # the walk does reach the answers where they belong
