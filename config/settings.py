@@ -98,10 +98,6 @@ TEMPLATES = [
 # the schema: migrations and the test database's setup run as it, and the
 # application's role gets only the grants it needs (config/db_roles.py).
 
-if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": _database("DATABASE_URL")}
-else:
-
 def _database(variable: str) -> dict:
     """A DATABASES entry from a URL; a Unix socket directory may be given percent-encoded as the host."""
     entry = env.db(variable)
@@ -109,6 +105,9 @@ def _database(variable: str) -> dict:
     return entry
 
 
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": _database("DATABASE_URL")}
+else:
     from config import embedded_db
 
     DATABASES = {"default": embedded_db.database_settings()}
