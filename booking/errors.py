@@ -26,6 +26,24 @@ class ClientOverlap(DomainError):
     )
 
 
+class TooManyBookings(DomainError):
+    """The client already holds the clinic's `max_active_bookings_per_client` upcoming bookings."""
+
+    code = "too_many_bookings"
+    default_detail = (
+        "You already have as many upcoming bookings as the clinic allows at once. "
+        "Cancel one you no longer need, or book again after your next session."
+    )
+
+    @classmethod
+    def for_cap(cls, cap: int) -> "TooManyBookings":
+        bookings = "booking" if cap == 1 else "bookings"
+        return cls(
+            f"You already have {cap} upcoming {bookings}, the most the clinic allows at once. "
+            "Cancel one you no longer need, or book again after your next session."
+        )
+
+
 class ClientInactive(DomainError):
     code = "account_inactive"
     default_detail = "This account has been deleted or deactivated, so it cannot book. Please contact the clinic."

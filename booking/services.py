@@ -29,6 +29,7 @@ from booking.errors import (
     SlotUnavailable,
     TherapistNotQualified,
     TooEarly,
+    TooManyBookings,
 )
 from booking.models import Booking, Slot
 from booking.notifications import (
@@ -38,7 +39,7 @@ from booking.notifications import (
     send_booking_rescheduled,
     send_review_needed,
 )
-from clinic.models import Modality, User
+from clinic.models import Clinic, Modality, User
 from clinic.selectors import clinic_get
 from intake.models import Intake
 from intake.services import intake_create, intake_review, intake_update_answers
@@ -96,6 +97,25 @@ def _check_qualified(slot: Slot, modality: str) -> None:
         raise TherapistNotQualified()
 
 
+def _check_client_cap(client: User, *, clinic: Clinic, now: datetime) -> None:
+    """Refuse a new booking to a client who already holds `max_active_bookings_per_client` active ones.
+
+    Active here is confirmed and not yet started: a session that has taken
+    place but was not yet marked completed no longer holds a place on the
+    calendar, so it does not count. Call it under the client row lock
+    (`_lock_client`): one client's bookings are then counted one after the
+    other, and concurrent requests cannot all slip under the cap.
+
+    Only for a new booking: a reschedule moves a booking the client already
+    holds. In v1 only clients book; a booking made by the front desk (v2)
+    will neither count nor be refused.
+    """
+    cap = clinic.max_active_bookings_per_client
+    held = Booking.objects.filter(client=client, status=Booking.Status.CONFIRMED, slot__starts_at__gt=now)
+    if held.count() >= cap:
+        raise TooManyBookings.for_cap(cap)
+
+
 def _check_client_free(client: User, slot: Slot, *, exclude_booking_id: int | None = None) -> None:
     overlapping = Booking.objects.filter(
         client=client,
@@ -121,14 +141,17 @@ def booking_create(*, client: User, slot_id: int, answers: dict, now: datetime |
     """Book `slot_id` for `client` with a new intake from `answers`, all or nothing.
 
     Validates and assesses the answers (400 on invalid answers), locks the
-    client then the slot, checks the slot is bookable, the therapist trained
-    for the suggested modality and the client free at that time, and inserts.
+    client, checks they are under the clinic's cap of active bookings, locks
+    the slot, checks it is bookable, the therapist trained for deep tissue
+    when that is suggested and the client free at that time, and inserts.
     """
     clinic = clinic_get()
+    now = now or timezone.now()
     window = BookingWindow.of(clinic, now)
     with _races_become_unavailable(), transaction.atomic():
         intake = intake_create(client=client, answers=answers)
         _lock_client(client)
+        _check_client_cap(client, clinic=clinic, now=now)
         slot = _lock_slot(slot_id)
         _check_slot_bookable(slot, window=window)
         _check_qualified(slot, intake.suggested_modality)
@@ -173,7 +196,8 @@ def booking_reschedule(*, booking_id: int, by: User, slot_id: int, now: datetime
     """Move a confirmed booking (and its intake) to another slot, atomically.
 
     The same rules as booking apply to the new slot, checked against the
-    booking's final modality. On any refusal the booking stays where it was.
+    booking's final modality, except the cap on active bookings: a move adds
+    none. On any refusal the booking stays where it was.
     """
     clinic = clinic_get()
     now = now or timezone.now()

@@ -299,7 +299,14 @@ class UserAdmin(HealthGuardedAdmin, DjangoUserAdmin):
 class ClinicAdminForm(forms.ModelForm):
     class Meta:
         model = Clinic
-        fields = ["name", "time_zone", "min_notice_hours", "booking_horizon_days", "cancellation_window_hours"]
+        fields = [
+            "name",
+            "time_zone",
+            "min_notice_hours",
+            "booking_horizon_days",
+            "cancellation_window_hours",
+            "max_active_bookings_per_client",
+        ]
 
     def clean(self):
         cleaned_data = super().clean()

@@ -5,6 +5,7 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -121,11 +122,20 @@ class Clinic(models.Model):
     cancellation_window_hours = models.PositiveIntegerField(
         default=24, help_text="Clients may not cancel later than this before the start; staff always may."
     )
+    max_active_bookings_per_client = models.PositiveIntegerField(
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text="How many upcoming confirmed bookings one client may hold at once; "
+        "one more is refused (rescheduling one is not).",
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="clinic_single_row"),
             models.CheckConstraint(condition=Q(booking_horizon_days__gte=1), name="clinic_horizon_positive"),
+            models.CheckConstraint(
+                condition=Q(max_active_bookings_per_client__gte=1), name="clinic_booking_cap_positive"
+            ),
         ]
 
     def __str__(self):

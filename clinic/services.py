@@ -29,13 +29,21 @@ _ROLE_FLAGS: dict[str, dict[str, bool]] = {
 }
 
 CLINIC_EDITABLE_FIELDS = frozenset(
-    {"name", "time_zone", "min_notice_hours", "booking_horizon_days", "cancellation_window_hours"}
+    {
+        "name",
+        "time_zone",
+        "min_notice_hours",
+        "booking_horizon_days",
+        "cancellation_window_hours",
+        "max_active_bookings_per_client",
+    }
 )
 # Upper bounds that keep the booking policies sane (and date arithmetic far from overflowing).
 CLINIC_POLICY_MAXIMUMS = {
     "min_notice_hours": 24 * 365,
     "booking_horizon_days": 5 * 365,
     "cancellation_window_hours": 24 * 365,
+    "max_active_bookings_per_client": 100,
 }
 
 

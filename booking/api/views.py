@@ -200,7 +200,8 @@ class TimeOffViewSet(
 
 
 BOOKING_CONFLICTS = conflict(
-    "slot_unavailable, therapist_not_qualified, client_overlap, idempotency_key_in_use "
+    "slot_unavailable, therapist_not_qualified, client_overlap, too_many_bookings (the client already "
+    "holds the clinic's `max_active_bookings_per_client` upcoming bookings), idempotency_key_in_use "
     "(each with a sentence saying what to do)."
 )
 

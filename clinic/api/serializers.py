@@ -100,11 +100,24 @@ class MeSerializer(serializers.ModelSerializer):
 class ClinicSerializer(serializers.ModelSerializer):
     class Meta:
         model = Clinic
-        fields = ["name", "time_zone", "min_notice_hours", "booking_horizon_days", "cancellation_window_hours"]
+        fields = [
+            "name",
+            "time_zone",
+            "min_notice_hours",
+            "booking_horizon_days",
+            "cancellation_window_hours",
+            "max_active_bookings_per_client",
+        ]
         extra_kwargs = {
             "min_notice_hours": {"max_value": CLINIC_POLICY_MAXIMUMS["min_notice_hours"]},
             "booking_horizon_days": {"min_value": 1, "max_value": CLINIC_POLICY_MAXIMUMS["booking_horizon_days"]},
             "cancellation_window_hours": {"max_value": CLINIC_POLICY_MAXIMUMS["cancellation_window_hours"]},
+            "max_active_bookings_per_client": {
+                "min_value": 1,
+                "max_value": CLINIC_POLICY_MAXIMUMS["max_active_bookings_per_client"],
+                "help_text": "How many upcoming confirmed bookings one client may hold at once; one more is "
+                "refused with 409 `too_many_bookings` (rescheduling one is not). Default 4.",
+            },
         }
 
 

@@ -106,6 +106,7 @@ def test_the_clinic_row_can_be_added_once_and_never_deleted(browser, db):
             "min_notice_hours": 2,
             "booking_horizon_days": 30,
             "cancellation_window_hours": 24,
+            "max_active_bookings_per_client": 4,
         },
     )
     assert response.status_code == 302
@@ -124,6 +125,7 @@ def test_the_clinic_form_refuses_a_bad_time_zone(browser, db):
             "min_notice_hours": 2,
             "booking_horizon_days": 30,
             "cancellation_window_hours": 24,
+            "max_active_bookings_per_client": 4,
         },
     )
     assert response.status_code == 200

@@ -250,6 +250,7 @@ class TestClinic:
             "min_notice_hours": 2,
             "booking_horizon_days": 60,
             "cancellation_window_hours": 24,
+            "max_active_bookings_per_client": 4,
         }
 
     def test_the_clinic_row_is_created_from_the_environment_on_first_read(self, api, db):
@@ -270,6 +271,7 @@ class TestClinic:
             "min_notice_hours": 4,
             "booking_horizon_days": 60,
             "cancellation_window_hours": 24,
+            "max_active_bookings_per_client": 4,
         }
         clinic.refresh_from_db()
         assert (clinic.name, clinic.time_zone, clinic.min_notice_hours) == ("Calm Hands", "Europe/Paris", 4)
