@@ -105,6 +105,7 @@ class BookingAdmin(HealthGuardedAdmin, admin.ModelAdmin):
         "status",
         "modality",
         "needs_review",
+        "warnings",
         "created_at",
         "cancelled_at",
         "cancelled_by",
@@ -127,9 +128,9 @@ class BookingAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     def modality(self, booking):
         return Modality(booking.intake.modality).label
 
-    @admin.display(boolean=True, ordering="intake__needs_review")
+    @admin.display(boolean=True, description="Needs review (assessment or a warning)")
     def needs_review(self, booking):
-        return booking.intake.needs_review
+        return booking.needs_review
 
     @admin.action(description="Cancel the selected bookings (as front desk)")
     def cancel(self, request, queryset):

@@ -12,11 +12,24 @@ class SlotUnavailable(DomainError):
 
 
 class TherapistNotQualified(DomainError):
+    """The booking's therapist is not trained in the modality asked for.
+
+    Its `code` is also the booking warning of the same name (`Booking.WarningCode`),
+    set where the answers, not a person's choice, ask for such a modality.
+    """
+
     code = "therapist_not_qualified"
     default_detail = (
         "Your intake suggests deep tissue massage, which this therapist does not give. "
         "Please choose a slot with a therapist trained in deep tissue massage."
     )
+
+    @classmethod
+    def for_review(cls, modality_label: str) -> "TherapistNotQualified":
+        return cls(
+            f"The booking's therapist does not give {modality_label.lower()}. Choose a modality they give, "
+            "or have the front desk move the booking to a therapist who gives it."
+        )
 
 
 class ClientOverlap(DomainError):

@@ -2,7 +2,8 @@
 
 What an event says is deliberately little: when, the final modality, the
 client's name (therapist side) and "intake needs review" while it does
-(flagged, and not reviewed since the answers last changed). Calendars
+(flagged, and not reviewed since the answers last changed; or with a
+warning on the booking, such as a modality the therapist does not give). Calendars
 sync to phones, laptops and third-party servers, so no health detail (flags,
 conditions, medications, areas, notes) ever goes into one.
 
@@ -85,7 +86,7 @@ def _event(*, booking: Booking, summary: str, description: str, location: str, s
 def _therapist_summary(booking: Booking) -> str:
     """`Deep tissue massage — Ana Díaz`, `(intake needs review)` appended when so."""
     summary = f"{modality_label(booking.intake.modality)} — {booking.client.display_name}"
-    if booking.intake.awaits_review:
+    if booking.awaits_review:
         summary += f" ({NEEDS_REVIEW})"
     if booking.status == Booking.Status.CANCELLED:
         summary = f"Cancelled: {summary}"
@@ -94,7 +95,7 @@ def _therapist_summary(booking: Booking) -> str:
 
 def _therapist_event(booking: Booking, *, location: str, stamp: datetime) -> Event:
     description = ""
-    if booking.intake.awaits_review:
+    if booking.awaits_review:
         description = "The intake needs review: read it in the day sheet before the session."
     return _event(
         booking=booking, summary=_therapist_summary(booking), description=description, location=location, stamp=stamp

@@ -123,6 +123,11 @@ class Booking(models.Model):
     History is kept: a cancelled booking stays with who cancelled it and why;
     a rescheduled one moves to its new slot and bumps `sequence` (the
     calendar feed's SEQUENCE).
+
+    `warnings` are codes any role may see (docs/api.md), kept up to date by
+    `booking.services` whenever the answers, the review or the therapist
+    change. The booking needs review when its intake's assessment says so
+    or when it carries any warning.
     """
 
     class Status(models.TextChoices):
@@ -130,6 +135,13 @@ class Booking(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         COMPLETED = "completed", "Completed"
         NO_SHOW = "no_show", "No-show"
+
+    class WarningCode(models.TextChoices):
+        # The same code as the refusal `booking.errors.TherapistNotQualified`.
+        THERAPIST_NOT_QUALIFIED = (
+            "therapist_not_qualified",
+            "The intake asks for a modality the therapist is not trained in",
+        )
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
@@ -145,6 +157,9 @@ class Booking(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True, help_text="When it was marked completed or no-show.")
     sequence = models.PositiveIntegerField(default=0, help_text="Bumped on each reschedule (iCalendar SEQUENCE).")
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    warnings = models.JSONField(
+        default=list, blank=True, help_text="Codes of Booking.WarningCode that hold now, e.g. therapist_not_qualified."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -175,6 +190,21 @@ class Booking(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.CONFIRMED
+
+    @property
+    def needs_review(self) -> bool:
+        """The booking's `needs_review` (docs/api.md): the assessment's, or any warning."""
+        return self.intake.needs_review or bool(self.warnings)
+
+    @property
+    def awaits_review(self) -> bool:
+        """Needs the therapist's review still: the intake awaits one, or a warning holds."""
+        return self.intake.awaits_review or bool(self.warnings)
+
+    @staticmethod
+    def needs_review_q() -> Q:
+        """A filter on bookings whose `needs_review` is true."""
+        return Q(intake__needs_review=True) | ~Q(warnings=[])
 
 
 class IdempotencyRecord(models.Model):

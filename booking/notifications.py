@@ -203,17 +203,32 @@ def send_booking_reminder(booking_id: int) -> bool:
     return _client_mail(booking_id, REMINDER)
 
 
-def send_review_needed(booking_id: int) -> bool:
-    """Mail the treating therapist that a booking's intake needs their review.
+# What each warning tells the therapist: no health detail, only what to do.
+_WARNING_TEXT = {
+    Booking.WarningCode.THERAPIST_NOT_QUALIFIED: (
+        "The intake asks for a massage you are not trained in: choose one you give in your review, "
+        "or ask the front desk to move the booking to a colleague."
+    ),
+}
 
-    It says which booking and when, never why: the reasons are in the intake,
-    which the therapist reads in the app (and that read is audited).
+
+def _warning_lines(booking: Booking) -> str:
+    lines = [_WARNING_TEXT[code] for code in booking.warnings if code in _WARNING_TEXT]
+    return "".join(f"{line}\n\n" for line in lines)
+
+
+def send_review_needed(booking_id: int) -> bool:
+    """Mail the treating therapist that a booking needs their review (its assessment's or a warning).
+
+    It says which booking and when, never the health reasons: they are in the
+    intake, which the therapist reads in the app (and that read is audited).
+    A warning on the booking is named by what to do about it.
     """
     try:
         booking = _load(booking_id)
         if booking is None:
             return False
-        if booking.status != Booking.Status.CONFIRMED or not booking.intake.needs_review:
+        if booking.status != Booking.Status.CONFIRMED or not booking.needs_review:
             logger.info("No review mail for booking %s: nothing to review any more.", booking_id)
             return False
         therapist_user = booking.slot.therapist.user
@@ -226,6 +241,7 @@ def send_review_needed(booking_id: int) -> bool:
         body = (
             f"Hello {therapist_user.display_name},\n\n"
             f"The intake of a booking with you needs your review before the session.\n\n"
+            f"{_warning_lines(booking)}"
             f"Client: {booking.client.display_name}\n"
             f"When: {_when(booking, tz)}\n"
             f"Massage: {modality_label(booking.intake.modality)}\n"

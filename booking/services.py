@@ -10,6 +10,9 @@ The partial unique constraint `booking_one_confirmed_per_slot` is the last
 line: if a race still reaches it, its IntegrityError, like a deadlock or a
 serialization failure, becomes `SlotUnavailable` (409), never a 500.
 Mail goes out only after commit, so a rolled-back booking sends nothing.
+
+A booking's `warnings` follow from its intake and its therapist: every
+service here that changes either recomputes them (`_set_warnings`).
 """
 
 from collections.abc import Iterator
@@ -39,7 +42,7 @@ from booking.notifications import (
     send_booking_rescheduled,
     send_review_needed,
 )
-from clinic.models import Clinic, Modality, User
+from clinic.models import Clinic, Modality, Therapist, User
 from clinic.selectors import clinic_get
 from intake.models import Intake
 from intake.services import intake_create, intake_review, intake_update_answers
@@ -116,6 +119,29 @@ def _check_client_cap(client: User, *, clinic: Clinic, now: datetime) -> None:
         raise TooManyBookings.for_cap(cap)
 
 
+def requested_modality(intake: Intake) -> str:
+    """The modality the booking asks of its therapist: a current review's, else what the answers suggest."""
+    if intake.reviewed_modality and not intake.review_stale:
+        return intake.reviewed_modality
+    return intake.suggested_modality
+
+
+def booking_warnings(*, intake: Intake, therapist: Therapist) -> list[str]:
+    """The warning codes that hold for a booking of `therapist` with `intake` (Booking.WarningCode)."""
+    if not therapist.is_trained_for(requested_modality(intake)):
+        return [Booking.WarningCode.THERAPIST_NOT_QUALIFIED.value]
+    return []
+
+
+def _set_warnings(booking: Booking) -> list[str]:
+    """Recompute the booking's warnings from its intake and therapist; save them if they changed."""
+    warnings = booking_warnings(intake=booking.intake, therapist=booking.slot.therapist)
+    if warnings != booking.warnings:
+        booking.warnings = warnings
+        booking.save(update_fields=["warnings", "updated_at"])
+    return warnings
+
+
 def _check_client_free(client: User, slot: Slot, *, exclude_booking_id: int | None = None) -> None:
     overlapping = Booking.objects.filter(
         client=client,
@@ -156,9 +182,11 @@ def booking_create(*, client: User, slot_id: int, answers: dict, now: datetime |
         _check_slot_bookable(slot, window=window)
         _check_qualified(slot, intake.suggested_modality)
         _check_client_free(client, slot)
-        booking = Booking.objects.create(slot=slot, client=client, intake=intake)
+        booking = Booking.objects.create(
+            slot=slot, client=client, intake=intake, warnings=booking_warnings(intake=intake, therapist=slot.therapist)
+        )
         notify_on_commit(send_booking_confirmed, booking.id)
-        if intake.needs_review:
+        if booking.needs_review:
             notify_on_commit(send_review_needed, booking.id)
     return booking
 
@@ -197,7 +225,8 @@ def booking_reschedule(*, booking_id: int, by: User, slot_id: int, now: datetime
 
     The same rules as booking apply to the new slot, checked against the
     booking's final modality, except the cap on active bookings: a move adds
-    none. On any refusal the booking stays where it was.
+    none. On any refusal the booking stays where it was. The warnings are
+    recomputed for the new therapist.
     """
     clinic = clinic_get()
     now = now or timezone.now()
@@ -220,7 +249,8 @@ def booking_reschedule(*, booking_id: int, by: User, slot_id: int, now: datetime
         booking.slot = new_slot
         booking.sequence += 1
         booking.reminder_sent_at = None
-        booking.save(update_fields=["slot", "sequence", "reminder_sent_at", "updated_at"])
+        booking.warnings = booking_warnings(intake=booking.intake, therapist=new_slot.therapist)
+        booking.save(update_fields=["slot", "sequence", "reminder_sent_at", "warnings", "updated_at"])
         notify_on_commit(send_booking_rescheduled, booking.id)
     return booking
 
@@ -242,8 +272,14 @@ def booking_close(*, booking_id: int, status: str, now: datetime | None = None) 
     return booking
 
 
-def booking_intake_update(*, booking_id: int, answers: dict, now: datetime | None = None) -> Intake:
-    """Replace the answers of a booking's intake before the session starts (re-assessed)."""
+def booking_intake_update(*, booking_id: int, answers: dict, now: datetime | None = None) -> Booking:
+    """Replace the answers of a booking's intake before the session starts (re-assessed); returns the booking.
+
+    Answers are facts: when they now ask for a modality the therapist is not
+    trained in, they are kept all the same, and the booking gets the
+    `therapist_not_qualified` warning, so it needs review. While it needs
+    review (the assessment's or a warning), the therapist is mailed.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         booking = _lock_booking(booking_id)
@@ -251,15 +287,24 @@ def booking_intake_update(*, booking_id: int, answers: dict, now: datetime | Non
             raise BookingNotActive()
         if now >= booking.slot.starts_at:
             raise IntakeLocked()
-        intake = intake_update_answers(intake=booking.intake, answers=answers)
-        if intake.needs_review:
+        booking.intake = intake_update_answers(intake=booking.intake, answers=answers)
+        _set_warnings(booking)
+        if booking.needs_review:
             notify_on_commit(send_review_needed, booking.id)
-    return intake
+    return booking
 
 
 def booking_review(*, booking_id: int, reviewer: User, modality: str, note: str = "") -> Booking:
-    """Record the treating therapist's final modality for a booking."""
+    """Record the treating therapist's final modality for a booking.
+
+    A modality the booking's therapist is not trained in is refused
+    (`TherapistNotQualified`): a review is a person's choice, unlike answers.
+    A review within their training settles a `therapist_not_qualified` warning.
+    """
     with transaction.atomic():
         booking = _lock_booking(booking_id)
+        if modality in Modality.values and not booking.slot.therapist.is_trained_for(modality):
+            raise TherapistNotQualified.for_review(Modality(modality).label)
         booking.intake = intake_review(intake=booking.intake, reviewer=reviewer, modality=modality, note=note)
+        _set_warnings(booking)
     return booking

@@ -35,11 +35,16 @@ class SlotFilter(LocalDateRangeFilterSet):
 class BookingFilter(LocalDateRangeFilterSet):
     starts_at_field = "slot__starts_at"
     therapist = django_filters.NumberFilter(field_name="slot__therapist_id")
-    needs_review = django_filters.BooleanFilter(field_name="intake__needs_review")
+    needs_review = django_filters.BooleanFilter(
+        method="filter_needs_review", label="The assessment's needs_review, or any warning"
+    )
 
     class Meta:
         model = Booking
         fields = ["status", "therapist", "needs_review"]
+
+    def filter_needs_review(self, qs: QuerySet, name, value: bool) -> QuerySet:
+        return qs.filter(Booking.needs_review_q()) if value else qs.exclude(Booking.needs_review_q())
 
 
 # Beyond these a day's bounds do not exist (booking.availability).

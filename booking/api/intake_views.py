@@ -13,7 +13,7 @@ Every read of the full intake, and every refused attempt to read it, is
 written to the audit log (`IntakeAccess`) in the same request.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
@@ -21,13 +21,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from booking import services
-from booking.api.serializers import BookingReviewSerializer, BookingSerializer
+from booking.api.serializers import BookingIntakeSerializer, BookingReviewSerializer, BookingSerializer
 from booking.models import Booking
 from booking.selectors import booking_list_for
 from clinic.models import Role, User
 from config.openapi import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, conflict
 from config.security import client_ip
-from intake.api.serializers import AnswersSerializer, IntakeSerializer
+from intake.api.serializers import AnswersSerializer
 from intake.models import IntakeAccess
 from intake.selectors import intake_access_list
 from intake.services import intake_access_log
@@ -68,7 +68,7 @@ class BookingIntakeView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        responses={200: IntakeSerializer, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+        responses={200: BookingIntakeSerializer, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
         description="The full intake (health answers). Its client, its therapist and admins; "
         "front-desk staff 403. Every read, allowed or refused, is audit-logged.",
     )
@@ -80,12 +80,17 @@ class BookingIntakeView(APIView):
             self._log(request, booking, IntakeAccess.Outcome.DENIED)
             raise
         self._log(request, booking, IntakeAccess.Outcome.ALLOWED)
-        return Response(IntakeSerializer(booking.intake).data)
+        return Response(BookingIntakeSerializer(booking.intake, context={"booking": booking}).data)
 
     @extend_schema(
         request=AnswersSerializer,
         responses={
-            200: IntakeSerializer,
+            200: OpenApiResponse(
+                BookingIntakeSerializer,
+                description="The intake, re-assessed. Answers that now ask for a modality the booking's "
+                "therapist is not trained in are kept: the booking gets the `therapist_not_qualified` "
+                "warning (in `warnings`) and needs review.",
+            ),
             400: VALIDATION_ERROR,
             403: FORBIDDEN,
             404: NOT_FOUND,
@@ -99,8 +104,8 @@ class BookingIntakeView(APIView):
         _authorize(request.user, booking, {"client"})
         answers = AnswersSerializer(data=request.data)
         answers.is_valid(raise_exception=True)
-        intake = services.booking_intake_update(booking_id=booking.pk, answers=answers.validated_data)
-        return Response(IntakeSerializer(intake).data)
+        booking = services.booking_intake_update(booking_id=booking.pk, answers=answers.validated_data)
+        return Response(BookingIntakeSerializer(booking.intake, context={"booking": booking}).data)
 
     @staticmethod
     def _log(request, booking: Booking, outcome: str) -> None:
@@ -119,8 +124,16 @@ class BookingReviewView(APIView):
 
     @extend_schema(
         request=BookingReviewSerializer,
-        responses={200: BookingSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN, 404: NOT_FOUND},
-        description="The treating therapist (or an admin) sets the booking's final modality, with a note.",
+        responses={
+            200: BookingSerializer,
+            400: VALIDATION_ERROR,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: conflict("therapist_not_qualified: the booking's therapist does not give that modality."),
+        },
+        description="The treating therapist (or an admin) sets the booking's final modality, with a note. "
+        "Only a modality the booking's therapist is trained in; a review settles a "
+        "`therapist_not_qualified` warning.",
     )
     def post(self, request, pk: int):
         booking = _booking(pk)

@@ -11,7 +11,7 @@ from booking.availability import EARLIEST_DATE, LATEST_DATE, MAX_RANGE_DAYS
 from booking.models import Booking, Slot, TimeOff, WorkingHours
 from booking.schedule import MAX_GENERATE_DAYS
 from clinic.models import Modality, Role, Therapist
-from intake.api.serializers import AnswersSerializer
+from intake.api.serializers import AnswersSerializer, IntakeSerializer
 
 # The largest primary key a BigAutoField holds: a bigger "id" is malformed (400), not an unknown slot (409).
 MAX_ID = 2**63 - 1
@@ -213,6 +213,21 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.CharField(source="display_name")
 
 
+class WarningsField(serializers.ListField):
+    """A booking's warnings: codes any role may see (docs/api.md)."""
+
+    child = serializers.ChoiceField(choices=Booking.WarningCode.choices)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "Codes any role may see. `therapist_not_qualified`: the intake (as answered, or as last "
+            "changed) asks for a modality the booking's therapist is not trained in; the booking needs "
+            "review until the answers, a review or a move to another therapist settle it.",
+        )
+        super().__init__(**kwargs)
+
+
 class BookingSerializer(serializers.ModelSerializer):
     """The booking as docs/api.md shows it. Front-desk staff see `flags` as `[]` (Privacy)."""
 
@@ -220,8 +235,9 @@ class BookingSerializer(serializers.ModelSerializer):
     client = PersonSerializer()
     modality = serializers.ChoiceField(source="intake.modality", choices=Modality.choices)
     suggested_modality = serializers.ChoiceField(source="intake.suggested_modality", choices=Modality.choices)
-    needs_review = serializers.BooleanField(source="intake.needs_review")
+    needs_review = serializers.BooleanField(help_text="The assessment's `needs_review`, or any warning.")
     flags = serializers.SerializerMethodField()
+    warnings = WarningsField()
     reviewed_at = serializers.DateTimeField(source="intake.reviewed_at", allow_null=True)
 
     class Meta:
@@ -235,6 +251,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "suggested_modality",
             "needs_review",
             "flags",
+            "warnings",
             "reviewed_at",
             "created_at",
             "cancelled_at",
@@ -247,6 +264,19 @@ class BookingSerializer(serializers.ModelSerializer):
         if request is not None and request.user.role == Role.STAFF:
             return []
         return list(booking.intake.flags)
+
+
+class BookingIntakeSerializer(IntakeSerializer):
+    """A booking's intake as its endpoints show it, with the booking's `warnings`.
+
+    Render with `context={"booking": booking}`.
+    """
+
+    warnings = serializers.SerializerMethodField()
+
+    @extend_schema_field(WarningsField())
+    def get_warnings(self, intake) -> list[str]:
+        return list(self.context["booking"].warnings)
 
 
 class IntakeAnswersInputSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from booking.api.serializers import WarningsField
 from clinic.models import Modality
 
 
@@ -49,8 +50,9 @@ class DaySheetBookingSerializer(serializers.Serializer):
         help_text="The final modality: the review's, else the suggestion.",
     )
     suggested_modality = serializers.ChoiceField(choices=Modality.choices, source="intake.suggested_modality")
-    needs_review = serializers.BooleanField(source="intake.needs_review")
+    needs_review = serializers.BooleanField(help_text="The assessment's `needs_review`, or any warning.")
     flags = serializers.ListField(child=serializers.CharField(), source="intake.flags")
+    warnings = WarningsField()
     focus_areas = serializers.SerializerMethodField()
     avoid_areas = serializers.SerializerMethodField()
     notes = serializers.SerializerMethodField()

@@ -144,6 +144,7 @@ class TestApi:
             "suggested_modality": "deep_tissue",
             "needs_review": True,
             "flags": ["high_blood_pressure"],
+            "warnings": [],
             "focus_areas": ["lower_back", "shoulders"],
             "avoid_areas": ["neck"],
             "notes": "Sore after a long drive.",
