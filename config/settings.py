@@ -98,6 +98,7 @@ TEMPLATES = [
 # the schema: migrations and the test database's setup run as it, and the
 # application's role gets only the grants it needs (config/db_roles.py).
 
+
 def _database(variable: str) -> dict:
     """A DATABASES entry from a URL; a Unix socket directory may be given percent-encoded as the host."""
     entry = env.db(variable)
@@ -186,9 +187,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    # REST framework's throttles, counting exactly under concurrent requests (config/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.throttling.AnonRateThrottle",
+        "config.throttling.UserRateThrottle",
     ],
     # Rates are environment-driven so a load test or a large clinic can raise
     # them without a code change (docs/api.md, Operations).
@@ -265,8 +267,11 @@ SILENCED_SYSTEM_CHECKS = [
 ]
 
 # --- Cache --------------------------------------------------------------------
-# Throttle counters live here; a multi-process deployment points CACHE_URL at
-# a shared cache (e.g. redis://...).
+# Throttle counters live here. Unset, each process has its own (locmem): fine
+# for one process (runserver, the test suite), but with several gunicorn
+# workers or hosts each would allow the whole rate. Every multi-process setup
+# (docker-compose.yml, production) sets CACHE_URL=redis://host:6379/<db>, one
+# Redis for all processes: Django's own RedisCache, with the `redis` client.
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 

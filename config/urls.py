@@ -1,5 +1,7 @@
 """Root URLs: the API under /api/v1/, its schema and docs, the admin, the health check.
 
+The admin's login form is throttled like the API's login (config.security.login_throttled).
+
 Errors Django answers itself (unknown URL, bad request, uncaught exception)
 are JSON under /api/ and /healthz/, Django's HTML pages elsewhere (config.views).
 """
@@ -8,6 +10,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.security import login_throttled
 from config.views import healthz
 
 api_v1 = [
@@ -25,6 +28,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Before the admin's own URLs, which route the same path to the unthrottled view.
+    path("admin/login/", login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
 ]
 

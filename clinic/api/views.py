@@ -18,7 +18,6 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from clinic import selectors, services
@@ -38,6 +37,7 @@ from clinic.api.serializers import (
 )
 from clinic.models import Role
 from clinic.permissions import ReadAnyoneWriteFrontDesk
+from config.throttling import ScopedRateThrottle
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -38,7 +38,7 @@ def test_compose_app_is_built_here_and_configured_for_the_db(compose):
     assert env["DEBUG"] == "false"
     assert env["SECRET_KEY"]
     assert env["ALLOWED_HOSTS"]
-    assert app["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert app["depends_on"]["db"] == {"condition": "service_healthy"}  # Redis too: test_shared_throttles.py
 
 
 def test_compose_app_migrates_then_serves_with_gunicorn(compose):

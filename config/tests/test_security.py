@@ -26,6 +26,9 @@ TOKEN = "/api/v1/auth/token/"
 REGISTER = "/api/v1/auth/register/"
 CLINIC = "/api/v1/clinic/"
 BOOKINGS = "/api/v1/bookings/"
+ADMIN_LOGIN = "/admin/login/"
+# Two client addresses (documentation ranges, RFC 5737).
+A, B = "203.0.113.10", "198.51.100.20"
 BAD_CREDENTIALS = {"non_field_errors": ["Unable to log in with the email and password given."]}
 DEFAULT_RATES = {"auth": "10000/min", "user": "10000/min", "anon": "10000/min"}
 
@@ -138,6 +141,38 @@ class TestThrottles:
         rates(anon="2/min", user="100/min")
         user = as_user(ClientFactory())
         assert all(user.get(CLINIC).status_code == 200 for _ in range(5))
+
+    def test_the_admin_login_form_is_limited_per_address_like_the_api_login(self, client, rates, db):
+        # given: 3 attempts a minute per address
+        rates(auth="3/min")
+        for _ in range(3):
+            response = client.post(ADMIN_LOGIN, {"username": "x@example.com", "password": "wrong"}, REMOTE_ADDR=A)
+            assert response.status_code == 200  # the form again, with its error
+        # when
+        throttled = client.post(ADMIN_LOGIN, {"username": "x@example.com", "password": "wrong"}, REMOTE_ADDR=A)
+        other_address = client.post(ADMIN_LOGIN, {"username": "x@example.com", "password": "wrong"}, REMOTE_ADDR=B)
+        # then
+        assert throttled.status_code == 429
+        assert 0 < int(throttled["Retry-After"]) <= 60
+        assert other_address.status_code == 200
+        assert client.get(ADMIN_LOGIN, REMOTE_ADDR=A).status_code == 200  # showing the form is not an attempt
+
+    def test_a_throttled_admin_login_is_not_even_tried(self, client, rates, db):
+        rates(auth="1/min")
+        staff = StaffFactory()
+        client.post(ADMIN_LOGIN, {"username": staff.email, "password": "wrong"})
+        response = client.post(ADMIN_LOGIN, {"username": staff.email, "password": PASSWORD})
+        assert response.status_code == 429
+        assert "_auth_user_id" not in client.session
+        assert AccessAttempt.objects.get().failures_since_start == 1  # the lockout did not count it either
+
+    def test_admin_and_api_logins_from_one_address_share_one_budget(self, api, client, rates, db):
+        rates(auth="3/min")
+        login(api, "x@example.com", "wrong", **from_address(A))
+        login(api, "x@example.com", "wrong", **from_address(A))
+        client.post(ADMIN_LOGIN, {"username": "x@example.com", "password": "wrong"}, REMOTE_ADDR=A)
+        assert client.post(ADMIN_LOGIN, {"username": "x", "password": "y"}, REMOTE_ADDR=A).status_code == 429
+        assert login(api, "x@example.com", "wrong", **from_address(A)).status_code == 429
 
 
 # --- Failed-login lockout (django-axes) -----------------------------------------------------
