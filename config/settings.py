@@ -241,15 +241,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Failed-login lockout (django-axes) -------------------------------------------
-# After AXES_FAILURE_LIMIT failed logins for one email within
-# AXES_COOLOFF_MINUTES that email is locked for AXES_COOLOFF_MINUTES, whatever
-# the address the attempts come from (the `auth` throttle limits each address).
+# After AXES_FAILURE_LIMIT failed logins for one email from one address within
+# AXES_COOLOFF_MINUTES, that email is locked for AXES_COOLOFF_MINUTES from
+# that address only: a stranger guessing from elsewhere cannot lock a real
+# user (staff, an admin) out, and the user still logs in from their own
+# address. Rotating User-Agents does not help (they are not counted apart).
+# The address is the client's as the throttles see it (config.security.client_ip,
+# NUM_PROXIES); the `auth` throttle limits each address across all emails.
 # Unknown emails are counted and locked the same way, so a lockout never tells
 # whether an account exists. Admins unlock early in the admin (Axes → Access attempts).
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# One count per (email, address) pair. This also satisfies axes' own check
+# (axes.W006: ip_address among the lockout parameters).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Both the API and the admin's login form pass the email as `username`.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
@@ -257,14 +263,6 @@ AXES_RESET_ON_SUCCESS = True
 # after the last counted failure.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
-SILENCED_SYSTEM_CHECKS = [
-    # "No ip_address in AXES_LOCKOUT_PARAMETERS lets attackers rotate User-Agents":
-    # not so here. The lockout sums an email's failures over every address and
-    # User-Agent (config/tests/test_security.py proves it); each address is
-    # limited by the `auth` throttle instead, so one shared address (an office
-    # behind NAT, a misconfigured proxy) never locks everyone out.
-    "axes.W006",
-]
 
 # --- Cache --------------------------------------------------------------------
 # Throttle counters live here. Unset, each process has its own (locmem): fine

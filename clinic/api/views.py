@@ -115,8 +115,9 @@ class TokenView(AuthView):
         operation_id="auth_token",
         summary="Log in: exchange email and password for a token",
         description="Wrong credentials, an unknown email and a deactivated account all answer the same 400. "
-        "After `AXES_FAILURE_LIMIT` failed logins for one email within `AXES_COOLOFF_MINUTES` (5 in 15 by "
-        "default) that email is locked for `AXES_COOLOFF_MINUTES`: 429, even with the right password.",
+        "After `AXES_FAILURE_LIMIT` failed logins for one email from one address within `AXES_COOLOFF_MINUTES` "
+        "(5 in 15 by default) that email is locked from that address for `AXES_COOLOFF_MINUTES`: 429, even with "
+        "the right password. Other addresses are not affected.",
         request=TokenRequestSerializer,
         responses={200: TokenSerializer, 400: VALIDATION_ERROR, 429: LOCKED_OR_THROTTLED},
         auth=[],

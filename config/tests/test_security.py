@@ -179,7 +179,8 @@ class TestThrottles:
 
 
 class TestLoginLockout:
-    """Defaults: 5 failures for one email within 15 minutes lock it for 15 minutes."""
+    """Defaults: 5 failures for one email from one address within 15 minutes lock
+    that email, from that address, for 15 minutes."""
 
     @pytest.fixture(autouse=True)
     def _no_throttle(self, rates):
@@ -209,11 +210,64 @@ class TestLoginLockout:
         assert [r.status_code for r in known] == [r.status_code for r in unknown] == [400] * 4 + [429] * 2
         assert [r.json() for r in known] == [r.json() for r in unknown]
 
-    def test_the_lockout_counts_the_email_across_addresses_and_user_agents(self, api, db):
+    def test_a_lockout_from_one_address_does_not_lock_the_email_from_another(self, api, db):
+        # given: a stranger fails five times for Ana's email from address A
+        user = ClientFactory(email="ana@example.com")
+        for _ in range(5):
+            login(api, user.email, "wrong", **from_address(A))
+        # when: Ana logs in from her own address B
+        from_b = login(api, user.email, **from_address(B))
+        # then: she gets in; from A the email stays locked
+        assert from_b.status_code == 200
+        assert login(api, user.email, **from_address(A)).status_code == 429
+
+    def test_from_one_address_it_locks_whatever_the_user_agent(self, api, db):
         user = ClientFactory()
         for n in range(5):
-            login(api, user.email, "wrong", **from_address(f"203.0.113.{n}", HTTP_USER_AGENT=f"agent-{n}"))
-        assert login(api, user.email, **from_address("198.51.100.1", HTTP_USER_AGENT="fresh")).status_code == 429
+            login(api, user.email, "wrong", **from_address(A, HTTP_USER_AGENT=f"agent-{n}"))
+        assert login(api, user.email, **from_address(A, HTTP_USER_AGENT="fresh")).status_code == 429
+
+    def test_failures_from_several_addresses_do_not_add_up(self, api, db):
+        user = ClientFactory()
+        for n in range(8):
+            assert login(api, user.email, "wrong", **from_address(f"203.0.113.{n // 2}")).status_code == 400
+        assert login(api, user.email, **from_address(B)).status_code == 200
+
+    def test_a_stranger_cannot_lock_an_admin_out_of_the_admin(self, api, client, db):
+        # given: five wrong passwords for the admin's email, from the stranger's address
+        admin = StaffFactory(email="desk@example.com")
+        for _ in range(5):
+            client.post(ADMIN_LOGIN, {"username": admin.email, "password": "wrong"}, REMOTE_ADDR=A)
+        assert (
+            client.post(ADMIN_LOGIN, {"username": admin.email, "password": PASSWORD}, REMOTE_ADDR=A).status_code == 429
+        )
+        # when: the admin logs in from the clinic's address
+        response = client.post(
+            f"{ADMIN_LOGIN}?next=/admin/", {"username": admin.email, "password": PASSWORD}, REMOTE_ADDR=B
+        )
+        # then
+        assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+    def test_a_forged_x_forwarded_for_does_not_escape_the_lockout(self, api, db):
+        # given: no proxy in front (NUM_PROXIES=0): the connection's address counts, not the header
+        user = ClientFactory()
+        for n in range(5):
+            login(api, user.email, "wrong", **from_address(A, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}"))
+        assert login(api, user.email, **from_address(A, HTTP_X_FORWARDED_FOR="10.9.9.9")).status_code == 429
+
+    def test_behind_a_proxy_the_lockout_is_per_client_address(self, api, settings, db):
+        # given: one proxy, which appends the address it saw to X-Forwarded-For
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+        user, proxy = ClientFactory(), "10.0.0.1"
+        for n in range(5):
+            login(api, user.email, "wrong", **from_address(proxy, HTTP_X_FORWARDED_FOR=f"forged-{n}, {A}"))
+        # when
+        same_client = login(api, user.email, **from_address(proxy, HTTP_X_FORWARDED_FOR=A))
+        other_client = login(api, user.email, **from_address(proxy, HTTP_X_FORWARDED_FOR=B))
+        # then
+        assert same_client.status_code == 429
+        assert other_client.status_code == 200
+        assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {A}
 
     def test_the_email_is_matched_whatever_its_letter_case(self, api, db):
         user = ClientFactory(email="ana@example.com")
@@ -290,7 +344,7 @@ class TestLoginLockout:
             assert response.status_code == 200  # the form again, with its error
         assert client.post("/admin/login/", {"username": admin.email, "password": "wrong"}).status_code == 429
         assert client.post("/admin/login/", {"username": admin.email, "password": PASSWORD}).status_code == 429
-        # ...and the API refuses that email too: one count per email
+        # ...and the API refuses that email from that address too: one count per email and address
         assert login(APIClient(), admin.email).status_code == 429
 
     def test_the_admin_login_still_works(self, client, db):
