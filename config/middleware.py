@@ -1,4 +1,5 @@
-"""Middleware that keeps the API's answers JSON when the request or the database misbehaves."""
+"""Middleware of the API's answers: JSON when the request or the database misbehaves,
+and never stored by a cache when they may carry personal or health data."""
 
 import logging
 import os
@@ -65,6 +66,48 @@ class ApiGuardMiddleware:
             return int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return 0
+
+
+# GET answers under /api/ that are the same for every anonymous caller (by URL name):
+# the clinic, its therapists, the open slots, the intake form, the schema.
+PUBLIC_API_ANSWERS = frozenset(
+    {"clinic", "therapist-list", "therapist-detail", "availability", "intake-form", "schema"}
+)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer under /api/, unless it is public.
+
+    Public means: a GET or HEAD of one of PUBLIC_API_ANSWERS by a caller who
+    sent no credentials (no `Authorization` header, no signed-in session);
+    those keep Django's default caching. Everything else — whatever a signed-in
+    user reads (me/, bookings, intakes, the day sheet, the export, the access
+    log), login and registration answers (they carry tokens), the calendar
+    feed (its token is in the URL), the docs pages, every error — is no-store:
+    no browser, proxy or CDN keeps a copy. The rule is a deny list by default,
+    so a new endpoint is no-store until it is added to PUBLIC_API_ANSWERS.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path_info.startswith("/api/") and not self._is_public(request):
+            response["Cache-Control"] = "no-store"
+        return response
+
+    @staticmethod
+    def _is_public(request) -> bool:
+        match = getattr(request, "resolver_match", None)
+        user = getattr(request, "user", None)
+        return (
+            request.method in ("GET", "HEAD")
+            and match is not None
+            and match.url_name in PUBLIC_API_ANSWERS
+            and "HTTP_AUTHORIZATION" not in request.META
+            and not (user is not None and user.is_authenticated)
+        )
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

@@ -57,6 +57,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files (admin, Swagger UI) from gunicorn itself (WhiteNoise).
     "config.middleware.StaticFilesMiddleware",
+    # `Cache-Control: no-store` on every answer under /api/ but the public ones
+    # (outermost but for the two above, so it sees every answer, errors included).
+    "config.middleware.NoStoreMiddleware",
     # JSON answers under /api/ for oversized bodies and database outages.
     "config.middleware.ApiGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
