@@ -140,6 +140,7 @@ def run_side_by_side(cache_url: str, address: str, *, processes: int, threads: i
                 process.kill()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_two_processes_share_one_budget_in_redis(redis_url, address):
     # given: two app processes, one cache; the `auth` rate is 6 a minute per address
@@ -150,6 +151,7 @@ def test_two_processes_share_one_budget_in_redis(redis_url, address):
     assert (codes.count(400), codes.count(429)) == (RATE, 20 - RATE), (first, second)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_requests_arriving_together_do_not_slip_past_the_count(redis_url, address):
     """Four processes of four threads each: no two requests may both count themselves under the rate."""
@@ -158,6 +160,7 @@ def test_requests_arriving_together_do_not_slip_past_the_count(redis_url, addres
     assert (codes.count(400), codes.count(429)) == (RATE, 80 - RATE), results
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_with_a_per_process_cache_each_process_counts_alone(address):
     """What a shared cache prevents: locmem gives every process the whole budget."""
