@@ -21,10 +21,10 @@ def dockerfile() -> str:
 
 def test_compose_has_postgres_with_a_named_volume_and_a_health_check(compose):
     db = compose["services"]["db"]
-    assert db["image"] == "postgres:16"
+    assert db["image"] == "postgres:18"
     volume, _, mount = db["volumes"][0].partition(":")
     assert volume in compose["volumes"]
-    assert mount == "/var/lib/postgresql/data"
+    assert mount == "/var/lib/postgresql"
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert db["environment"]["POSTGRES_DB"] == "clinic"
 
@@ -33,7 +33,10 @@ def test_compose_app_is_built_here_and_configured_for_the_db(compose):
     app = compose["services"]["web"]
     assert app["build"] == "."
     env = app["environment"]
-    assert env["DATABASE_URL"] == "postgres://postgres:postgres@db:5432/clinic"
+    assert env["DATABASE_URL"].startswith("postgres://clinic_app:")
+    assert env["DATABASE_OWNER_URL"].startswith("postgres://clinic_owner:")
+    assert env["DATABASE_URL"].endswith("@db:5432/clinic")
+    assert env["DATABASE_OWNER_URL"].endswith("@db:5432/clinic")
     assert env["SECURE_SSL_REDIRECT"] == "false"
     assert env["DEBUG"] == "false"
     assert env["SECRET_KEY"]
@@ -95,3 +98,15 @@ def test_requirements_include_what_the_image_runs():
     for package in ("gunicorn", "psycopg", "django"):
         assert package in requirements
     assert (BASE_DIR / "config" / "wsgi.py").exists()  # the module gunicorn serves
+
+
+def test_compose_database_makes_the_two_roles(compose):
+    """The init script mounted into the database makes the owner and the app's login that owns nothing."""
+    db = compose["services"]["db"]
+    mounted = {volume.split(":")[0]: volume.split(":")[1] for volume in db["volumes"][1:]}
+    assert mounted == {"./deploy/db-init.sh": "/docker-entrypoint-initdb.d/10-clinic-roles.sh"}
+    script = (BASE_DIR / "deploy" / "db-init.sh").read_text()
+    assert "CREATE ROLE clinic_owner LOGIN NOSUPERUSER" in script
+    assert "CREATE ROLE clinic_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" in script
+    assert "ALTER DATABASE clinic OWNER TO clinic_owner" in script
+    assert "clinic_app" not in script.split("ALTER DATABASE")[1]  # the app is granted, never made owner
