@@ -47,7 +47,13 @@ def account_export(*, user: User, remote_addr: str | None = None) -> dict:
             remote_addr=remote_addr,
             channel=IntakeAccess.Channel.API,
         )
-    reads = IntakeAccess.objects.filter(intake__client=user).select_related("accessed_by").order_by("accessed_at", "id")
+    # The reads of their data, as their access log shows them: a stranger's refused probe read
+    # nothing, and exporting it would hand the client that stranger's name and address.
+    reads = (
+        IntakeAccess.objects.filter(intake__client=user, outcome=IntakeAccess.Outcome.ALLOWED)
+        .select_related("accessed_by")
+        .order_by("accessed_at", "id")
+    )
     return {
         "exported_at": timezone.now(),
         "account": user,

@@ -125,6 +125,24 @@ class TestExport:
         assert len(own) == 4
         assert {r["remote_addr"] for r in own} == {"203.0.113.9"}
 
+    def test_a_strangers_refused_probe_is_not_in_it(self, as_user, person):
+        # given a stranger was refused the client's intake (the row is kept, for admins)
+        stranger = ClientFactory(first_name="Mallory")
+        IntakeAccess.objects.create(
+            intake=person["future"].intake,
+            booking_id=person["future"].pk,
+            accessed_by=stranger,
+            remote_addr="198.51.100.66",
+            channel=IntakeAccess.Channel.API,
+            outcome=IntakeAccess.Outcome.DENIED,
+        )
+        # when the client exports their data
+        body = as_user(person["client"]).get(EXPORT).json()
+        # then neither the stranger's name nor their address is handed over
+        assert all(read["outcome"] == "allowed" for read in body["intake_reads"])
+        assert "Mallory" not in str(body)
+        assert "198.51.100.66" not in str(body)
+
     def test_nothing_of_another_client_is_in_it(self, as_user, person):
         other = ClientFactory()
         BookingFactory(client=other, intake__answers={**ANSWERS, "notes": "someone else's secret"})
