@@ -1,7 +1,7 @@
 """Build the bench database: `python -m bench.build`.
 
 Drops and recreates the bench database (BENCH_DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/clinic_bench), migrates it, then builds
+clinic_bench on the embedded PostgreSQL), migrates it, then builds
 a clinic in a realistic state, all with bulk inserts:
 
 - the clinic (America/New_York, 2 h minimum notice, 120-day horizon);
@@ -58,14 +58,8 @@ def recreate_database(url: str) -> None:
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    admin = psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    )
+    # libpq reads the URL itself, a percent-encoded socket directory included.
+    admin = psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True)
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -198,6 +192,8 @@ def build() -> dict:
         min_notice_hours=2,
         booking_horizon_days=120,
         cancellation_window_hours=24,
+        # The load clients book hundreds of sessions each; the per-client cap is measured elsewhere.
+        max_active_bookings_per_client=100,
     )
     tz = clinic.tz
     today = datetime.now(tz).date()

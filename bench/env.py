@@ -4,18 +4,24 @@ in-process measurements and the gunicorn server it starts.
 The bench database comes from `BENCH_DATABASE_URL` only, never from
 `DATABASE_URL`: a developer's shell pointing DATABASE_URL at the real
 database must not get that database dropped. Its name must contain "bench".
+Unset, it is `clinic_bench` on the project's embedded PostgreSQL (started
+if needed), like `make run` and `make test`.
 """
 
 import os
 from urllib.parse import urlsplit
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/clinic_bench"
+DEFAULT_DATABASE_NAME = "clinic_bench"
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def database_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        from config import embedded_db
+
+        url = embedded_db.database_url(embedded_db.database_settings(), name=DEFAULT_DATABASE_NAME)
     name = urlsplit(url).path.lstrip("/")
     if "bench" not in name:
         raise SystemExit(f"Refusing to use database {name!r}: the bench database's name must contain 'bench'.")

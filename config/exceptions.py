@@ -13,6 +13,7 @@ SQL or an exception's own message.
 
 import logging
 
+import redis.exceptions
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -28,7 +29,14 @@ logger = logging.getLogger(__name__)
 # What PostgreSQL being down, restarting or unreachable raises: on connect, or
 # on a connection that broke mid-request. (Deadlocks and serialization
 # failures are OperationalErrors too: a retry is the right advice for them as well.)
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+# The shared cache (Redis, CACHE_URL) holds the throttle counters every API
+# request reads: its outage is the same kind of fault, answered the same way.
+DATABASE_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 RETRY_AFTER_SECONDS = 5
 
 

@@ -54,7 +54,7 @@ class ApiGuardMiddleware:
         if not is_api_path(request.path_info):
             return None
         if isinstance(exception, DATABASE_UNAVAILABLE):
-            logger.error("Database unavailable", exc_info=exception)
+            logger.error("Database or cache unavailable", exc_info=exception)
             return service_unavailable()
         if isinstance(exception, RequestDataTooBig):
             return request_too_large()

@@ -134,6 +134,5 @@ class TherapistCalendarView(APIView):
             raise NotFound()
         response = HttpResponse(therapist_calendar(therapist=therapist), content_type=ICS_CONTENT_TYPE)
         response["Content-Disposition"] = f'inline; filename="therapist-{therapist.pk}.ics"'
-        # The token is in the URL: keep shared caches from storing the calendar.
-        response["Cache-Control"] = "private, max-age=300"
+        # No Cache-Control here: it names clients, so config.middleware.NoStoreMiddleware says no-store.
         return response

@@ -2,6 +2,7 @@
 lockout, JSON errors under /api/, request size, page size, static files."""
 
 import json
+import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -588,3 +589,23 @@ def test_unset_the_defaults_are_safe():
     loaded = json.loads(result.stdout)
     assert (loaded["num_proxies"], loaded["failure_limit"], loaded["cool_off"]) == (0, 5, 900)
     assert loaded["proxy_header"] is None
+
+
+class TestCacheOutage:
+    """The throttles' shared cache down (a real Redis client, a port nothing listens on): 503 JSON, never a 500."""
+
+    def test_an_unreachable_redis_is_a_json_503(self, api, clinic, settings):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/0",
+                "OPTIONS": {"socket_connect_timeout": 1},
+            }
+        }
+        response = APIClient(raise_request_exception=False).get(CLINIC)
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+        assert response["Retry-After"] == "5"
