@@ -108,6 +108,11 @@ def _validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone such as 'Europe/Paris'.")
 
 
+def _validate_currency(value: str) -> None:
+    if len(value) != 3 or not value.isalpha() or not value.isupper():
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code such as 'USD' or 'EUR'.")
+
+
 class Clinic(models.Model):
     """The clinic's settings: a single row (id 1), created on first use."""
 
@@ -128,6 +133,15 @@ class Clinic(models.Model):
         help_text="How many upcoming confirmed bookings one client may hold at once; "
         "one more is refused (rescheduling one is not).",
     )
+    currency = models.CharField(
+        max_length=3, default="USD", validators=[_validate_currency], help_text="ISO 4217 code of every price."
+    )
+    booking_step_minutes = models.PositiveSmallIntegerField(
+        default=15, help_text="Offered start times are a shift's start plus multiples of this (5 to 60, by 5)."
+    )
+    waitlist_hold_minutes = models.PositiveSmallIntegerField(
+        default=30, help_text="How long freed time is held for the waitlist client it is offered to."
+    )
 
     class Meta:
         constraints = [
@@ -135,6 +149,15 @@ class Clinic(models.Model):
             models.CheckConstraint(condition=Q(booking_horizon_days__gte=1), name="clinic_horizon_positive"),
             models.CheckConstraint(
                 condition=Q(max_active_bookings_per_client__gte=1), name="clinic_booking_cap_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(booking_step_minutes__gte=5, booking_step_minutes__lte=60)
+                & Q(booking_step_minutes__in=range(5, 61, 5)),
+                name="clinic_booking_step_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(waitlist_hold_minutes__gte=5, waitlist_hold_minutes__lte=24 * 60),
+                name="clinic_waitlist_hold_valid",
             ),
         ]
 
@@ -144,6 +167,82 @@ class Clinic(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Location(models.Model):
+    """A place the clinic works: its own address and time zone, with treatment rooms or without.
+
+    A location that `uses_rooms` needs a free active room for every session;
+    one without books therapists only (home visits, a single-room practice).
+    """
+
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    time_zone = models.CharField(
+        max_length=64, validators=[_validate_time_zone], help_text="IANA time zone, e.g. America/New_York"
+    )
+    uses_rooms = models.BooleanField(default=False, help_text="Every session needs a free room of this location.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["name"], name="location_name_unique")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Room(models.Model):
+    """A treatment room of a location: two sessions never share one at the same time."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["location", "name"], name="room_name_unique_per_location")]
+
+    def __str__(self):
+        return f"{self.location} · {self.name}"
+
+
+class Service(models.Model):
+    """What a client buys: a session of `duration_minutes`, then `buffer_minutes` of turnover, at a price.
+
+    The buffer (notes, linen, rest) follows every session: neither the
+    therapist nor the room can start another one in it. The modality is not
+    a service: the intake decides it.
+    """
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    duration_minutes = models.PositiveSmallIntegerField()
+    buffer_minutes = models.PositiveSmallIntegerField(default=0)
+    price = models.DecimalField(max_digits=9, decimal_places=2)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["duration_minutes", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=15, duration_minutes__lte=240)
+                & Q(duration_minutes__in=range(15, 241, 5)),
+                name="service_duration_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(buffer_minutes__lte=60) & Q(buffer_minutes__in=range(0, 61, 5)),
+                name="service_buffer_valid",
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 def new_feed_token() -> str:
@@ -163,6 +262,7 @@ class Therapist(models.Model):
     gives_therapeutic = models.BooleanField(default=True)
     gives_deep_tissue = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
+    locations = models.ManyToManyField(Location, blank=True, related_name="therapists")
     feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
 
     class Meta:

@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.db.models import QuerySet
 
-from clinic.models import Clinic, Therapist
+from clinic.models import Clinic, Location, Therapist
 
 # Within one request the clinic row is read once (see clinic.middleware);
 # outside a request every call reads it afresh.
@@ -28,9 +28,17 @@ def clinic_get() -> Clinic:
     memo = _request_clinic.get()
     if memo is not None and "clinic" in memo:
         return memo["clinic"]
-    clinic, _ = Clinic.objects.get_or_create(
-        pk=1, defaults={"name": settings.CLINIC_NAME, "time_zone": settings.CLINIC_TIME_ZONE}
+    clinic, created = Clinic.objects.get_or_create(
+        pk=1,
+        defaults={
+            "name": settings.CLINIC_NAME,
+            "time_zone": settings.CLINIC_TIME_ZONE,
+            "currency": settings.CLINIC_CURRENCY,
+        },
     )
+    if created and not Location.objects.exists():
+        # The first location takes CLINIC_TIME_ZONE, like the clinic.
+        Location.objects.create(name=settings.CLINIC_NAME, time_zone=settings.CLINIC_TIME_ZONE)
     if memo is not None:
         memo["clinic"] = clinic
     return clinic

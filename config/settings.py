@@ -151,6 +151,7 @@ USE_I18N = True
 USE_TZ = True
 CLINIC_TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/New_York")
 CLINIC_NAME = env.str("CLINIC_NAME", default="Massage Clinic")
+CLINIC_CURRENCY = env.str("CLINIC_CURRENCY", default="USD")
 
 # --- Static files -------------------------------------------------------------
 
