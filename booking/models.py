@@ -1,21 +1,38 @@
-"""The schedule and the bookings on it.
+"""The schedule and the bookings on it (v2: services of their own length, shifts, rooms).
 
-Invariants (docs/design.md) live in the database so any number of app processes
-stay correct:
+Invariants (docs/design.md) live in the database, so any number of app
+processes and workers stay correct:
 
-1. one confirmed booking per slot: `booking_one_confirmed_per_slot`;
-2. a therapist's slots never overlap: the PostgreSQL exclusion constraint
-   `slot_no_overlap_per_therapist` (added in migration 0002; services
-   check first, under a lock, for a friendlier error);
-3. slots, time off and working hours end after they start: check constraints.
+1. a therapist is never in two places: `booking_therapist_no_overlap`, an
+   exclusion constraint on the occupied range `[starts_at, occupied_until)`
+   (the session plus its buffer) of active and held bookings;
+2. a room is never double-booked: `booking_room_no_overlap`, the same on the room;
+3. a client never holds two overlapping sessions: `booking_client_no_overlap`
+   on `[starts_at, ends_at)` of confirmed bookings;
+4. a therapist's shifts never overlap: `shift_no_overlap_per_therapist`;
+5. a booking lies inside a shift of its therapist at its location, outside
+   time off and closures: checked by `booking.services` under a lock on the
+   therapist row (time off or a closure added later is reported, not enforced);
+6. spans end after they start: check constraints.
+
+A lost race on 1-3 raises an IntegrityError that the services turn into a 409.
 """
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 
-from clinic.models import Therapist
+from clinic.models import Location, Room, Service, Therapist
 from intake.models import Intake
+
+
+class TsTzRange(Func):
+    """PostgreSQL's `tstzrange(lower, upper)`: half-open, '[)' by default."""
+
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
 
 
 class Weekday(models.IntegerChoices):
@@ -29,18 +46,13 @@ class Weekday(models.IntegerChoices):
 
 
 class WorkingHours(models.Model):
-    """A weekly template row: a therapist works `weekday` from start to end, local time.
-
-    Slot generation cuts the span into `slot_minutes` slots separated by
-    `buffer_minutes` of rest.
-    """
+    """A weekly template row: a therapist works at `location` on `weekday` from start to end, its local time."""
 
     therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="working_hours")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="working_hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField()
     end_time = models.TimeField()
-    slot_minutes = models.PositiveSmallIntegerField(default=60)
-    buffer_minutes = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = "working hours"
@@ -48,53 +60,42 @@ class WorkingHours(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="working_hours_end_after_start"),
             models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_weekday_valid"),
-            models.CheckConstraint(
-                condition=Q(slot_minutes__gte=5, slot_minutes__lte=480), name="working_hours_slot_length_valid"
-            ),
-            models.CheckConstraint(condition=Q(buffer_minutes__lte=240), name="working_hours_buffer_valid"),
         ]
 
     def __str__(self):
-        return f"{self.therapist} {self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+        span = f"{self.start_time:%H:%M}-{self.end_time:%H:%M}"
+        return f"{self.therapist} at {self.location} {self.get_weekday_display()} {span}"
 
 
-class Slot(models.Model):
-    """A bookable span of one therapist's time, in UTC.
+class Shift(models.Model):
+    """A span in which a therapist works at a location, in UTC; bookings are made inside shifts."""
 
-    `status` says whether the front desk opened it; whether it is booked
-    is whether a confirmed booking points at it.
-    """
-
-    class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        BLOCKED = "blocked", "Blocked"
-
-    # No index of its own: slot_therapist_start_idx and the exclusion constraint both start with it.
-    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="slots", db_index=False)
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="shifts", db_index=False)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="shifts")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["starts_at", "therapist_id"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="shift_ends_after_start"),
+            ExclusionConstraint(
+                name="shift_no_overlap_per_therapist",
+                expressions=[
+                    ("therapist", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+            ),
         ]
-        indexes = [
-            # A therapist's schedule in time order (slot lists, generation's
-            # overlap check, the day sheet).
-            models.Index(fields=["therapist", "starts_at"], name="slot_therapist_start_idx"),
-            # Availability scans open slots by start time across therapists.
-            models.Index(fields=["starts_at"], condition=Q(status="open"), name="slot_open_start_idx"),
-        ]
+        indexes = [models.Index(fields=["starts_at", "ends_at"], name="shift_span_idx")]
 
     def __str__(self):
-        return f"{self.therapist} {self.starts_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.therapist} at {self.location} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M} UTC"
 
 
 class TimeOff(models.Model):
-    """A span in which a therapist does not work; it blocks the open slots it overlaps."""
+    """A span in which a therapist does not work: subtracted from availability, never cancelling bookings."""
 
     therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="time_off")
     starts_at = models.DateTimeField()
@@ -117,12 +118,45 @@ class TimeOff(models.Model):
         return f"{self.therapist} off {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%Y-%m-%d %H:%M} UTC"
 
 
+class Closure(models.Model):
+    """A location, or one of its rooms, closed for a span (a holiday, maintenance): subtracted from availability."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures")
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE, related_name="closures")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="closure_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["location", "starts_at"], name="closure_location_start_idx")]
+
+    def __str__(self):
+        where = self.room or self.location
+        return f"{where} closed {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%Y-%m-%d %H:%M} UTC"
+
+
+ACTIVE_STATUSES = ("confirmed", "held")
+
+
 class Booking(models.Model):
-    """A client's appointment on a slot, with the intake that tags its modality.
+    """A client's session of a service with a therapist at a location (in a room where it has rooms).
+
+    `occupied_until` is `ends_at` plus the service's buffer when booked: the
+    therapist and the room are busy over `[starts_at, occupied_until)`. The
+    price and the buffer are copied when booked, so editing a service never
+    touches existing bookings. A booking made by the front desk starts with
+    its intake pending (`intake` null) until the client completes it.
 
     History is kept: a cancelled booking stays with who cancelled it and why;
-    a rescheduled one moves to its new slot and bumps `sequence` (the
-    calendar feed's SEQUENCE).
+    a rescheduled one moves and bumps `sequence` (the calendar's SEQUENCE).
 
     `warnings` are codes any role may see (docs/api.md), kept up to date by
     `booking.services` whenever the answers, the review or the therapist
@@ -135,6 +169,11 @@ class Booking(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         COMPLETED = "completed", "Completed"
         NO_SHOW = "no_show", "No-show"
+        HELD = "held", "Held for a waitlist offer"
+
+    class IntakeStatus(models.TextChoices):
+        COMPLETE = "complete", "Complete"
+        PENDING = "pending", "Pending"
 
     class WarningCode(models.TextChoices):
         # The same code as the refusal `booking.errors.TherapistNotQualified`.
@@ -143,19 +182,37 @@ class Booking(models.Model):
             "The intake asks for a modality the therapist is not trained in",
         )
 
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
-    intake = models.OneToOneField(Intake, on_delete=models.PROTECT, related_name="booking")
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="bookings", db_index=False)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="bookings")
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    occupied_until = models.DateTimeField(help_text="ends_at plus the service's buffer when booked.")
+    price = models.DecimalField(max_digits=9, decimal_places=2, help_text="The service's price when booked.")
+    currency = models.CharField(max_length=3)
+    intake = models.OneToOneField(Intake, null=True, blank=True, on_delete=models.PROTECT, related_name="booking")
+    intake_status = models.CharField(max_length=16, choices=IntakeStatus.choices, default=IntakeStatus.COMPLETE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMED)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who made it: the client, or the front desk for them (then it does not count against the cap).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    hold_expires_at = models.DateTimeField(null=True, blank=True, help_text="For a held waitlist offer.")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     cancel_reason = models.CharField(max_length=500, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="When it was marked completed or no-show.")
-    sequence = models.PositiveIntegerField(default=0, help_text="Bumped on each reschedule (iCalendar SEQUENCE).")
+    sequence = models.PositiveIntegerField(default=0, help_text="Bumped on each change (iCalendar SEQUENCE).")
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     warnings = models.JSONField(
         default=list, blank=True, help_text="Codes of Booking.WarningCode that hold now, e.g. therapist_not_qualified."
@@ -164,42 +221,76 @@ class Booking(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # The last line against double booking: whatever the code does,
-            # a slot carries at most one confirmed booking.
-            models.UniqueConstraint(
-                fields=["slot"], condition=Q(status="confirmed"), name="booking_one_confirmed_per_slot"
-            ),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="booking_ends_after_start"),
+            models.CheckConstraint(condition=Q(occupied_until__gte=F("ends_at")), name="booking_occupied_covers"),
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | Q(cancelled_at__isnull=False),
                 name="booking_cancelled_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(intake_status="pending", intake__isnull=True)
+                | Q(intake_status="complete", intake__isnull=False),
+                name="booking_intake_status_matches",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="held") | Q(hold_expires_at__isnull=False), name="booking_hold_expires"
+            ),
+            ExclusionConstraint(
+                name="booking_therapist_no_overlap",
+                expressions=[
+                    ("therapist", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "occupied_until"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=ACTIVE_STATUSES),
+            ),
+            ExclusionConstraint(
+                name="booking_room_no_overlap",
+                expressions=[
+                    ("room", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "occupied_until"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=ACTIVE_STATUSES, room__isnull=False),
+            ),
+            ExclusionConstraint(
+                name="booking_client_no_overlap",
+                expressions=[
+                    ("client", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status="confirmed"),
+            ),
         ]
         indexes = [
             models.Index(fields=["client", "status"], name="booking_client_status_idx"),
+            models.Index(fields=["starts_at"], name="booking_starts_idx"),
             # Reminders pick confirmed bookings not yet reminded.
             models.Index(
-                fields=["slot"],
+                fields=["starts_at"],
                 condition=Q(status="confirmed", reminder_sent_at__isnull=True),
                 name="booking_reminder_due_idx",
             ),
         ]
 
     def __str__(self):
-        return f"Booking #{self.pk} {self.client} on {self.slot}"
+        return f"Booking #{self.pk} {self.client} {self.starts_at:%Y-%m-%d %H:%M} UTC"
 
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.CONFIRMED
 
     @property
+    def is_pending(self) -> bool:
+        return self.intake_status == self.IntakeStatus.PENDING
+
+    @property
     def needs_review(self) -> bool:
         """The booking's `needs_review` (docs/api.md): the assessment's, or any warning."""
-        return self.intake.needs_review or bool(self.warnings)
+        return bool(self.intake and self.intake.needs_review) or bool(self.warnings)
 
     @property
     def awaits_review(self) -> bool:
         """Needs the therapist's review still: the intake awaits one, or a warning holds."""
-        return self.intake.awaits_review or bool(self.warnings)
+        return bool(self.intake and self.intake.awaits_review) or bool(self.warnings)
 
     @staticmethod
     def needs_review_q() -> Q:
