@@ -1,8 +1,10 @@
 """Factories for accounts and therapists."""
 
+from decimal import Decimal
+
 import factory
 
-from clinic.models import Clinic, Role, Therapist, User
+from clinic.models import Clinic, Location, Role, Room, Service, Therapist, User
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -39,15 +41,59 @@ class AdminFactory(UserFactory):
     is_superuser = True
 
 
+class LocationFactory(factory.django.DjangoModelFactory):
+    """A location without rooms in New York (the tests' clinic zone)."""
+
+    class Meta:
+        model = Location
+
+    name = factory.Sequence(lambda n: f"Location {n}")
+    address = "1 Main Street"
+    time_zone = "America/New_York"
+    uses_rooms = False
+    active = True
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    location = factory.SubFactory(LocationFactory, uses_rooms=True)
+    name = factory.Sequence(lambda n: f"Room {n}")
+    active = True
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    """A 60 minute massage with no buffer, by default."""
+
+    class Meta:
+        model = Service
+
+    name = factory.LazyAttribute(lambda o: f"Massage, {o.duration_minutes} min")
+    description = "A massage."
+    duration_minutes = 60
+    buffer_minutes = 0
+    price = Decimal("90.00")
+    active = True
+
+
 class TherapistFactory(factory.django.DjangoModelFactory):
+    """A therapist trained in both modalities; `locations=[...]` places them (none by default)."""
+
     class Meta:
         model = Therapist
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory, role=Role.THERAPIST)
     bio = "Licensed massage therapist."
     gives_therapeutic = True
     gives_deep_tissue = True
     active = True
+
+    @factory.post_generation
+    def locations(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.locations.set(extracted)
 
 
 def clinic_configure(**fields) -> Clinic:
