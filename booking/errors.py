@@ -6,8 +6,8 @@ from clinic.errors import DomainError
 class SlotUnavailable(DomainError):
     code = "slot_unavailable"
     default_detail = (
-        "This slot can no longer be booked (it is taken, blocked, too soon or too far ahead). "
-        "Please choose another time from the availability list."
+        "This time can no longer be booked for this service (it is taken, outside the therapist's shifts, "
+        "too soon or too far ahead). Please choose another time from the availability list."
     )
 
 
@@ -82,28 +82,28 @@ class IntakeLocked(DomainError):
     default_detail = "The session has started, so the intake can no longer be changed."
 
 
-class SlotOverlap(DomainError):
-    code = "slot_overlap"
+class ShiftOverlap(DomainError):
+    code = "shift_overlap"
     default_detail = (
-        "This therapist already has a slot overlapping that time. Choose a free time or delete the other slot."
+        "This therapist already has a shift overlapping that time (at any location). "
+        "Choose a free time or change the other shift."
     )
 
 
-class TimeOffOverlap(DomainError):
-    code = "time_off_overlap"
-    default_detail = "This therapist is off at that time. Delete the time off first or choose another time."
-
-
-class SlotBooked(DomainError):
-    code = "slot_booked"
-    default_detail = "This slot has an active booking. Cancel or reschedule the booking before deleting the slot."
-
-
-class SlotHasHistory(DomainError):
-    code = "slot_has_history"
+class ShiftHasBookings(DomainError):
+    code = "shift_has_bookings"
     default_detail = (
-        "This slot has past or cancelled bookings, which the clinic keeps on record. Block it instead of deleting it."
+        "Active bookings lie in this shift and would be left outside every shift. "
+        "Move or cancel them first (see `conflicts`)."
     )
+
+    def __init__(self, detail: str | None = None, *, conflicts: list[int]):
+        super().__init__(detail, conflicts=sorted(conflicts))
+
+
+class RoomUnavailable(DomainError):
+    code = "room_unavailable"
+    default_detail = "That room is not free for this booking's time (or not at its location). Choose another room."
 
 
 class IdempotencyKeyReused(DomainError):
