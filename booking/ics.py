@@ -1,17 +1,21 @@
 """iCalendar (RFC 5545) for the therapist's calendar feed and for booking mails.
 
-What an event says is deliberately little: when, the final modality, the
-client's name (therapist side) and "intake needs review" while it does
-(flagged, and not reviewed since the answers last changed; or with a
-warning on the booking, such as a modality the therapist does not give). Calendars
-sync to phones, laptops and third-party servers, so no health detail (flags,
+What an event says is deliberately little: when, the service, the final
+modality, where (location, room, address), the client's name (therapist
+side) or the therapist's (client side), and "intake needs review" while it
+does (flagged, and not reviewed since the answers last changed; or with a
+warning on the booking, such as a modality the therapist does not give) or
+"intake pending" while the client has yet to give it. Calendars sync to
+phones, laptops and third-party servers, so no health detail (flags,
 conditions, medications, areas, notes) ever goes into one.
 
 - UID is `booking-<id>@<domain>`: a booking keeps its id when rescheduled, so
   calendar apps update the event in place; SEQUENCE is `booking.sequence`
   (bumped on each reschedule).
-- Times are written in UTC (`...Z`), so no VTIMEZONE is needed.
-- The feed carries confirmed bookings and, so that a subscriber that already
+- Times are the session's own (`starts_at` to `ends_at`, the buffer after it
+  is the clinic's business), written in UTC (`...Z`), so no VTIMEZONE is
+  needed: a calendar app shows them in its own zone whatever the location's.
+- The feed carries confirmed bookings (held offers are no one's session yet) and, so that a subscriber that already
   holds an event sees it go, cancelled ones as `STATUS:CANCELLED`; completed
   and no-show sessions stay as the past events they were. Only bookings from
   `FEED_PAST_DAYS` ago onward are included, to keep the feed small.
@@ -32,6 +36,10 @@ from clinic.selectors import clinic_get
 
 FEED_PAST_DAYS = 30
 NEEDS_REVIEW = "intake needs review"
+INTAKE_PENDING = "intake pending"
+# What a mail or a calendar needs of a booking, and nothing of its intake's health fields.
+EVENT_RELATED = ("therapist__user", "client", "intake", "service", "location", "room")
+HEALTH_COLUMNS = ("intake__answers", "intake__flags", "intake__reasons", "intake__review_note")
 
 _STATUS = {
     Booking.Status.CONFIRMED: "CONFIRMED",
@@ -67,8 +75,8 @@ def _event(*, booking: Booking, summary: str, description: str, location: str, s
     event = Event()
     event.add("uid", booking_uid(booking))
     event.add("dtstamp", _utc(stamp))
-    event.add("dtstart", _utc(booking.slot.starts_at))
-    event.add("dtend", _utc(booking.slot.ends_at))
+    event.add("dtstart", _utc(booking.starts_at))
+    event.add("dtend", _utc(booking.ends_at))
     event.add("sequence", booking.sequence)
     event.add("status", _STATUS[booking.status])
     event.add("summary", summary)
@@ -83,31 +91,66 @@ def _event(*, booking: Booking, summary: str, description: str, location: str, s
     return event
 
 
+def where(booking: Booking) -> str:
+    """`Downtown, Room 2, 1 Main Street`: the location, its room when it has rooms, and its address."""
+    parts = [booking.location.name]
+    if booking.room is not None:
+        parts.append(booking.room.name)
+    address = " ".join(booking.location.address.split())
+    if address:
+        parts.append(address)
+    return ", ".join(parts)
+
+
+def what(booking: Booking) -> str:
+    """`Massage, 60 min (Deep tissue massage)`: the service and the final modality, once the intake is in."""
+    if booking.intake is None:
+        return booking.service.name
+    return f"{booking.service.name} ({modality_label(booking.intake.modality)})"
+
+
 def _therapist_summary(booking: Booking) -> str:
-    """`Deep tissue massage — Ana Díaz`, `(intake needs review)` appended when so."""
-    summary = f"{modality_label(booking.intake.modality)} — {booking.client.display_name}"
-    if booking.awaits_review:
+    """`Massage, 60 min (Deep tissue massage) — Ana Díaz`, `(intake needs review)` appended when so."""
+    summary = f"{what(booking)} — {booking.client.display_name}"
+    if booking.is_pending:
+        summary += f" ({INTAKE_PENDING})"
+    elif booking.awaits_review:
         summary += f" ({NEEDS_REVIEW})"
     if booking.status == Booking.Status.CANCELLED:
         summary = f"Cancelled: {summary}"
     return summary
 
 
-def _therapist_event(booking: Booking, *, location: str, stamp: datetime) -> Event:
-    description = ""
+def _therapist_event(booking: Booking, *, stamp: datetime) -> Event:
+    lines = [f"Service: {booking.service.name}"]
+    if booking.is_pending:
+        lines.append("Modality: to be decided by the intake, which the client has not completed yet.")
+    else:
+        lines.append(f"Modality: {modality_label(booking.intake.modality)}")
+    lines.append(f"Where: {where(booking)}")
     if booking.awaits_review:
-        description = "The intake needs review: read it in the day sheet before the session."
+        lines.append("The intake needs review: read it in the day sheet before the session.")
     return _event(
-        booking=booking, summary=_therapist_summary(booking), description=description, location=location, stamp=stamp
+        booking=booking,
+        summary=_therapist_summary(booking),
+        description="\n".join(lines),
+        location=where(booking),
+        stamp=stamp,
     )
 
 
-def _client_event(booking: Booking, *, location: str, stamp: datetime) -> Event:
-    therapist_name = booking.slot.therapist.user.display_name
-    summary = f"{modality_label(booking.intake.modality)} with {therapist_name}"
+def _client_event(booking: Booking, *, stamp: datetime) -> Event:
+    summary = f"{what(booking)} with {booking.therapist.user.display_name}"
     if booking.status == Booking.Status.CANCELLED:
         summary = f"Cancelled: {summary}"
-    return _event(booking=booking, summary=summary, description="", location=location, stamp=stamp)
+    lines = [f"Service: {booking.service.name}", f"Therapist: {booking.therapist.user.display_name}"]
+    if booking.intake is not None:
+        lines.append(f"Massage: {modality_label(booking.intake.modality)}")
+    lines.append(f"Where: {where(booking)}")
+    lines.append(f"Booking reference: #{booking.pk}")
+    if booking.is_pending:
+        lines.append("Please complete your intake form in the app before the session.")
+    return _event(booking=booking, summary=summary, description="\n".join(lines), location=where(booking), stamp=stamp)
 
 
 def _calendar(*, name: str, method: str | None = None) -> Calendar:
@@ -125,14 +168,16 @@ def feed_bookings(*, therapist: Therapist, now: datetime | None = None) -> Query
     """The bookings the therapist's feed shows, with everything an event needs in one query."""
     now = now or timezone.now()
     return (
-        Booking.objects.filter(slot__therapist=therapist, slot__starts_at__gte=now - timedelta(days=FEED_PAST_DAYS))
-        .select_related("slot", "client", "intake")
-        .order_by("slot__starts_at", "pk")
+        Booking.objects.filter(therapist=therapist, starts_at__gte=now - timedelta(days=FEED_PAST_DAYS))
+        .exclude(status=Booking.Status.HELD)
+        .select_related(*EVENT_RELATED)
+        .defer(*HEALTH_COLUMNS)
+        .order_by("starts_at", "pk")
     )
 
 
 def therapist_calendar(*, therapist: Therapist, now: datetime | None = None) -> bytes:
-    """The therapist's calendar feed (RFC 5545) in three queries, whatever its size."""
+    """The therapist's calendar feed (RFC 5545) in two queries, whatever its size."""
     now = now or timezone.now()
     clinic = clinic_get()
     cal = _calendar(name=f"{clinic.name} — {therapist.user.display_name}")
@@ -140,7 +185,7 @@ def therapist_calendar(*, therapist: Therapist, now: datetime | None = None) -> 
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
     for booking in feed_bookings(therapist=therapist, now=now):
-        cal.add_component(_therapist_event(booking, location=clinic.name, stamp=now))
+        cal.add_component(_therapist_event(booking, stamp=now))
     return cal.to_ical()
 
 
@@ -151,13 +196,13 @@ def booking_event_ics(*, booking: Booking, audience: str = "client", now: dateti
     therapist; `"therapist"` is the feed's event. A cancelled booking comes
     out as `STATUS:CANCELLED` with the same UID, so a calendar app that
     imported the confirmation can mark it cancelled. Expects the booking
-    with its slot (and therapist user), client and intake loaded.
+    with `EVENT_RELATED` loaded.
     """
     clinic = clinic_get()
     stamp = now or timezone.now()
     cal = _calendar(name=clinic.name, method="PUBLISH")
     build = {"client": _client_event, "therapist": _therapist_event}[audience]
-    cal.add_component(build(booking, location=clinic.name, stamp=stamp))
+    cal.add_component(build(booking, stamp=stamp))
     return cal.to_ical()
 
 

@@ -1,5 +1,6 @@
 """Mail about bookings: to the client when a booking is confirmed, moved, cancelled
-or coming up, and to the therapist when an intake needs their review.
+or coming up, or made by the front desk with the intake still to give; to the
+therapist when an intake needs their review.
 
 Each `send_*` takes a booking id and loads what it needs, so it can run after
 the transaction that changed the booking has committed:
@@ -9,9 +10,11 @@ the transaction that changed the booking has committed:
 A mail is a side effect, never part of the booking: these functions log any
 failure and return False instead of raising into their caller.
 
-Mails say when, where, with whom and which massage (the final modality), and
-nothing of the client's health: no flags, conditions, medications, areas or
-notes. Mail crosses servers we do not control; the intake stays in the app.
+Mails say when (the local time at the booking's location, in its zone),
+where (the location, its room, its address), with whom, which service at
+which price, and which massage (the final modality), and nothing of the
+client's health: no flags, conditions, medications, areas or notes. Mail
+crosses servers we do not control; the intake stays in the app.
 """
 
 import logging
@@ -23,7 +26,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 
-from booking.ics import booking_event_ics, modality_label
+from booking.ics import EVENT_RELATED, HEALTH_COLUMNS, booking_event_ics, modality_label, what, where
 from booking.models import Booking
 from clinic.selectors import clinic_get
 
@@ -53,34 +56,44 @@ def notify_on_commit(func: Callable[[int], object], booking_id: int) -> None:
 
 def _load(booking_id: int) -> Booking | None:
     # Mail carries no health details, so the intake's answers are never loaded.
-    booking = (
-        Booking.objects.select_related("slot__therapist__user", "client", "intake")
-        .defer("intake__answers", "intake__reasons", "intake__flags", "intake__review_note")
-        .filter(pk=booking_id)
-        .first()
-    )
+    booking = Booking.objects.select_related(*EVENT_RELATED).defer(*HEALTH_COLUMNS).filter(pk=booking_id).first()
     if booking is None:
         logger.warning("No mail sent: booking %s does not exist.", booking_id)
     return booking
 
 
-def _when(booking: Booking, tz) -> str:
-    """`Tuesday 1 December 2026, 09:00–10:00 (America/New_York)`, in the clinic's zone."""
-    start = booking.slot.starts_at.astimezone(tz)
-    end = booking.slot.ends_at.astimezone(tz)
+def _when(booking: Booking) -> str:
+    """`Tuesday 1 December 2026, 09:00–10:00 (America/New_York)`, in the zone of the booking's location."""
+    tz = booking.location.tz
+    start = booking.starts_at.astimezone(tz)
+    end = booking.ends_at.astimezone(tz)
     return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M} ({tz.key})"
 
 
-def _short_when(booking: Booking, tz) -> str:
-    start = booking.slot.starts_at.astimezone(tz)
+def _short_when(booking: Booking) -> str:
+    start = booking.starts_at.astimezone(booking.location.tz)
     return f"{start:%a} {start.day} {start:%b %Y} {start:%H:%M}"
 
 
-def _details(booking: Booking, tz) -> str:
+def _price(booking: Booking) -> str:
+    """`90.00 USD`: the price when booked, in its currency."""
+    return f"{booking.price:.2f} {booking.currency}"
+
+
+def _massage(booking: Booking) -> str:
+    if booking.intake is None:
+        return "chosen from your intake, once you have completed it"
+    return modality_label(booking.intake.modality)
+
+
+def _details(booking: Booking) -> str:
     return (
-        f"When: {_when(booking, tz)}\n"
-        f"Massage: {modality_label(booking.intake.modality)}\n"
-        f"Therapist: {booking.slot.therapist.user.display_name}\n"
+        f"When: {_when(booking)}\n"
+        f"Service: {booking.service.name}\n"
+        f"Massage: {_massage(booking)}\n"
+        f"Therapist: {booking.therapist.user.display_name}\n"
+        f"Where: {where(booking)}\n"
+        f"Price: {_price(booking)}\n"
         f"Booking reference: #{booking.pk}\n"
     )
 
@@ -110,6 +123,8 @@ class ClientMail:
     opening: str  # "{clinic}" is replaced by the clinic's name
     closing: str
     with_ics: bool
+    # Sent only while the intake is still pending (the request to complete it).
+    pending_only: bool = False
 
 
 CONFIRMATION = ClientMail(
@@ -146,14 +161,31 @@ REMINDER = ClientMail(
     closing="If you cannot come, please cancel in the app or call the clinic.",
     with_ics=False,
 )
+INTAKE_REQUEST = ClientMail(
+    kind="intake request",
+    status=Booking.Status.CONFIRMED,
+    subject="Please complete your intake",
+    opening="The front desk of {clinic} has booked this session for you. Before it, please complete your "
+    "intake form in the app: it tells your therapist which massage suits you.",
+    closing="Your answers go to your therapist in the app, never by mail. If the time does not suit you, "
+    "please cancel or move it in the app or call the clinic.",
+    with_ics=False,
+    pending_only=True,
+)
+
+# Said in every client mail while the intake is pending (the request itself says it at length).
+PENDING_NOTE = "Please complete your intake form in the app before the session.\n\n"
 
 
-def _client_text(mail: ClientMail, booking: Booking, tz, clinic_name: str) -> tuple[str, str]:
-    subject = f"{mail.subject}: {modality_label(booking.intake.modality)}, {_short_when(booking, tz)}"
+def _client_text(mail: ClientMail, booking: Booking, clinic_name: str) -> tuple[str, str]:
+    subject = f"{mail.subject}: {what(booking)}, {_short_when(booking)}"
+    asks_intake = booking.is_pending and mail.status == Booking.Status.CONFIRMED and not mail.pending_only
+    pending_note = PENDING_NOTE if asks_intake else ""
     body = (
         f"Hello {booking.client.display_name},\n\n"
         f"{mail.opening.format(clinic=clinic_name)}\n\n"
-        f"{_details(booking, tz)}\n"
+        f"{_details(booking)}\n"
+        f"{pending_note}"
         f"{mail.closing}\n\n"
         f"{clinic_name}\n"
     )
@@ -170,11 +202,13 @@ def _client_mail(booking_id: int, mail: ClientMail) -> bool:
             # Changed again before this ran (e.g. cancelled right after booking): the later mail tells.
             logger.info("No %s mail for booking %s: it is now %s.", mail.kind, booking_id, booking.status)
             return False
+        if mail.pending_only and not booking.is_pending:
+            logger.info("No %s mail for booking %s: its intake is complete.", mail.kind, booking_id)
+            return False
         if not booking.client.email or not booking.client.is_active:
             logger.info("No %s mail for booking %s: the client has no active address.", mail.kind, booking_id)
             return False
-        clinic = clinic_get()
-        subject, body = _client_text(mail, booking, clinic.tz, clinic.name)
+        subject, body = _client_text(mail, booking, clinic_get().name)
         ics = booking_event_ics(booking=booking) if mail.with_ics else None
         _send(to=booking.client.email, subject=subject, body=body, ics=ics)
         return True
@@ -203,6 +237,14 @@ def send_booking_reminder(booking_id: int) -> bool:
     return _client_mail(booking_id, REMINDER)
 
 
+def send_intake_request(booking_id: int) -> bool:
+    """Ask the client of a front-desk booking to complete their intake: the booking's time, service and place.
+
+    Nothing is sent once the intake is in, or when the booking is no longer confirmed.
+    """
+    return _client_mail(booking_id, INTAKE_REQUEST)
+
+
 # What each warning tells the therapist: no health detail, only what to do.
 _WARNING_TEXT = {
     Booking.WarningCode.THERAPIST_NOT_QUALIFIED: (
@@ -215,6 +257,12 @@ _WARNING_TEXT = {
 def _warning_lines(booking: Booking) -> str:
     lines = [_WARNING_TEXT[code] for code in booking.warnings if code in _WARNING_TEXT]
     return "".join(f"{line}\n\n" for line in lines)
+
+
+def _therapist_massage(booking: Booking) -> str:
+    if booking.intake is None:
+        return "not known yet: the client has not completed the intake"
+    return modality_label(booking.intake.modality)
 
 
 def send_review_needed(booking_id: int) -> bool:
@@ -231,20 +279,21 @@ def send_review_needed(booking_id: int) -> bool:
         if booking.status != Booking.Status.CONFIRMED or not booking.needs_review:
             logger.info("No review mail for booking %s: nothing to review any more.", booking_id)
             return False
-        therapist_user = booking.slot.therapist.user
+        therapist_user = booking.therapist.user
         if not therapist_user.email:
             logger.info("No review mail for booking %s: the therapist has no address.", booking_id)
             return False
         clinic = clinic_get()
-        tz = clinic.tz
-        subject = f"Intake needs review: booking #{booking.pk}, {_short_when(booking, tz)}"
+        subject = f"Intake needs review: booking #{booking.pk}, {_short_when(booking)}"
         body = (
             f"Hello {therapist_user.display_name},\n\n"
             f"The intake of a booking with you needs your review before the session.\n\n"
             f"{_warning_lines(booking)}"
             f"Client: {booking.client.display_name}\n"
-            f"When: {_when(booking, tz)}\n"
-            f"Massage: {modality_label(booking.intake.modality)}\n"
+            f"When: {_when(booking)}\n"
+            f"Service: {booking.service.name}\n"
+            f"Massage: {_therapist_massage(booking)}\n"
+            f"Where: {where(booking)}\n"
             f"Booking reference: #{booking.pk}\n\n"
             "Read the intake and confirm or change the modality in the app.\n\n"
             f"{clinic.name}\n"

@@ -24,8 +24,8 @@ def _due(*, now: datetime, window: timedelta):
     return Booking.objects.filter(
         status=Booking.Status.CONFIRMED,
         reminder_sent_at__isnull=True,
-        slot__starts_at__gt=now,
-        slot__starts_at__lte=now + window,
+        starts_at__gt=now,
+        starts_at__lte=now + window,
     )
 
 
@@ -47,7 +47,7 @@ def reminders_send(
 
     Returns how many bookings this call claimed (and mailed, or is to mail
     once an enclosing transaction commits). Locks only booking rows (`of=self`),
-    never the slots the booking services lock.
+    never the therapist, client or room rows the booking services lock.
     """
     now = now or timezone.now()
     claimed = 0
@@ -58,7 +58,7 @@ def reminders_send(
                 _due(now=now, window=window)
                 .exclude(pk__in=attempted)
                 .select_for_update(skip_locked=True, of=("self",))
-                .order_by("slot__starts_at", "pk")
+                .order_by("starts_at", "pk")
                 .values_list("pk", flat=True)[:batch_size]
             )
             if not ids:
