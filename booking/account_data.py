@@ -24,16 +24,17 @@ ACCOUNT_DELETED = "Account deleted."
 def account_export(*, user: User, remote_addr: str | None = None) -> dict:
     """Everything the clinic holds on `user`, as objects for the export's serializer.
 
-    The account (and therapist profile), their bookings with slot times,
-    therapist and status, their intakes with answers, assessment and review,
+    The account (and therapist profile), their bookings with times, service,
+    therapist, location, room, price and status (a held waitlist offer too:
+    it is theirs), their intakes with answers, assessment and review,
     and every audit row of a read of those intakes. The export reads the
     full intakes, so, like every such read, it is audit-logged first (one
     row per intake) and the rows it wrote are part of it.
     """
     bookings = list(
         Booking.objects.filter(client=user)
-        .select_related("slot__therapist__user", "intake")
-        .order_by("slot__starts_at", "id")
+        .select_related("therapist__user", "service", "location", "room", "intake")
+        .order_by("starts_at", "id")
     )
     intakes = list(
         Intake.objects.filter(client=user).select_related("reviewed_by", "booking").order_by("created_at", "id")
@@ -69,16 +70,17 @@ def account_delete(*, user: User, now: datetime | None = None) -> User:
     """Delete a client's account: deactivate it and anonymise what it holds, in one transaction.
 
     - the free text they wrote goes: the reasons they gave for cancelling;
-    - future confirmed bookings are cancelled (reason "Account deleted."),
-      in one UPDATE: the client's cancellation window does not apply, since
-      nobody could come to them, and no mail goes to an address that is gone;
+    - future confirmed bookings, and time held for their waitlist offers, are
+      cancelled (reason "Account deleted."), in one UPDATE: the client's
+      cancellation window does not apply, since nobody could come to them,
+      and no mail goes to an address that is gone;
     - every intake keeps its form version and modality (what the session
       was) but loses its answers, flags, reasons, score and review note;
     - the stored answers of Idempotency-Key requests go: theirs, and the
       front desk's that name them (booking.idempotency.idempotency_forget);
     - the account is anonymised (clinic.services.account_anonymise).
 
-    Bookings keep their times, therapist and status, and the intake audit
+    Bookings keep their times, service, therapist, location and status, and the intake audit
     log is untouched (it is append-only). Locks the client's row first, as
     every booking write does, so no booking is made or moved meanwhile.
     """
@@ -87,7 +89,9 @@ def account_delete(*, user: User, now: datetime | None = None) -> User:
     now = now or timezone.now()
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
     Booking.objects.filter(cancelled_by=user).exclude(cancel_reason="").update(cancel_reason="", updated_at=now)
-    Booking.objects.filter(client=user, status=Booking.Status.CONFIRMED, slot__starts_at__gt=now).update(
+    Booking.objects.filter(
+        client=user, status__in=(Booking.Status.CONFIRMED, Booking.Status.HELD), starts_at__gt=now
+    ).update(
         status=Booking.Status.CANCELLED,
         cancelled_at=now,
         cancelled_by=user,

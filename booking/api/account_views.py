@@ -9,7 +9,6 @@ from rest_framework.views import APIView
 
 from booking.account_data import account_delete, account_export
 from booking.api.intake_views import IntakeAccessSerializer
-from booking.api.serializers import BookingSlotSerializer
 from booking.models import Booking
 from clinic.api.views import MeView
 from clinic.models import Modality, Role, Therapist, User
@@ -35,15 +34,54 @@ class ExportTherapistSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ExportNamedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ExportServiceSerializer(ExportNamedSerializer):
+    duration_minutes = serializers.IntegerField()
+
+
+class ExportLocationSerializer(ExportNamedSerializer):
+    time_zone = serializers.CharField()
+
+
 class ExportBookingSerializer(serializers.ModelSerializer):
-    slot = BookingSlotSerializer()
-    modality = serializers.ChoiceField(source="intake.modality", choices=Modality.choices)
-    intake = serializers.IntegerField(source="intake_id")
+    service = ExportServiceSerializer()
+    therapist = ExportNamedSerializer()
+    location = ExportLocationSerializer()
+    room = ExportNamedSerializer(allow_null=True)
+    modality = serializers.SerializerMethodField()
+    intake = serializers.IntegerField(
+        source="intake_id", allow_null=True, help_text="Null while the intake is pending."
+    )
 
     class Meta:
         model = Booking
-        fields = ["id", "slot", "status", "modality", "intake", "created_at", "cancelled_at", "cancel_reason"]
+        fields = [
+            "id",
+            "service",
+            "therapist",
+            "location",
+            "room",
+            "starts_at",
+            "ends_at",
+            "price",
+            "currency",
+            "status",
+            "intake_status",
+            "modality",
+            "intake",
+            "created_at",
+            "cancelled_at",
+            "cancel_reason",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Modality.choices, allow_null=True))
+    def get_modality(self, booking: Booking) -> str | None:
+        return booking.intake.modality if booking.intake is not None else None
 
 
 class ExportIntakeSerializer(IntakeSerializer):
@@ -72,7 +110,10 @@ class AccountExportSerializer(serializers.Serializer):
     exported_at = serializers.DateTimeField()
     account = ExportAccountSerializer()
     therapist = ExportTherapistSerializer(allow_null=True, help_text="The therapist profile; null unless a therapist.")
-    bookings = ExportBookingSerializer(many=True, help_text="Their bookings as a client, with slot times and status.")
+    bookings = ExportBookingSerializer(
+        many=True,
+        help_text="Their bookings as a client: times, service, therapist, location, room, price, status.",
+    )
     intakes = ExportIntakeSerializer(many=True, help_text="Their intakes: answers, assessment and review.")
     intake_reads = ExportIntakeReadSerializer(
         many=True, help_text="The audit log: every read (or refused read) of their intakes, this export's included."
