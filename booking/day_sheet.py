@@ -1,43 +1,70 @@
 """The therapist's day sheet: what they read to prepare for the day's sessions.
 
 Reading it reads full intakes, so each read is written to the intake audit
-log (`IntakeAccess`, channel `day_sheet`), one row per booking shown, in one
-INSERT. The selector only reads; `day_sheet_record_access` is the write.
+log (`IntakeAccess`, channel `day_sheet`), one row per intake shown, in one
+INSERT; a booking whose intake is still pending shows no answers and is no
+read. The selector only reads; `day_sheet_record_access` is the write.
+
+A session belongs to its start's local day at its location (docs/api.md):
+a therapist working in New York in the morning and in Los Angeles in the
+evening sees each session on the date its own clock shows.
 """
 
+from datetime import UTC, datetime, time, timedelta
 from datetime import date as Date
 
-from booking.availability import local_day_bounds
+from django.db.models import DateField, DateTimeField, F, Func, QuerySet
+from django.db.models.functions import Cast
+
 from booking.models import Booking
 from clinic.models import Therapist, User
-from clinic.selectors import clinic_get
 from intake.models import IntakeAccess
 from intake.services import ip_or_none
 
+# Every zone's offset lies within UTC-12..UTC+14: a local date's sessions all start
+# inside this margin around the UTC date, so the index on `starts_at` narrows the scan.
+_ZONE_MARGIN = timedelta(hours=15)
+
+
+class _AtTimeZone(Func):
+    """PostgreSQL's `timezone(zone, timestamptz)`: the wall-clock time in `zone` (a column)."""
+
+    function = "timezone"
+    output_field = DateTimeField()
+
+
+def bookings_on_local_date(queryset: QuerySet[Booking], date: Date) -> QuerySet[Booking]:
+    """The bookings of `queryset` whose start, in their location's zone, falls on `date`."""
+    utc_midnight = datetime.combine(date, time(0), tzinfo=UTC)
+    local_date = Cast(_AtTimeZone(F("location__time_zone"), F("starts_at")), DateField())
+    return (
+        queryset.filter(
+            starts_at__gte=utc_midnight - _ZONE_MARGIN,
+            starts_at__lt=utc_midnight + timedelta(days=1) + _ZONE_MARGIN,
+        )
+        .alias(local_date=local_date)
+        .filter(local_date=date)
+    )
+
 
 def therapist_day(*, therapist: Therapist, date: Date) -> list[Booking]:
-    """The therapist's confirmed bookings starting on `date` (the clinic's local day), in time order.
+    """The therapist's active bookings (confirmed, not held) starting on `date` at their location, in time order.
 
-    One query (two with the clinic row) whatever the number of bookings:
-    slot, client and intake come joined.
+    One query whatever the number of bookings: client, service, location,
+    room and intake come joined.
     """
-    start, end = local_day_bounds(date, clinic_get().tz)
+    bookings = Booking.objects.filter(therapist=therapist, status=Booking.Status.CONFIRMED)
     return list(
-        Booking.objects.filter(
-            slot__therapist=therapist,
-            status=Booking.Status.CONFIRMED,
-            slot__starts_at__gte=start,
-            slot__starts_at__lt=end,
-        )
-        .select_related("slot", "client", "intake")
-        .order_by("slot__starts_at", "pk")
+        bookings_on_local_date(bookings, date)
+        .select_related("client", "service", "location", "room", "intake")
+        .order_by("starts_at", "pk")
     )
 
 
 def day_sheet_record_access(
     *, bookings: list[Booking], accessed_by: User, remote_addr: str | None
 ) -> list[IntakeAccess]:
-    """Write one audit row per intake shown on a day sheet, in one INSERT."""
+    """Write one audit row per intake shown on a day sheet, in one INSERT (pending intakes show nothing)."""
     addr = ip_or_none(remote_addr)
     return IntakeAccess.objects.bulk_create(
         [
@@ -50,5 +77,6 @@ def day_sheet_record_access(
                 outcome=IntakeAccess.Outcome.ALLOWED,
             )
             for booking in bookings
+            if booking.intake_id is not None
         ]
     )

@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from booking.api.serializers import WarningsField
+from booking.models import Booking
 from clinic.models import Modality
 
 
@@ -15,7 +15,10 @@ class DaySheetQuerySerializer(serializers.Serializer):
     EARLIEST = dt.date(1900, 1, 1)
     LATEST = dt.date(9998, 12, 31)
 
-    date = serializers.DateField(input_formats=["%Y-%m-%d"], help_text="A day in the clinic's time zone, YYYY-MM-DD.")
+    date = serializers.DateField(
+        input_formats=["%Y-%m-%d"],
+        help_text="YYYY-MM-DD: the sessions starting on this date, each in its location's time zone.",
+    )
 
     def validate_date(self, value: dt.date) -> dt.date:
         if not self.EARLIEST <= value <= self.LATEST:
@@ -23,9 +26,32 @@ class DaySheetQuerySerializer(serializers.Serializer):
         return value
 
 
+class WarningsField(serializers.ListField):
+    """A booking's warnings: codes any role may see (docs/api.md)."""
+
+    child = serializers.ChoiceField(choices=Booking.WarningCode.choices)
+
+
 class DaySheetClientSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="display_name")
+
+
+class DaySheetServiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+
+
+class DaySheetLocationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The location's IANA time zone: the session's local day is read in it.")
+
+
+class DaySheetRoomSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
 
 
 class DaySheetReviewSerializer(serializers.Serializer):
@@ -37,49 +63,84 @@ class DaySheetReviewSerializer(serializers.Serializer):
     )
 
 
+def _answers(booking) -> dict:
+    return booking.intake.answers if booking.intake is not None else {}
+
+
 class DaySheetBookingSerializer(serializers.Serializer):
-    """One booking of the day with what the therapist reads to prepare for it."""
+    """One session of the day with what the therapist reads to prepare for it.
+
+    While the intake is pending (a front-desk booking the client has not
+    completed yet) there is nothing to read: the modalities are null, the
+    lists empty, `notes` empty and `review` null.
+    """
 
     id = serializers.IntegerField()
-    starts_at = serializers.DateTimeField(source="slot.starts_at")
-    ends_at = serializers.DateTimeField(source="slot.ends_at")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
     client = DaySheetClientSerializer()
-    modality = serializers.ChoiceField(
-        choices=Modality.choices,
-        source="intake.modality",
-        help_text="The final modality: the review's, else the suggestion.",
-    )
-    suggested_modality = serializers.ChoiceField(choices=Modality.choices, source="intake.suggested_modality")
+    service = DaySheetServiceSerializer()
+    location = DaySheetLocationSerializer()
+    room = DaySheetRoomSerializer(allow_null=True, help_text="Null where the location books no rooms.")
+    intake_status = serializers.ChoiceField(choices=Booking.IntakeStatus.choices)
+    modality = serializers.SerializerMethodField(help_text="The final modality: the review's, else the suggestion.")
+    suggested_modality = serializers.SerializerMethodField()
     needs_review = serializers.BooleanField(help_text="The assessment's `needs_review`, or any warning.")
-    flags = serializers.ListField(child=serializers.CharField(), source="intake.flags")
+    flags = serializers.SerializerMethodField()
+    new_flags = serializers.SerializerMethodField(
+        help_text="Flags the client's previous intake did not have; null until known."
+    )
+    changes_since_last = serializers.SerializerMethodField(
+        help_text="The answer fields changed since the client's previous intake; null for a first one."
+    )
     warnings = WarningsField()
     focus_areas = serializers.SerializerMethodField()
     avoid_areas = serializers.SerializerMethodField()
     notes = serializers.SerializerMethodField()
     review = serializers.SerializerMethodField()
 
+    @extend_schema_field(serializers.ChoiceField(choices=Modality.choices, allow_null=True))
+    def get_modality(self, booking) -> str | None:
+        return booking.intake.modality if booking.intake is not None else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=Modality.choices, allow_null=True))
+    def get_suggested_modality(self, booking) -> str | None:
+        return booking.intake.suggested_modality if booking.intake is not None else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_flags(self, booking) -> list[str]:
+        return list(booking.intake.flags) if booking.intake is not None else []
+
+    # The intake gains `new_flags` and `changes_since_last` with returning clients; null until then.
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), allow_null=True))
+    def get_new_flags(self, booking) -> list[str] | None:
+        return getattr(booking.intake, "new_flags", None)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), allow_null=True))
+    def get_changes_since_last(self, booking) -> list[str] | None:
+        return getattr(booking.intake, "changes_since_last", None)
+
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_focus_areas(self, booking) -> list[str]:
-        return list(booking.intake.answers.get("focus_areas") or [])
+        return list(_answers(booking).get("focus_areas") or [])
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_avoid_areas(self, booking) -> list[str]:
-        return list(booking.intake.answers.get("avoid_areas") or [])
+        return list(_answers(booking).get("avoid_areas") or [])
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_notes(self, booking) -> str:
-        return booking.intake.answers.get("notes") or ""
+        return _answers(booking).get("notes") or ""
 
     @extend_schema_field(DaySheetReviewSerializer(allow_null=True))
     def get_review(self, booking):
-        if not booking.intake.reviewed_modality:
+        if booking.intake is None or not booking.intake.reviewed_modality:
             return None
         return DaySheetReviewSerializer(booking.intake).data
 
 
 class DaySheetSerializer(serializers.Serializer):
-    date = serializers.DateField()
-    time_zone = serializers.CharField(help_text="The clinic's IANA time zone the date is read in.")
+    date = serializers.DateField(help_text="Each session's start falls on this date in its location's time zone.")
     bookings = DaySheetBookingSerializer(many=True)
 
 

@@ -17,7 +17,6 @@ from booking.api.therapist_serializers import DaySheetQuerySerializer, DaySheetS
 from booking.day_sheet import day_sheet_record_access, therapist_day
 from booking.ics import feed_token_rotate, therapist_by_feed_token, therapist_calendar
 from clinic.permissions import IsTherapist, therapist_has_access
-from clinic.selectors import clinic_get
 from config.security import client_ip
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -30,10 +29,16 @@ class TherapistDayView(APIView):
         operation_id="therapist_day_sheet",
         summary="The therapist's day sheet",
         description=(
-            "The calling therapist's confirmed bookings starting on `date` (the clinic's local day), in time "
-            "order, with the intake details to prepare. Each intake shown is written to the audit log."
+            "The calling therapist's active bookings starting on `date`, in time order, with the service, "
+            "location, room and the intake details to prepare. A session belongs to its start's local day at "
+            "its location. Each intake shown is written to the audit log; a pending intake (a front-desk "
+            "booking the client has not completed yet) shows no answers and is not a read."
         ),
-        parameters=[OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="YYYY-MM-DD, clinic time")],
+        parameters=[
+            OpenApiParameter(
+                "date", OpenApiTypes.DATE, required=True, description="YYYY-MM-DD, in each location's time zone"
+            )
+        ],
         responses={
             200: DaySheetSerializer,
             400: OpenApiResponse(description="`date` missing or not YYYY-MM-DD"),
@@ -49,8 +54,7 @@ class TherapistDayView(APIView):
         bookings = therapist_day(therapist=request.user.therapist, date=day)
         # Audit first: if the log cannot be written, nothing is shown.
         day_sheet_record_access(bookings=bookings, accessed_by=request.user, remote_addr=client_ip(request))
-        data = {"date": day, "time_zone": clinic_get().time_zone, "bookings": bookings}
-        return Response(DaySheetSerializer(data).data)
+        return Response(DaySheetSerializer({"date": day, "bookings": bookings}).data)
 
 
 def _feed_answer(request, therapist) -> dict:
