@@ -82,6 +82,14 @@ class IntakeLocked(DomainError):
     default_detail = "The session has started, so the intake can no longer be changed."
 
 
+class IntakePending(DomainError):
+    code = "intake_pending"
+    default_detail = (
+        "The client has not completed the intake for this booking yet, so there is nothing to review. "
+        "Ask them to complete it, or complete it with them (PUT .../intake/)."
+    )
+
+
 class ShiftOverlap(DomainError):
     code = "shift_overlap"
     default_detail = (

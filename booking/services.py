@@ -1,14 +1,20 @@
-"""Writes of the booking lifecycle: book, cancel, reschedule, complete, no-show.
+"""Writes of the booking lifecycle: book, cancel, reschedule, move room, complete, no-show, intake, review.
 
 Each service is one transaction that locks what it depends on before it
 checks it ("lock, then check"), always in the same order so two requests
 never wait on each other in a cycle:
 
-    client row  →  booking row  →  slot rows (primary-key order)
+    client row  →  booking row  →  therapist row  (→ the exclusion constraints on rooms)
 
-The partial unique constraint `booking_one_confirmed_per_slot` is the last
-line: if a race still reaches it, its IntegrityError, like a deadlock or a
-serialization failure, becomes `SlotUnavailable` (409), never a 500.
+The therapist row lock serialises everything that decides whether a time
+of theirs is bookable: bookings, and the schedule writes (shifts, time
+off) that take the same lock (booking/schedule.py). Each candidate
+therapist is tried in a savepoint: one that does not fit is rolled back,
+its lock released, before the next is tried, so no request holds two
+therapists at once. Rooms are not locked: the room's exclusion constraint
+decides between two bookings racing for it, and the loser moves on to the
+next free room. The constraints are the last line: a race that still
+reaches one (or a deadlock, a serialization failure) becomes a 409, never a 500.
 Mail goes out only after commit, so a rolled-back booking sends nothing.
 
 A booking's `warnings` follow from its intake and its therapist: every
@@ -19,36 +25,47 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from booking.availability import BookingWindow, slot_is_bookable
+from booking.availability import OfferedStart, free_rooms, offers_at
 from booking.errors import (
     BookingNotActive,
     ClientInactive,
     ClientOverlap,
     IntakeLocked,
+    IntakePending,
     LateCancellation,
+    RoomUnavailable,
     SlotUnavailable,
     TherapistNotQualified,
     TooEarly,
     TooManyBookings,
 )
-from booking.models import Booking, Slot
+from booking.models import Booking
 from booking.notifications import (
     notify_on_commit,
     send_booking_cancelled,
     send_booking_confirmed,
     send_booking_rescheduled,
+    send_intake_request,
     send_review_needed,
 )
-from clinic.models import Clinic, Modality, Therapist, User
+from clinic.models import Clinic, Modality, Role, Room, Service, Therapist, User
 from clinic.selectors import clinic_get
+from intake import rules
+from intake.form import validate_answers
 from intake.models import Intake
-from intake.services import intake_create, intake_review, intake_update_answers
+from intake.services import intake_create, intake_review, intake_review_clear, intake_update_answers
 
 # SQLSTATEs of a lost race that PostgreSQL resolves by failing one transaction.
 _RACE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+THERAPIST_OVERLAP = "booking_therapist_no_overlap"
+ROOM_OVERLAP = "booking_room_no_overlap"
+CLIENT_OVERLAP = "booking_client_no_overlap"
 
 
 def _constraint_name(exc: BaseException) -> str | None:
@@ -57,12 +74,15 @@ def _constraint_name(exc: BaseException) -> str | None:
 
 
 @contextmanager
-def _races_become_unavailable() -> Iterator[None]:
-    """Turn the database's verdict on a lost booking race into `SlotUnavailable`."""
+def _races_become_conflicts() -> Iterator[None]:
+    """Turn the database's verdict on a lost race into the domain error a person can act on."""
     try:
         yield
     except IntegrityError as exc:
-        if _constraint_name(exc) == "booking_one_confirmed_per_slot":
+        name = _constraint_name(exc)
+        if name == CLIENT_OVERLAP:
+            raise ClientOverlap() from exc
+        if name in (THERAPIST_OVERLAP, ROOM_OVERLAP):
             raise SlotUnavailable() from exc
         raise
     except OperationalError as exc:
@@ -71,83 +91,54 @@ def _races_become_unavailable() -> Iterator[None]:
         raise
 
 
-def _lock_client(client: User) -> None:
-    # Serialises one client's bookings so the overlap check below cannot race,
+def _lock_client(client_id: int) -> None:
+    # Serialises one client's bookings so the cap and overlap checks cannot race,
     # and with the deletion of the account (booking.account_data), which
     # takes the same lock: a deleted account books nothing.
-    if not list(User.objects.select_for_update().filter(pk=client.pk, is_active=True).values_list("pk")):
+    if not list(User.objects.select_for_update().filter(pk=client_id, is_active=True).values_list("pk")):
         raise ClientInactive()
 
 
-def _lock_slot(slot_id: int) -> Slot:
-    try:
-        # The therapist's user comes along so the caller can render the booking without another query.
-        return Slot.objects.select_for_update(of=("self",)).select_related("therapist__user").get(pk=slot_id)
-    except Slot.DoesNotExist:
-        raise SlotUnavailable("This slot does not exist. Please choose a time from the availability list.") from None
+def _lock_therapist(therapist_id: int) -> Therapist:
+    return Therapist.objects.select_for_update(of=("self",)).select_related("user").get(pk=therapist_id)
 
 
-def _check_slot_bookable(slot: Slot, *, window: BookingWindow, exclude_booking_id: int | None = None) -> None:
-    taken = Booking.objects.filter(slot=slot, status=Booking.Status.CONFIRMED)
-    if exclude_booking_id is not None:
-        taken = taken.exclude(pk=exclude_booking_id)
-    if not slot_is_bookable(slot, window=window) or taken.exists():
-        raise SlotUnavailable()
+def _lock_booking(booking_id: int) -> Booking:
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("therapist__user", "client", "intake", "location", "room", "service")
+        .get(pk=booking_id)
+    )
 
 
-def _check_qualified(slot: Slot, modality: str) -> None:
-    if modality == Modality.DEEP_TISSUE and not slot.therapist.is_trained_for(Modality.DEEP_TISSUE):
-        raise TherapistNotQualified()
+def _active_service(service_id: int) -> Service:
+    service = Service.objects.filter(pk=service_id, active=True).first()
+    if service is None:
+        raise ValidationError({"service": ["No active service with this id. Choose one from GET /api/v1/services/."]})
+    return service
 
 
-def _check_client_cap(client: User, *, clinic: Clinic, now: datetime) -> None:
+def _check_client_cap(client_id: int, *, clinic: Clinic, now: datetime) -> None:
     """Refuse a new booking to a client who already holds `max_active_bookings_per_client` active ones.
 
     Active here is confirmed and not yet started: a session that has taken
     place but was not yet marked completed no longer holds a place on the
-    calendar, so it does not count. Call it under the client row lock
-    (`_lock_client`): one client's bookings are then counted one after the
-    other, and concurrent requests cannot all slip under the cap.
-
-    Only for a new booking: a reschedule moves a booking the client already
-    holds. In v1 only clients book; a booking made by the front desk (v2)
-    will neither count nor be refused.
+    calendar. Bookings the front desk made for the client do not count
+    (they are the clinic's own decision, e.g. a course of sessions booked by
+    phone). Call it under the client row lock (`_lock_client`): one client's
+    bookings are then counted one after the other.
     """
     cap = clinic.max_active_bookings_per_client
-    held = Booking.objects.filter(client=client, status=Booking.Status.CONFIRMED, slot__starts_at__gt=now)
+    held = Booking.objects.filter(client_id=client_id, status=Booking.Status.CONFIRMED, starts_at__gt=now).exclude(
+        ~Q(booked_by_id=client_id) & Q(booked_by__isnull=False)
+    )
     if held.count() >= cap:
         raise TooManyBookings.for_cap(cap)
 
 
-def requested_modality(intake: Intake) -> str:
-    """The modality the booking asks of its therapist: a current review's, else what the answers suggest."""
-    if intake.reviewed_modality and not intake.review_stale:
-        return intake.reviewed_modality
-    return intake.suggested_modality
-
-
-def booking_warnings(*, intake: Intake, therapist: Therapist) -> list[str]:
-    """The warning codes that hold for a booking of `therapist` with `intake` (Booking.WarningCode)."""
-    if not therapist.is_trained_for(requested_modality(intake)):
-        return [Booking.WarningCode.THERAPIST_NOT_QUALIFIED.value]
-    return []
-
-
-def _set_warnings(booking: Booking) -> list[str]:
-    """Recompute the booking's warnings from its intake and therapist; save them if they changed."""
-    warnings = booking_warnings(intake=booking.intake, therapist=booking.slot.therapist)
-    if warnings != booking.warnings:
-        booking.warnings = warnings
-        booking.save(update_fields=["warnings", "updated_at"])
-    return warnings
-
-
-def _check_client_free(client: User, slot: Slot, *, exclude_booking_id: int | None = None) -> None:
+def _check_client_free(client_id: int, starts_at: datetime, ends_at: datetime, *, exclude_booking_id=None) -> None:
     overlapping = Booking.objects.filter(
-        client=client,
-        status=Booking.Status.CONFIRMED,
-        slot__starts_at__lt=slot.ends_at,
-        slot__ends_at__gt=slot.starts_at,
+        client_id=client_id, status=Booking.Status.CONFIRMED, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
     if exclude_booking_id is not None:
         overlapping = overlapping.exclude(pk=exclude_booking_id)
@@ -155,38 +146,262 @@ def _check_client_free(client: User, slot: Slot, *, exclude_booking_id: int | No
         raise ClientOverlap()
 
 
-def _lock_booking(booking_id: int) -> Booking:
-    return (
-        Booking.objects.select_for_update(of=("self",))
-        .select_related("slot__therapist__user", "client", "intake")
-        .get(pk=booking_id)
+def requested_modality(intake: Intake | None) -> str | None:
+    """The modality the booking asks of its therapist: a current review's, else what the answers suggest."""
+    if intake is None:
+        return None
+    if intake.reviewed_modality and not intake.review_stale:
+        return intake.reviewed_modality
+    return intake.suggested_modality
+
+
+def booking_warnings(*, intake: Intake | None, therapist: Therapist) -> list[str]:
+    """The warning codes that hold for a booking of `therapist` with `intake` (Booking.WarningCode)."""
+    modality = requested_modality(intake)
+    if modality and not therapist.is_trained_for(modality):
+        return [Booking.WarningCode.THERAPIST_NOT_QUALIFIED.value]
+    return []
+
+
+def _set_warnings(booking: Booking) -> list[str]:
+    """Recompute the booking's warnings from its intake and therapist; save them if they changed."""
+    warnings = booking_warnings(intake=booking.intake, therapist=booking.therapist)
+    if warnings != booking.warnings:
+        booking.warnings = warnings
+        booking.save(update_fields=["warnings", "updated_at"])
+    return warnings
+
+
+def _fewest_bookings_first(offers: list[OfferedStart], starts_at: datetime) -> list[OfferedStart]:
+    """The offers ordered as docs/api.md says: fewest active bookings that local day, then lowest therapist id."""
+    from booking.availability import local_day_bounds
+    from clinic.models import Location
+
+    zones = {loc.pk: loc.tz for loc in Location.objects.filter(pk__in={o.location_id for o in offers})}
+
+    def load(offer: OfferedStart) -> tuple[int, int, int]:
+        zone = zones[offer.location_id]
+        day_start, day_end = local_day_bounds(starts_at.astimezone(zone).date(), zone)
+        count = Booking.objects.filter(
+            therapist_id=offer.therapist_id,
+            status=Booking.Status.CONFIRMED,
+            starts_at__gte=day_start,
+            starts_at__lt=day_end,
+        ).count()
+        return count, offer.therapist_id, offer.location_id
+
+    return sorted(offers, key=load)
+
+
+def _check_modality(therapist: Therapist, modality: str | None) -> None:
+    if modality == Modality.DEEP_TISSUE and not therapist.is_trained_for(Modality.DEEP_TISSUE):
+        raise TherapistNotQualified()
+
+
+class _DoesNotFit(Exception):
+    """This therapist (or every room) cannot take the session: roll back and try the next."""
+
+
+def _place_with(
+    *,
+    booking: Booking | None,
+    client_id: int,
+    service: Service,
+    offer: OfferedStart,
+    starts_at: datetime,
+    ends_at: datetime,
+    occupied_until: datetime,
+    for_staff: bool,
+    clinic: Clinic,
+    now: datetime,
+    fields: dict,
+) -> Booking:
+    """Place the session with `offer`'s therapist under their row lock, in the first free room; or _DoesNotFit."""
+    exclude = booking.pk if booking is not None else None
+    therapist = _lock_therapist(offer.therapist_id)
+    # Under the lock the time is checked again: a shift or time off may have changed meanwhile.
+    still = offers_at(
+        service=service,
+        starts_at=starts_at,
+        clinic=clinic,
+        location_id=offer.location_id,
+        therapist_id=offer.therapist_id,
+        for_staff=for_staff,
+        now=now,
+        exclude_booking_id=exclude,
     )
+    if not still:
+        raise _DoesNotFit()
+    location = therapist.locations.get(pk=offer.location_id)
+    rooms = (
+        free_rooms(
+            location_id=location.pk, starts_at=starts_at, occupied_until=occupied_until, exclude_booking_id=exclude
+        )
+        if location.uses_rooms
+        else [None]
+    )
+    for room_id in rooms:
+        values = {
+            "therapist": therapist,
+            "location": location,
+            "room_id": room_id,
+            "service": service,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "occupied_until": occupied_until,
+            **fields,
+        }
+        try:
+            with transaction.atomic():
+                if booking is None:
+                    return Booking.objects.create(client_id=client_id, **values)
+                for name, value in values.items():
+                    setattr(booking, name, value)
+                booking.save()
+                return booking
+        except IntegrityError as exc:
+            name = _constraint_name(exc)
+            if name == ROOM_OVERLAP:
+                continue  # another booking took this room first: the next one may be free
+            if name == CLIENT_OVERLAP:
+                raise ClientOverlap() from exc
+            if name == THERAPIST_OVERLAP:
+                raise _DoesNotFit() from exc
+            raise
+    raise _DoesNotFit()
 
 
-def booking_create(*, client: User, slot_id: int, answers: dict, now: datetime | None = None) -> Booking:
-    """Book `slot_id` for `client` with a new intake from `answers`, all or nothing.
+def _place(
+    *,
+    booking: Booking | None,
+    client_id: int,
+    service: Service,
+    starts_at: datetime,
+    therapist_id: int | None,
+    location_id: int | None,
+    modality: str | None,
+    for_staff: bool,
+    clinic: Clinic,
+    now: datetime,
+    fields: dict,
+) -> Booking:
+    """Put a session of `service` at `starts_at` on the calendar: a new booking, or `booking` moved there.
 
-    Validates and assesses the answers (400 on invalid answers), locks the
-    client, checks they are under the clinic's cap of active bookings, locks
-    the slot, checks it is bookable, the therapist trained for deep tissue
-    when that is suggested and the client free at that time, and inserts.
+    Tries each therapist offered that start (the given one, or every one
+    trained for `modality`, fewest bookings that local day first), each
+    under its row lock in a savepoint, and the first free room where the
+    location has rooms. Raises SlotUnavailable when nothing fits.
+    """
+    exclude = booking.pk if booking is not None else None
+    offers = offers_at(
+        service=service,
+        starts_at=starts_at,
+        clinic=clinic,
+        location_id=location_id,
+        therapist_id=therapist_id,
+        modality=None if therapist_id else modality,
+        for_staff=for_staff,
+        now=now,
+        exclude_booking_id=exclude,
+    )
+    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+    occupied_until = ends_at + timedelta(minutes=service.buffer_minutes)
+    for offer in _fewest_bookings_first(offers, starts_at):
+        try:
+            # A savepoint per therapist: one that does not fit is rolled back, its row lock released.
+            with transaction.atomic():
+                return _place_with(
+                    booking=booking,
+                    client_id=client_id,
+                    service=service,
+                    offer=offer,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    occupied_until=occupied_until,
+                    for_staff=for_staff,
+                    clinic=clinic,
+                    now=now,
+                    fields=fields,
+                )
+        except _DoesNotFit:
+            continue
+    raise SlotUnavailable()
+
+
+def booking_create(
+    *,
+    client: User,
+    service_id: int,
+    starts_at: datetime,
+    therapist_id: int | None = None,
+    location_id: int | None = None,
+    answers: dict | None = None,
+    booked_by: User,
+    now: datetime | None = None,
+) -> Booking:
+    """Book a session of `service_id` at `starts_at` for `client`, all or nothing.
+
+    Booked by the client, `answers` are required: validated and assessed
+    first (400), they decide the modality the therapist must be trained
+    for. Booked by the front desk, there are no answers: the intake is
+    pending, the client is asked for it by mail, and the front desk may
+    book inside the notice and past the horizon (not in the past), and
+    the booking does not count against the client's cap.
     """
     clinic = clinic_get()
     now = now or timezone.now()
-    window = BookingWindow.of(clinic, now)
-    with _races_become_unavailable(), transaction.atomic():
-        intake = intake_create(client=client, answers=answers)
-        _lock_client(client)
-        _check_client_cap(client, clinic=clinic, now=now)
-        slot = _lock_slot(slot_id)
-        _check_slot_bookable(slot, window=window)
-        _check_qualified(slot, intake.suggested_modality)
-        _check_client_free(client, slot)
-        booking = Booking.objects.create(
-            slot=slot, client=client, intake=intake, warnings=booking_warnings(intake=intake, therapist=slot.therapist)
+    by_staff = booked_by.is_front_desk
+    if not by_staff and booked_by.pk != client.pk:
+        raise ValueError("A client books for themselves; the front desk books for clients.")
+    if client.role != Role.CLIENT:
+        raise ValidationError({"client": ["Bookings are made for client accounts only."]})
+    cleaned = None
+    modality = None
+    if not by_staff:
+        if answers is None:
+            raise ValidationError({"intake": ["The intake answers are required to book."]})
+        cleaned = validate_answers(answers)
+        modality = rules.assess(cleaned)["modality"]
+    service = _active_service(service_id)
+    with _races_become_conflicts(), transaction.atomic():
+        _lock_client(client.pk)
+        if not by_staff:
+            _check_client_cap(client.pk, clinic=clinic, now=now)
+        ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+        _check_client_free(client.pk, starts_at, ends_at)
+        if therapist_id is not None and modality is not None:
+            therapist = Therapist.objects.filter(pk=therapist_id).first()
+            if therapist is None:
+                raise SlotUnavailable("No such therapist. Choose a time from the availability list.")
+            _check_modality(therapist, modality)
+        intake = intake_create(client=client, answers=cleaned) if cleaned is not None else None
+        booking = _place(
+            booking=None,
+            client_id=client.pk,
+            service=service,
+            starts_at=starts_at,
+            therapist_id=therapist_id,
+            location_id=location_id,
+            modality=modality,
+            for_staff=by_staff,
+            clinic=clinic,
+            now=now,
+            fields={
+                "price": service.price,
+                "currency": clinic.currency,
+                "intake": intake,
+                "intake_status": Booking.IntakeStatus.COMPLETE if intake else Booking.IntakeStatus.PENDING,
+                "booked_by": booked_by,
+            },
         )
+        if intake is not None:
+            booking.warnings = booking_warnings(intake=intake, therapist=booking.therapist)
+            if booking.warnings:
+                booking.save(update_fields=["warnings", "updated_at"])
         notify_on_commit(send_booking_confirmed, booking.id)
-        if booking.needs_review:
+        if intake is None:
+            notify_on_commit(send_intake_request, booking.id)
+        elif booking.needs_review:
             notify_on_commit(send_review_needed, booking.id)
     return booking
 
@@ -195,7 +410,7 @@ def _check_client_may_change(booking: Booking, *, by: User, clinic, now: datetim
     """Clients may not cancel or move a booking inside the cancellation window; staff always may."""
     if by.is_front_desk:
         return
-    if booking.slot.starts_at - now < timedelta(hours=clinic.cancellation_window_hours):
+    if booking.starts_at - now < timedelta(hours=clinic.cancellation_window_hours):
         raise LateCancellation(
             f"Bookings can be changed online up to {clinic.cancellation_window_hours} hours before "
             "they start. Please call the clinic to change this one."
@@ -203,7 +418,7 @@ def _check_client_may_change(booking: Booking, *, by: User, clinic, now: datetim
 
 
 def booking_cancel(*, booking_id: int, by: User, reason: str = "", now: datetime | None = None) -> Booking:
-    """Cancel a confirmed booking; its slot is bookable again at once."""
+    """Cancel a confirmed booking; its time is bookable again at once."""
     clinic = clinic_get()
     now = now or timezone.now()
     with transaction.atomic():
@@ -215,42 +430,111 @@ def booking_cancel(*, booking_id: int, by: User, reason: str = "", now: datetime
         booking.cancelled_at = now
         booking.cancelled_by = by
         booking.cancel_reason = reason
-        booking.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason", "updated_at"])
+        booking.sequence += 1
+        booking.save(
+            update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason", "sequence", "updated_at"]
+        )
+        # The waitlist (a later issue) is offered the freed time here, in this transaction.
         notify_on_commit(send_booking_cancelled, booking.id)
     return booking
 
 
-def booking_reschedule(*, booking_id: int, by: User, slot_id: int, now: datetime | None = None) -> Booking:
-    """Move a confirmed booking (and its intake) to another slot, atomically.
+def booking_reschedule(
+    *,
+    booking_id: int,
+    by: User,
+    starts_at: datetime,
+    service_id: int | None = None,
+    therapist_id: int | None = None,
+    location_id: int | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Move a confirmed booking (and its intake) to a new time, service, therapist or location, atomically.
 
-    The same rules as booking apply to the new slot, checked against the
-    booking's final modality, except the cap on active bookings: a move adds
-    none. On any refusal the booking stays where it was. The warnings are
-    recomputed for the new therapist.
+    Omitted choices keep the booking's. The same rules as booking apply,
+    with the booking itself not in the way (its own time, the client's
+    overlap, the cap). On any refusal the booking stays where it was (the
+    transaction rolls back). A new therapist drops the old review; the
+    price follows a new service.
     """
     clinic = clinic_get()
     now = now or timezone.now()
-    window = BookingWindow.of(clinic, now)
-    with _races_become_unavailable(), transaction.atomic():
+    with _races_become_conflicts(), transaction.atomic():
         client_id = Booking.objects.values_list("client_id", flat=True).get(pk=booking_id)
-        _lock_client(User(pk=client_id))
+        _lock_client(client_id)
         booking = _lock_booking(booking_id)
         if not booking.is_active:
             raise BookingNotActive()
         _check_client_may_change(booking, by=by, clinic=clinic, now=now)
-        if slot_id == booking.slot_id:
-            raise SlotUnavailable("The booking is already on this slot. Choose another time.")
-        # Both slots in primary-key order, as every writer does.
-        locked = {pk: _lock_slot(pk) for pk in sorted((booking.slot_id, slot_id))}
-        new_slot = locked[slot_id]
-        _check_slot_bookable(new_slot, window=window)
-        _check_qualified(new_slot, booking.intake.modality)
-        _check_client_free(booking.client, new_slot, exclude_booking_id=booking.pk)
-        booking.slot = new_slot
+        service = booking.service if service_id in (None, booking.service_id) else _active_service(service_id)
+        new_therapist_id = therapist_id or booking.therapist_id
+        new_location_id = location_id or booking.location_id
+        unchanged = (
+            starts_at == booking.starts_at
+            and service.pk == booking.service_id
+            and new_therapist_id == booking.therapist_id
+            and new_location_id == booking.location_id
+        )
+        if unchanged:
+            raise SlotUnavailable("The booking is already at this time. Choose another time, service or therapist.")
+        ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+        _check_client_free(client_id, starts_at, ends_at, exclude_booking_id=booking.pk)
+        modality = requested_modality(booking.intake)
+        new_therapist = _lock_therapist(new_therapist_id) if new_therapist_id != booking.therapist_id else None
+        if new_therapist is not None:
+            _check_modality(new_therapist, modality)
+        old_therapist_id = booking.therapist_id
+        fields = {"sequence": booking.sequence + 1, "reminder_sent_at": None}
+        if service.pk != booking.service_id:
+            fields["price"] = service.price
+        booking = _place(
+            booking=booking,
+            client_id=client_id,
+            service=service,
+            starts_at=starts_at,
+            therapist_id=new_therapist_id,
+            location_id=new_location_id,
+            modality=modality,
+            for_staff=by.is_front_desk,
+            clinic=clinic,
+            now=now,
+            fields=fields,
+        )
+        if booking.therapist_id != old_therapist_id and booking.intake is not None and booking.intake.reviewed_modality:
+            booking.intake = intake_review_clear(intake=booking.intake)
+        _set_warnings(booking)
+        notify_on_commit(send_booking_rescheduled, booking.id)
+    return booking
+
+
+def booking_move_room(*, booking_id: int, room_id: int) -> Booking:
+    """Move an active booking to another free active room of its location (front desk)."""
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        if not booking.is_active:
+            raise BookingNotActive()
+        room = Room.objects.filter(pk=room_id, location_id=booking.location_id, active=True).first()
+        if room is None:
+            raise RoomUnavailable("That room is not an active room of this booking's location. Choose another.")
+        if room.pk == booking.room_id:
+            return booking
+        free = free_rooms(
+            location_id=booking.location_id,
+            starts_at=booking.starts_at,
+            occupied_until=booking.occupied_until,
+            exclude_booking_id=booking.pk,
+        )
+        if room.pk not in free:
+            raise RoomUnavailable()
+        booking.room = room
         booking.sequence += 1
-        booking.reminder_sent_at = None
-        booking.warnings = booking_warnings(intake=booking.intake, therapist=new_slot.therapist)
-        booking.save(update_fields=["slot", "sequence", "reminder_sent_at", "warnings", "updated_at"])
+        try:
+            with transaction.atomic():
+                booking.save(update_fields=["room", "sequence", "updated_at"])
+        except IntegrityError as exc:
+            if _constraint_name(exc) == ROOM_OVERLAP:
+                raise RoomUnavailable() from exc
+            raise
         notify_on_commit(send_booking_rescheduled, booking.id)
     return booking
 
@@ -264,7 +548,7 @@ def booking_close(*, booking_id: int, status: str, now: datetime | None = None) 
         booking = _lock_booking(booking_id)
         if not booking.is_active:
             raise BookingNotActive()
-        if now < booking.slot.starts_at:
+        if now < booking.starts_at:
             raise TooEarly()
         booking.status = status
         booking.closed_at = now
@@ -285,9 +569,16 @@ def booking_intake_update(*, booking_id: int, answers: dict, now: datetime | Non
         booking = _lock_booking(booking_id)
         if not booking.is_active:
             raise BookingNotActive()
-        if now >= booking.slot.starts_at:
-            raise IntakeLocked()
-        booking.intake = intake_update_answers(intake=booking.intake, answers=answers)
+        if booking.is_pending:
+            # Completing a front-desk booking's intake (after the start only by its therapist or admin:
+            # the caller's check).
+            booking.intake = intake_create(client=booking.client, answers=answers)
+            booking.intake_status = Booking.IntakeStatus.COMPLETE
+            booking.save(update_fields=["intake", "intake_status", "updated_at"])
+        else:
+            if now >= booking.starts_at:
+                raise IntakeLocked()
+            booking.intake = intake_update_answers(intake=booking.intake, answers=answers)
         _set_warnings(booking)
         if booking.needs_review:
             notify_on_commit(send_review_needed, booking.id)
@@ -303,7 +594,9 @@ def booking_review(*, booking_id: int, reviewer: User, modality: str, note: str 
     """
     with transaction.atomic():
         booking = _lock_booking(booking_id)
-        if modality in Modality.values and not booking.slot.therapist.is_trained_for(modality):
+        if booking.is_pending:
+            raise IntakePending()
+        if modality in Modality.values and not booking.therapist.is_trained_for(modality):
             raise TherapistNotQualified.for_review(Modality(modality).label)
         booking.intake = intake_review(intake=booking.intake, reviewer=reviewer, modality=modality, note=note)
         _set_warnings(booking)

@@ -90,6 +90,21 @@ def intake_review(*, intake: Intake, reviewer: User, modality: str, note: str = 
     return intake
 
 
+@transaction.atomic
+def intake_review_clear(*, intake: Intake) -> Intake:
+    """Drop the review (a booking moved to another therapist: the new one reviews afresh)."""
+    intake.refresh_from_db(from_queryset=Intake.objects.select_for_update())
+    intake.reviewed_modality = ""
+    intake.review_note = ""
+    intake.reviewed_by = None
+    intake.reviewed_at = None
+    intake.review_stale = False
+    intake.save(
+        update_fields=["reviewed_modality", "review_note", "reviewed_by", "reviewed_at", "review_stale", "updated_at"]
+    )
+    return intake
+
+
 def ip_or_none(remote_addr: str | None) -> str | None:
     """The client address as the audit log stores it, or None when there is no usable one."""
     # The column is an inet: an address that is not one (a proxy's garbage,

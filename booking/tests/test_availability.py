@@ -1,6 +1,6 @@
-"""Availability (docs/api.md, the five rules), computed in one SQL statement: each rule, as the client and the front desk see it."""
+"""Availability (docs/api.md, its five rules), one SQL statement: each rule, for clients and the front desk."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest

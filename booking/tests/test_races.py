@@ -1,41 +1,49 @@
 """Races, with real threads on real PostgreSQL connections (docs/design.md, Invariants: lock, then check).
 
-Each thread has its own APIClient and its own database connection (closed
-when the thread ends); a Barrier releases them together. The database's
-locks and constraints, not luck, must decide: whatever the interleaving,
-the assertions below hold.
+Each thread has its own database connection (closed when the thread ends);
+a Barrier releases them together. The database's locks and constraints, not
+luck, must decide: whatever the interleaving, no two active bookings of a
+therapist, a room or a client overlap (checked in SQL afterwards), every
+loser is told why in a domain error (a 409), and nothing else is raised.
 """
 
+import random
 import threading
-from datetime import time
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 
 from booking import services
-from booking.models import Booking, Slot
-from booking.tests.factories import WorkingHoursFactory
-from booking.tests.helpers import THERAPEUTIC, book, frozen, local, slot_at
-from clinic.tests.factories import ClientFactory, TherapistFactory
+from booking.models import Booking
+from booking.tests.factories import ShiftFactory
+from clinic.errors import DomainError
+from clinic.tests.factories import (
+    ClientFactory,
+    LocationFactory,
+    RoomFactory,
+    ServiceFactory,
+    StaffFactory,
+    TherapistFactory,
+)
 from intake.models import Intake
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 BARRIER_TIMEOUT = 60  # seconds; only ever reached when a thread is stuck
+NEW_YORK = ZoneInfo("America/New_York")
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=NEW_YORK)
+DAY = date(2026, 12, 3)
+ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
 
 
-@pytest.fixture(autouse=True)
-def _now():
-    with frozen():
-        yield
+def at(hour, minute=0):
+    return datetime(DAY.year, DAY.month, DAY.day, hour, minute, tzinfo=NEW_YORK)
 
 
 def run_together(calls):
-    """Run each of `calls` in its own thread, released at once; their results in order.
-
-    A call returns what the test needs from its response (status, body),
-    read inside the thread.
-    """
+    """Run each of `calls` in its own thread, released at once: each result, or the DomainError it raised."""
     barrier = threading.Barrier(len(calls), timeout=BARRIER_TIMEOUT)
     results = [None] * len(calls)
     errors = []
@@ -44,6 +52,8 @@ def run_together(calls):
         try:
             barrier.wait()
             results[index] = call()
+        except DomainError as refusal:
+            results[index] = refusal
         except BaseException as exc:  # noqa: BLE001 (reported below, in the test's thread)
             errors.append(exc)
         finally:
@@ -55,164 +65,151 @@ def run_together(calls):
     for thread in threads:
         thread.join(BARRIER_TIMEOUT * 2)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    assert not errors, errors
+    assert not errors, errors  # anything but a refusal would be a 500
     return results
 
 
-def _answer(response):
-    return response.status_code, response.json()
-
-
-def _no_orphan_intakes():
-    assert Intake.objects.count() == Booking.objects.count()
-
-
-def test_twenty_clients_for_one_slot_one_wins(as_user, clinic, therapist):
-    # given 20 clients, each with their own connection, after the same slot
-    slot = slot_at(therapist, local(2026, 12, 4, 9))
-    apis = [as_user(ClientFactory()) for _ in range(20)]
-
-    # when they all book it at once
-    results = run_together([lambda api=api: _answer(book(api, slot)) for api in apis])
-
-    # then exactly one books it and the rest are told it is taken
-    statuses = sorted(status for status, _ in results)
-    assert statuses == [201] + [409] * 19
-    assert all(body["code"] == "slot_unavailable" for status, body in results if status == 409)
-    assert Booking.objects.filter(slot=slot, status=Booking.Status.CONFIRMED).count() == 1
-    assert Booking.objects.count() == 1
-    _no_orphan_intakes()
-    winner = next(body for status, body in results if status == 201)
-    assert Booking.objects.get().pk == winner["id"]
-
-
-def test_one_client_booking_two_overlapping_slots_at_once_gets_one(
-    as_user, clinic, client_user, therapist, other_therapist
-):
-    # given two tabs of one client, each after a different therapist's slot at about the same time
-    nine = slot_at(therapist, local(2026, 12, 4, 9))
-    half_past = slot_at(other_therapist, local(2026, 12, 4, 9, 30))
-    tabs = [(as_user(client_user), nine), (as_user(client_user), half_past)]
-
-    # when both book at once
-    results = run_together([lambda api=api, slot=slot: _answer(book(api, slot)) for api, slot in tabs])
-
-    # then the lock on the client lets one through and the other sees it
-    assert sorted(status for status, _ in results) == [201, 409]
-    assert [body["code"] for status, body in results if status == 409] == ["client_overlap"]
-    assert Booking.objects.filter(client=client_user, status=Booking.Status.CONFIRMED).count() == 1
-    _no_orphan_intakes()
-
-
-def test_a_reschedule_racing_new_bookings_for_one_slot(as_user, clinic, client_user, therapist, other_therapist):
-    """Round after round, one of {the reschedule, four new bookings} gets the slot;
-    when the reschedule loses, its booking is exactly as it was."""
-    booking = services.booking_create(
-        client=client_user, slot_id=slot_at(therapist, local(2026, 12, 4, 9)).pk, answers=THERAPEUTIC
-    )
-    mover = as_user(client_user)
-    rivals = [as_user(ClientFactory()) for _ in range(4)]
-
-    for day in (7, 8, 9):
-        # given
-        target = slot_at(other_therapist, local(2026, 12, day, 14))
-        before = Booking.objects.get(pk=booking.pk)
-
-        # when
-        calls = [
-            lambda target=target: _answer(
-                mover.post(f"/api/v1/bookings/{booking.pk}/reschedule/", {"slot": target.pk}, format="json")
-            )
-        ]
-        calls += [lambda api=api, target=target: _answer(book(api, target)) for api in rivals]
-        moved, *booked = run_together(calls)
-
-        # then exactly one request got the slot
-        successes = [moved[0] == 200] + [status == 201 for status, _ in booked]
-        assert sum(successes) == 1, (moved, booked)
-        assert Booking.objects.filter(slot=target, status=Booking.Status.CONFIRMED).count() == 1
-        assert all(body["code"] == "slot_unavailable" for status, body in [moved, *booked] if status == 409)
-        after = Booking.objects.get(pk=booking.pk)
-        if moved[0] == 200:
-            assert (after.slot_id, after.sequence) == (target.pk, before.sequence + 1)
-            assert not Booking.objects.filter(slot_id=before.slot_id, status=Booking.Status.CONFIRMED).exists()
-        else:
-            assert moved[0] == 409
-            assert (after.slot_id, after.status, after.sequence, after.updated_at, after.intake_id) == (
-                before.slot_id,
-                Booking.Status.CONFIRMED,
-                before.sequence,
-                before.updated_at,
-                before.intake_id,
-            )
-    _no_orphan_intakes()
-
-
-def test_the_same_idempotency_key_twice_at_once_books_once(as_user, clinic, client_user, therapist):
-    for hour, key in ((9, "double-tap-1"), (11, "double-tap-2"), (13, "double-tap-3")):
-        # given two tabs of one client sending the same request with the same key
-        slot = slot_at(therapist, local(2026, 12, 4, hour))
-        tabs = [as_user(client_user), as_user(client_user)]
-
-        # when both arrive at once
-        results = run_together(
-            [lambda api=api, slot=slot, key=key: _answer(book(api, slot, HTTP_IDEMPOTENCY_KEY=key)) for api in tabs]
-        )
-
-        # then one booking; the other answer is its replay or "still running"
-        (first_status, first_body), (second_status, second_body) = sorted(results, key=lambda r: r[0])
-        assert first_status == 201
-        if second_status == 201:
-            assert second_body == first_body
-        else:
-            assert (second_status, second_body["code"]) == (409, "idempotency_key_in_use")
-        assert Booking.objects.filter(slot=slot).count() == 1
-    assert Booking.objects.count() == 3
-    _no_orphan_intakes()
-
-
-def _overlapping_slot_pairs() -> int:
+def assert_no_overlaps():
+    """No two active bookings of one therapist, room (with buffers) or client (sessions) overlap: in SQL."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT count(*) FROM booking_slot a JOIN booking_slot b
-              ON a.therapist_id = b.therapist_id AND a.id < b.id
-             AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at
-            """
-        )
-        return cursor.fetchone()[0]
+        for column, upper in (
+            ("therapist_id", "occupied_until"),
+            ("room_id", "occupied_until"),
+            ("client_id", "ends_at"),
+        ):
+            cursor.execute(
+                f"""
+                SELECT count(*) FROM booking_booking a JOIN booking_booking b
+                  ON a.id < b.id AND a.{column} = b.{column}
+                 AND tstzrange(a.starts_at, a.{upper}) && tstzrange(b.starts_at, b.{upper})
+                WHERE a.status IN ('confirmed', 'held') AND b.status IN ('confirmed', 'held')
+                """
+            )
+            assert cursor.fetchone()[0] == 0, column
+    assert Intake.objects.filter(booking__isnull=True).count() == 0  # nothing half-written
 
 
-@pytest.mark.parametrize(
-    ("ranges", "days"),
-    [
-        ((("2026-12-07", "2026-12-20"), ("2026-12-07", "2026-12-20")), 14),  # the same two weeks
-        ((("2026-12-07", "2026-12-16"), ("2026-12-11", "2026-12-20")), 14),  # overlapping ranges
-    ],
-    ids=["same-range", "overlapping-ranges"],
-)
-def test_two_generate_runs_at_once_never_duplicate_slots(as_user, staff_user, clinic, ranges, days):
-    # given two therapists working every day 09:00-17:00 (8 slots a day each)
-    for therapist in (TherapistFactory(), TherapistFactory()):
-        for weekday in range(7):
-            WorkingHoursFactory(therapist=therapist, weekday=weekday, start_time=time(9), end_time=time(17))
-    desks = [as_user(staff_user), as_user(staff_user)]
+def book(client, service, starts_at, **choices):
+    return lambda: services.booking_create(
+        client=client, service_id=service.pk, starts_at=starts_at, answers=ANSWERS, booked_by=client, now=NOW, **choices
+    )
 
-    # when two front-desk sessions generate at once
+
+@pytest.fixture
+def place(clinic):
+    return LocationFactory()
+
+
+def test_forty_clients_with_mixed_lengths_on_one_therapist(place):
+    # given one therapist's morning and services of 30, 60 and 90 minutes
+    therapist = TherapistFactory(locations=[place])
+    ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(13))
+    lengths = [ServiceFactory(duration_minutes=m, buffer_minutes=b) for m, b in ((30, 5), (60, 10), (90, 15))]
+    rng = random.Random(7)
+    calls = []
+    for _ in range(40):
+        service = rng.choice(lengths)
+        start = at(9, 0)
+        start = start.replace(hour=9 + rng.randrange(0, 3), minute=rng.choice((0, 15, 30, 45)))
+        calls.append(book(ClientFactory(), service, start))
+    # when 40 clients book overlapping times at once
+    results = run_together(calls)
+    # then some win, the rest are refused with slot_unavailable, and nothing overlaps
+    won = [r for r in results if isinstance(r, Booking)]
+    assert won
+    assert {r.code for r in results if not isinstance(r, Booking)} <= {"slot_unavailable"}
+    assert_no_overlaps()
+
+
+def test_two_therapists_compete_for_the_last_room(place):
+    place.uses_rooms = True
+    place.save()
+    RoomFactory(location=place)
+    a, b = TherapistFactory(locations=[place]), TherapistFactory(locations=[place])
+    for therapist in (a, b):
+        ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(12))
+    hour = ServiceFactory()
+    results = run_together(
+        [book(ClientFactory(), hour, at(10), therapist_id=a.pk), book(ClientFactory(), hour, at(10), therapist_id=b.pk)]
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Booking", "SlotUnavailable"]
+    assert_no_overlaps()
+
+
+def test_two_bookings_that_each_fit_a_room_both_succeed(place):
+    place.uses_rooms = True
+    place.save()
+    RoomFactory(location=place)
+    RoomFactory(location=place)
+    a, b = TherapistFactory(locations=[place]), TherapistFactory(locations=[place])
+    for therapist in (a, b):
+        ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(12))
+    hour = ServiceFactory()
+    # neither names a therapist: losing the race for one moves on to the next, not a 409
+    results = run_together([book(ClientFactory(), hour, at(10)), book(ClientFactory(), hour, at(10))])
+    assert all(isinstance(r, Booking) for r in results), results
+    assert {r.room_id for r in results} == set(place.rooms.values_list("pk", flat=True))
+    assert {r.therapist_id for r in results} == {a.pk, b.pk}
+    assert_no_overlaps()
+
+
+def test_one_client_books_two_therapists_at_once(place):
+    client = ClientFactory()
+    a, b = TherapistFactory(locations=[place]), TherapistFactory(locations=[place])
+    for therapist in (a, b):
+        ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(12))
+    hour = ServiceFactory()
+    results = run_together(
+        [book(client, hour, at(10), therapist_id=a.pk), book(client, hour, at(10, 30), therapist_id=b.pk)]
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Booking", "ClientOverlap"]
+    assert_no_overlaps()
+
+
+def test_a_reschedule_races_a_booking(place):
+    therapist = TherapistFactory(locations=[place])
+    ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(13))
+    hour = ServiceFactory()
+    mover = ClientFactory()
+    moved = book(mover, hour, at(9))()
+    staff = StaffFactory()
     results = run_together(
         [
-            lambda api=api, span=span: _answer(
-                api.post("/api/v1/slots/generate/", {"from": span[0], "to": span[1]}, format="json")
-            )
-            for api, span in zip(desks, ranges, strict=True)
+            lambda: services.booking_reschedule(booking_id=moved.pk, by=staff, starts_at=at(11), now=NOW),
+            book(ClientFactory(), hour, at(11, 30)),
         ]
     )
+    assert sum(isinstance(r, Booking) for r in results) == 1
+    assert all(isinstance(r, Booking) or r.code == "slot_unavailable" for r in results)
+    assert_no_overlaps()
+    # a refused move left the booking where it was
+    moved.refresh_from_db()
+    assert moved.starts_at in (at(9), at(11))
 
-    # then every slot exists once, none overlap, and the counts add up
-    assert [status for status, _ in results] == [200, 200]
-    expected = 2 * 8 * days
-    assert Slot.objects.count() == expected
-    assert sum(body["created"] for _, body in results) == expected
-    candidates = [2 * 8 * ((int(end[-2:]) - int(start[-2:])) + 1) for start, end in ranges]
-    assert [body["created"] + body["skipped"] for _, body in results] == candidates
-    assert _overlapping_slot_pairs() == 0
+
+def test_many_reschedules_and_bookings_of_one_day(place):
+    # given two therapists sharing two rooms, a dozen clients booking and moving at once
+    place.uses_rooms = True
+    place.save()
+    RoomFactory(location=place)
+    RoomFactory(location=place)
+    therapists = [TherapistFactory(locations=[place]) for _ in range(2)]
+    for therapist in therapists:
+        ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(17))
+    services_ = [ServiceFactory(duration_minutes=m, buffer_minutes=10) for m in (30, 60, 90)]
+    staff = StaffFactory()
+    existing = [book(ClientFactory(), services_[i % 3], at(9 + i))() for i in range(4)]
+    rng = random.Random(11)
+    calls = [
+        book(ClientFactory(), rng.choice(services_), at(rng.randrange(9, 16), rng.choice((0, 30)))) for _ in range(12)
+    ]
+    calls += [
+        (
+            lambda b=b: services.booking_reschedule(
+                booking_id=b.pk, by=staff, starts_at=at(rng.randrange(9, 15)), now=NOW
+            )
+        )
+        for b in existing
+    ]
+    run_together(calls)
+    assert_no_overlaps()
