@@ -1,6 +1,6 @@
 """Availability (docs/api.md, its five rules), one SQL statement: each rule, for clients and the front desk."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -134,3 +134,47 @@ def test_one_query_per_page(maya, place, hour, django_assert_num_queries, clinic
         )
     assert count == 7 * 29
     assert len(rows) == 10
+
+
+def test_what_is_listed_is_what_can_be_booked(place, clinic):
+    """Every offered start books; a start next to them that is not offered does not (same definition)."""
+    from django.db import transaction
+
+    from booking import services
+    from booking.errors import SlotUnavailable
+    from clinic.tests.factories import ClientFactory
+
+    place.uses_rooms = True
+    place.save()
+    RoomFactory(location=place)
+    therapists = [TherapistFactory(locations=[place]) for _ in range(2)]
+    for therapist in therapists:
+        ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(13))
+    ninety = ServiceFactory(duration_minutes=90, buffer_minutes=15)
+    BookingFactory(therapist=therapists[0], location=place, room=place.rooms.get(), service=ninety, starts_at=at(10))
+    TimeOffFactory(therapist=therapists[1], starts_at=at(9), ends_at=at(9, 40))
+    hour = ServiceFactory(duration_minutes=60, buffer_minutes=5)
+    _, offered = offered_starts(service=hour, from_date=DAY, to_date=DAY, now=NOW)
+    offered_pairs = {(o.therapist_id, o.starts_at) for o in offered}
+    assert offered_pairs
+    for therapist in therapists:
+        for minutes in range(0, 4 * 60, 5):
+            start = at(9) + timedelta(minutes=minutes)
+            client = ClientFactory()
+            sid = transaction.savepoint()
+            try:
+                services.booking_create(
+                    client=client,
+                    service_id=hour.pk,
+                    starts_at=start,
+                    therapist_id=therapist.pk,
+                    answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True},
+                    booked_by=client,
+                    now=NOW,
+                )
+                booked = True
+            except SlotUnavailable:
+                booked = False
+            finally:
+                transaction.savepoint_rollback(sid)
+            assert booked == ((therapist.pk, start) in offered_pairs), (therapist.pk, start)
