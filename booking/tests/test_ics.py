@@ -5,14 +5,15 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from icalendar import Calendar
 
 from booking.ics import booking_event_ics, therapist_calendar
 from booking.models import Booking
-from booking.tests.factories import SlotFactory
-from booking.tests.helpers import booking_at, frozen
+from booking.tests.factories import BookingFactory
+from clinic.tests.factories import LocationFactory, RoomFactory, ServiceFactory
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -45,6 +46,38 @@ HEALTH_WORDS = [
 ]
 
 
+@pytest.fixture
+def downtown():
+    return LocationFactory(name="Downtown", address="120 Hudson Street", time_zone="America/New_York", uses_rooms=True)
+
+
+@pytest.fixture
+def room(downtown):
+    return RoomFactory(location=downtown, name="Room 2")
+
+
+@pytest.fixture
+def service():
+    return ServiceFactory(name="Massage, 60 min", duration_minutes=60, buffer_minutes=10)
+
+
+@pytest.fixture
+def booking_at(downtown, room, service):
+    """`booking_at(therapist, starts_at, **fields)`: a booking of the 60 minute service in Downtown's Room 2."""
+
+    def make(therapist, starts_at: datetime, **fields) -> Booking:
+        fields = {"location": downtown, "room": room, "service": service, **fields}
+        if fields["room"] is room and fields["location"] is not downtown:
+            fields["room"] = None
+        return BookingFactory(therapist=therapist, starts_at=starts_at, **fields)
+
+    return make
+
+
+def pending() -> dict:
+    return {"intake": None, "intake_status": Booking.IntakeStatus.PENDING}
+
+
 def events(ics: bytes) -> dict[str, object]:
     """UID → VEVENT of a parsed calendar."""
     cal = Calendar.from_ical(ics)
@@ -64,7 +97,7 @@ def _uid_domain(clinic, settings):
 
 
 @pytest.fixture
-def review_booking(therapist):
+def review_booking(therapist, booking_at):
     return booking_at(
         therapist,
         NOW + timedelta(days=2),
@@ -78,9 +111,10 @@ def review_booking(therapist):
 
 
 class TestTherapistCalendar:
-    def test_is_a_valid_calendar_of_the_therapists_bookings(self, therapist, other_therapist):
+    def test_is_a_valid_calendar_of_the_therapists_bookings(self, therapist, other_therapist, booking_at):
         mine = [booking_at(therapist, NOW + timedelta(days=d)) for d in (1, 2)]
-        booking_at(other_therapist, NOW + timedelta(days=1))
+        booking_at(other_therapist, NOW + timedelta(days=1), room=None)
+        booking_at(therapist, NOW + timedelta(days=3), status=Booking.Status.HELD, hold_expires_at=NOW)  # an offer
         cal = Calendar.from_ical(therapist_calendar(therapist=therapist, now=NOW))
         assert cal["VERSION"] == "2.0"
         assert "PRODID" in cal
@@ -88,28 +122,57 @@ class TestTherapistCalendar:
         uids = [str(e["UID"]) for e in cal.walk("VEVENT")]
         assert sorted(uids) == sorted(f"booking-{b.pk}@massage-clinic" for b in mine)
 
-    def test_event_fields(self, therapist):
+    def test_event_fields(self, therapist, booking_at):
         booking = booking_at(
             therapist, datetime(2026, 6, 10, 13, 0, tzinfo=UTC), client__first_name="Bo", client__last_name="Lee"
         )
         event = the_event_of(therapist, booking)
         assert event["UID"] == f"booking-{booking.pk}@massage-clinic"
         assert event.decoded("DTSTART") == datetime(2026, 6, 10, 13, 0, tzinfo=UTC)
+        # The session's end, not the buffer after it.
         assert event.decoded("DTEND") == datetime(2026, 6, 10, 14, 0, tzinfo=UTC)
         assert event["SEQUENCE"] == 0
         assert event["STATUS"] == "CONFIRMED"
-        assert str(event["SUMMARY"]) == "Therapeutic massage — Bo Lee"
+        assert str(event["SUMMARY"]) == "Massage, 60 min (Therapeutic massage) — Bo Lee"
+        assert str(event["LOCATION"]) == "Downtown, Room 2, 120 Hudson Street"
+        description = str(event["DESCRIPTION"])
+        assert "Service: Massage, 60 min" in description
+        assert "Modality: Therapeutic massage" in description
+        assert "Where: Downtown, Room 2" in description
         assert "DTSTAMP" in event
 
-    def test_times_are_written_in_utc(self, therapist):
+    def test_a_location_without_rooms(self, therapist, booking_at):
+        westside = LocationFactory(name="Westside", address="", time_zone="America/Los_Angeles")
+        booking = booking_at(therapist, NOW + timedelta(days=1), location=westside)
+        assert str(the_event_of(therapist, booking)["LOCATION"]) == "Westside"
+
+    def test_the_service_of_the_booking_gives_the_length(self, therapist, booking_at):
+        long = ServiceFactory(name="Massage, 90 min", duration_minutes=90, buffer_minutes=15)
+        booking = booking_at(therapist, datetime(2026, 6, 10, 13, 0, tzinfo=UTC), service=long)
+        event = the_event_of(therapist, booking)
+        assert event.decoded("DTEND") == datetime(2026, 6, 10, 14, 30, tzinfo=UTC)
+        assert str(event["SUMMARY"]).startswith("Massage, 90 min (")
+
+    def test_a_pending_intake_is_named_without_a_modality(self, therapist, booking_at):
+        booking = booking_at(
+            therapist, NOW + timedelta(days=1), client__first_name="Di", client__last_name="Ko", **pending()
+        )
+        event = the_event_of(therapist, booking)
+        assert str(event["SUMMARY"]) == "Massage, 60 min — Di Ko (intake pending)"
+        assert "not completed" in str(event["DESCRIPTION"])
+
+    def test_times_are_written_in_utc(self, therapist, booking_at):
         booking_at(therapist, datetime(2026, 6, 10, 9, 0, tzinfo=ZoneInfo("America/New_York")))
+        westside = LocationFactory(time_zone="America/Los_Angeles")
+        booking_at(therapist, datetime(2026, 6, 11, 9, 0, tzinfo=ZoneInfo("America/Los_Angeles")), location=westside)
         raw = therapist_calendar(therapist=therapist, now=NOW).decode()
         assert "DTSTART:20260610T130000Z" in raw
         assert "DTEND:20260610T140000Z" in raw
+        assert "DTSTART:20260611T160000Z" in raw
         assert "VTIMEZONE" not in raw
         assert "TZID" not in raw
 
-    def test_summary_uses_the_final_modality(self, therapist):
+    def test_summary_uses_the_final_modality(self, therapist, booking_at):
         booking = booking_at(
             therapist,
             NOW + timedelta(days=1),
@@ -119,12 +182,12 @@ class TestTherapistCalendar:
             client__first_name="Cy",
             client__last_name="Ng",
         )
-        assert str(the_event_of(therapist, booking)["SUMMARY"]) == "Deep tissue massage — Cy Ng"
+        assert str(the_event_of(therapist, booking)["SUMMARY"]) == "Massage, 60 min (Deep tissue massage) — Cy Ng"
 
     def test_needs_review_is_named_but_no_health_details(self, therapist, review_booking):
         ics = therapist_calendar(therapist=therapist, now=NOW)
         event = events(ics)[f"booking-{review_booking.pk}@massage-clinic"]
-        assert str(event["SUMMARY"]) == "Deep tissue massage — Ana Diaz (intake needs review)"
+        assert str(event["SUMMARY"]) == "Massage, 60 min (Deep tissue massage) — Ana Diaz (intake needs review)"
         text = Calendar.from_ical(ics).to_ical().decode().lower()
         for word in HEALTH_WORDS:
             assert word not in text, word
@@ -135,45 +198,53 @@ class TestTherapistCalendar:
         intake.reviewed_modality, intake.reviewed_at = "therapeutic", NOW
         intake.save()
         summary = str(the_event_of(therapist, review_booking)["SUMMARY"])
-        assert summary == "Therapeutic massage — Ana Diaz"
+        assert summary == "Massage, 60 min (Therapeutic massage) — Ana Diaz"
         intake.review_stale = True
         intake.save()
         assert str(the_event_of(therapist, review_booking)["SUMMARY"]).endswith("(intake needs review)")
 
-    def test_sequence_follows_reschedules(self, therapist):
+    def test_sequence_follows_reschedules(self, therapist, booking_at):
         booking = booking_at(therapist, NOW + timedelta(days=1))
         uid_before = str(the_event_of(therapist, booking)["UID"])
-        # a reschedule moves the booking to another slot and bumps its sequence
-        booking.slot = SlotFactory(therapist=therapist, starts_at=NOW + timedelta(days=3))
+        # a reschedule moves the booking itself (another time, room, service) and bumps its sequence
+        long = ServiceFactory(name="Massage, 90 min", duration_minutes=90)
+        booking.starts_at = NOW + timedelta(days=3)
+        booking.ends_at = booking.occupied_until = booking.starts_at + timedelta(minutes=90)
+        booking.service, booking.room = long, RoomFactory(location=booking.location, name="Room 3")
         booking.sequence = 2
         booking.save()
         event = the_event_of(therapist, booking)
         assert str(event["UID"]) == uid_before
         assert event["SEQUENCE"] == 2
         assert event.decoded("DTSTART") == NOW + timedelta(days=3)
+        assert event.decoded("DTEND") == NOW + timedelta(days=3, minutes=90)
+        assert "Room 3" in str(event["LOCATION"])
+        assert str(event["SUMMARY"]).startswith("Massage, 90 min")
 
-    def test_cancelled_bookings_are_status_cancelled(self, therapist):
+    def test_cancelled_bookings_are_status_cancelled(self, therapist, booking_at):
         booking = booking_at(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
         event = the_event_of(therapist, booking)
         assert event["STATUS"] == "CANCELLED"
         assert str(event["SUMMARY"]).startswith("Cancelled: ")
 
-    def test_recent_past_kept_older_past_left_out(self, therapist):
+    def test_recent_past_kept_older_past_left_out(self, therapist, booking_at):
         recent = booking_at(therapist, NOW - timedelta(days=29), status=Booking.Status.COMPLETED)
         old = booking_at(therapist, NOW - timedelta(days=31))
         uids = events(therapist_calendar(therapist=therapist, now=NOW))
         assert f"booking-{recent.pk}@massage-clinic" in uids
         assert f"booking-{old.pk}@massage-clinic" not in uids
 
-    def test_uid_domain_can_be_configured(self, therapist, settings):
+    def test_uid_domain_can_be_configured(self, therapist, settings, booking_at):
         settings.CALENDAR_UID_DOMAIN = "clinic.example.com"
         booking = booking_at(therapist, NOW + timedelta(days=1))
         uids = events(therapist_calendar(therapist=therapist, now=NOW))
         assert list(uids) == [f"booking-{booking.pk}@clinic.example.com"]
 
-    def test_bounded_queries(self, therapist, django_assert_max_num_queries):
+    def test_bounded_queries(self, therapist, booking_at, django_assert_max_num_queries):
+        westside = LocationFactory(time_zone="America/Los_Angeles")
         for d in range(10):
-            booking_at(therapist, NOW + timedelta(days=d, hours=1))
+            fields = pending() if d == 3 else {"location": westside} if d % 2 else {}
+            booking_at(therapist, NOW + timedelta(days=d, hours=1), **fields)
         with django_assert_max_num_queries(2):
             ics = therapist_calendar(therapist=therapist, now=NOW)
         assert len(Calendar.from_ical(ics).walk("VEVENT")) == 10
@@ -191,8 +262,11 @@ class TestBookingEventIcs:
         event = the_event(ics)
         assert str(event["UID"]) == f"booking-{review_booking.pk}@massage-clinic"
         assert event["SEQUENCE"] == review_booking.sequence
-        assert str(event["SUMMARY"]) == f"Deep tissue massage with {therapist.user.display_name}"
-        assert event.decoded("DTSTART") == review_booking.slot.starts_at
+        summary = f"Massage, 60 min (Deep tissue massage) with {therapist.user.display_name}"
+        assert str(event["SUMMARY"]) == summary
+        assert str(event["LOCATION"]) == "Downtown, Room 2, 120 Hudson Street"
+        assert event.decoded("DTSTART") == review_booking.starts_at
+        assert event.decoded("DTEND") == review_booking.ends_at
         lowered = ics.lower()
         for word in HEALTH_WORDS + ["review"]:
             assert word.encode() not in lowered, word
@@ -203,9 +277,15 @@ class TestBookingEventIcs:
 
     def test_therapist_audience_is_the_feed_event(self, therapist, review_booking):
         event = the_event(booking_event_ics(booking=review_booking, audience="therapist"))
-        assert str(event["SUMMARY"]) == "Deep tissue massage — Ana Diaz (intake needs review)"
+        assert str(event["SUMMARY"]) == "Massage, 60 min (Deep tissue massage) — Ana Diaz (intake needs review)"
 
-    def test_cancelled(self, therapist):
+    def test_a_pending_intake_asks_the_client_for_it(self, therapist, booking_at):
+        booking = booking_at(therapist, NOW + timedelta(days=1), **pending())
+        event = the_event(booking_event_ics(booking=booking, now=NOW))
+        assert str(event["SUMMARY"]) == f"Massage, 60 min with {therapist.user.display_name}"
+        assert "complete your intake" in str(event["DESCRIPTION"])
+
+    def test_cancelled(self, therapist, booking_at):
         booking = booking_at(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
         assert the_event(booking_event_ics(booking=booking))["STATUS"] == "CANCELLED"
 
@@ -217,7 +297,7 @@ def feed_url(therapist_id: int, token: str | None = None) -> str:
 
 @pytest.fixture
 def _now():
-    with frozen(NOW):
+    with time_machine.travel(NOW, tick=False):
         yield
 
 
@@ -250,10 +330,15 @@ class TestFeedView:
         # logged in as the therapist, but without the token
         assert as_user(therapist.user).get(feed_url(therapist.pk)).status_code == 404
 
-    def test_same_number_of_queries_for_1_and_10_bookings(self, api, therapist, other_therapist):
+    def test_an_inactive_therapists_feed_is_404(self, api, therapist):
+        therapist.active = False
+        therapist.save()
+        assert api.get(feed_url(therapist.pk, therapist.feed_token)).status_code == 404
+
+    def test_same_number_of_queries_for_1_and_10_bookings(self, api, therapist, other_therapist, booking_at):
         def count(t, n):
             for i in range(n):
-                booking_at(t, NOW + timedelta(days=1, hours=i))
+                booking_at(t, NOW + timedelta(days=1, hours=2 * i), room=None)
             with CaptureQueriesContext(connection) as ctx:
                 assert api.get(feed_url(t.pk, t.feed_token)).status_code == 200
             return len(ctx.captured_queries)
