@@ -1,6 +1,7 @@
 """Mail about bookings (booking/notifications.py): contents, .ics, after commit only, never raising."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -15,14 +16,16 @@ from booking.notifications import (
     send_booking_confirmed,
     send_booking_reminder,
     send_booking_rescheduled,
+    send_intake_request,
     send_review_needed,
 )
-from booking.tests.factories import BookingFactory, SlotFactory
+from booking.tests.factories import BookingFactory
+from clinic.tests.factories import LocationFactory, RoomFactory, ServiceFactory
 
 # The clinic of the root conftest: New York, 2 hours' notice, 60 days ahead, 24 hours to cancel.
 pytestmark = pytest.mark.usefixtures("clinic")
 
-# 2026-12-01 14:00 UTC is 09:00 in New York (EST).
+# 2026-12-01 14:00 UTC is 09:00 in New York (EST), 06:00 in Los Angeles (PST).
 STARTS_AT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
 HEALTH_ANSWERS = {
@@ -55,9 +58,23 @@ HEALTH_WORDS = [
 
 
 @pytest.fixture
-def booking(therapist):
+def downtown():
+    return LocationFactory(name="Downtown", address="120 Hudson Street", time_zone="America/New_York", uses_rooms=True)
+
+
+@pytest.fixture
+def service():
+    return ServiceFactory(name="Massage, 60 min", duration_minutes=60, buffer_minutes=10, price=Decimal("95.00"))
+
+
+@pytest.fixture
+def booking(therapist, downtown, service):
     return BookingFactory(
-        slot=SlotFactory(therapist=therapist, starts_at=STARTS_AT, ends_at=STARTS_AT + timedelta(hours=1)),
+        therapist=therapist,
+        location=downtown,
+        room=RoomFactory(location=downtown, name="Room 2"),
+        service=service,
+        starts_at=STARTS_AT,
         client__first_name="Ana",
         client__last_name="Diaz",
         client__email="ana@example.com",
@@ -67,6 +84,24 @@ def booking(therapist):
         intake__reviewed_at=STARTS_AT - timedelta(days=2),
         intake__needs_review=True,
         intake__flags=["pregnancy", "high_blood_pressure"],
+    )
+
+
+@pytest.fixture
+def front_desk_booking(therapist, service, staff_user):
+    """Booked by the front desk in Los Angeles (no rooms); the client has not given the intake yet."""
+    westside = LocationFactory(name="Westside", address="2400 Main Street", time_zone="America/Los_Angeles")
+    return BookingFactory(
+        therapist=therapist,
+        location=westside,
+        service=service,
+        starts_at=STARTS_AT + timedelta(days=1),
+        client__first_name="Bo",
+        client__last_name="Lee",
+        client__email="bo@example.com",
+        intake=None,
+        intake_status=Booking.IntakeStatus.PENDING,
+        booked_by=staff_user,
     )
 
 
@@ -100,9 +135,13 @@ class TestClientMails:
         assert message.to == ["ana@example.com"]
         assert message.from_email == settings.DEFAULT_FROM_EMAIL
         assert "confirmed" in message.subject.lower()
+        assert "Massage, 60 min" in message.subject
         assert "Deep tissue massage" in message.subject  # the final modality, not the suggestion
         assert "Therapeutic" not in message.body
         assert "Tuesday 1 December 2026, 09:00–10:00 (America/New_York)" in message.body
+        assert "Service: Massage, 60 min" in message.body
+        assert "Where: Downtown, Room 2, 120 Hudson Street" in message.body
+        assert "Price: 95.00 USD" in message.body
         assert therapist.user.display_name in message.body
         assert "Ana Diaz" in message.body
         assert clinic.name in message.body
@@ -115,7 +154,8 @@ class TestClientMails:
 
     def test_rescheduled_carries_the_new_time_and_sequence(self, booking, therapist):
         new_start = STARTS_AT + timedelta(days=1)
-        booking.slot = SlotFactory(therapist=therapist, starts_at=new_start, ends_at=new_start + timedelta(hours=1))
+        booking.starts_at, booking.ends_at = new_start, new_start + timedelta(hours=1)
+        booking.occupied_until = booking.ends_at
         booking.sequence = 1
         booking.save()
         assert send_booking_rescheduled(booking.pk) is True
@@ -127,6 +167,27 @@ class TestClientMails:
         assert event["SEQUENCE"] == 1
         assert event.decoded("DTSTART") == new_start
         assert_no_health_details(message)
+
+    def test_the_time_is_the_locations(self, booking):
+        # the same instant in Los Angeles: 06:00 there
+        booking.location = LocationFactory(name="Westside", time_zone="America/Los_Angeles")
+        booking.room = None
+        booking.save()
+        assert send_booking_confirmed(booking.pk) is True
+        [message] = mail.outbox
+        assert "Tuesday 1 December 2026, 06:00–07:00 (America/Los_Angeles)" in message.body
+        assert "06:00" in message.subject
+        _, event = ics_event(message)
+        assert event.decoded("DTSTART") == STARTS_AT
+
+    def test_the_price_is_the_bookings(self, booking, service):
+        # a later change of the service's price does not touch the booking
+        service.price = Decimal("120.00")
+        service.save()
+        Booking.objects.filter(pk=booking.pk).update(currency="EUR")
+        send_booking_confirmed(booking.pk)
+        [message] = mail.outbox
+        assert "Price: 95.00 EUR" in message.body
 
     def test_cancelled(self, booking):
         Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=STARTS_AT)
@@ -160,6 +221,40 @@ class TestClientMails:
         assert mail.outbox == []
 
 
+class TestIntakeRequest:
+    def test_asks_the_client_for_the_intake_with_time_service_and_place(self, front_desk_booking, therapist, clinic):
+        assert send_intake_request(front_desk_booking.pk) is True
+        [message] = mail.outbox
+        assert message.to == ["bo@example.com"]
+        assert "intake" in message.subject.lower()
+        assert "Massage, 60 min" in message.subject
+        assert "Wednesday 2 December 2026, 06:00–07:00 (America/Los_Angeles)" in message.body
+        assert "Where: Westside, 2400 Main Street" in message.body
+        assert "Price: 95.00 USD" in message.body
+        assert therapist.user.display_name in message.body
+        assert "complete your intake" in message.body
+        assert clinic.name in message.body
+        assert calendar_parts(message) == []
+        assert_no_health_details(message)
+
+    def test_the_confirmation_of_a_pending_booking_asks_too(self, front_desk_booking):
+        assert send_booking_confirmed(front_desk_booking.pk) is True
+        [message] = mail.outbox
+        assert "complete your intake" in message.body
+        assert "Massage: chosen from your intake" in message.body
+        _, event = ics_event(message)
+        assert str(event["SUMMARY"]).startswith("Massage, 60 min with ")
+
+    def test_nothing_once_the_intake_is_in(self, booking):
+        assert send_intake_request(booking.pk) is False
+        assert mail.outbox == []
+
+    def test_nothing_for_a_cancelled_booking(self, front_desk_booking):
+        Booking.objects.filter(pk=front_desk_booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=STARTS_AT)
+        assert send_intake_request(front_desk_booking.pk) is False
+        assert mail.outbox == []
+
+
 class TestReviewNeeded:
     def test_mails_the_therapist_without_health_details(self, booking, therapist):
         assert send_review_needed(booking.pk) is True
@@ -170,6 +265,8 @@ class TestReviewNeeded:
         assert "Ana Diaz" in message.body
         assert "Tuesday 1 December 2026, 09:00–10:00" in message.body
         assert "Deep tissue massage" in message.body
+        assert "Service: Massage, 60 min" in message.body
+        assert "Where: Downtown, Room 2" in message.body
         assert calendar_parts(message) == []
         assert_no_health_details(message)
 
@@ -189,6 +286,7 @@ class TestNeverRaise:
             send_booking_rescheduled,
             send_review_needed,
             send_booking_reminder,
+            send_intake_request,
         ],
     )
     def test_unknown_booking(self, send):
@@ -248,8 +346,7 @@ class TestOnCommit:
 def test_real_commit_and_rollback(therapist):
     """Without the test's wrapping transaction: the mail leaves on the real COMMIT, never on ROLLBACK."""
     committed, rolled_back = (
-        BookingFactory(slot=SlotFactory(therapist=therapist, starts_at=start, ends_at=start + timedelta(hours=1)))
-        for start in (STARTS_AT, STARTS_AT + timedelta(hours=2))
+        BookingFactory(therapist=therapist, starts_at=start) for start in (STARTS_AT, STARTS_AT + timedelta(hours=2))
     )
 
     with transaction.atomic():
