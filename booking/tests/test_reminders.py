@@ -13,11 +13,18 @@ from django.db import connection
 from booking import reminders
 from booking.models import Booking
 from booking.reminders import reminders_send
-from booking.tests.helpers import booking_at
-from clinic.tests.factories import TherapistFactory
+from booking.tests.factories import BookingFactory
+from clinic.tests.factories import LocationFactory, ServiceFactory, TherapistFactory
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 HEALTH_WORDS = ["pregnancy", "warfarin", "hamstring", "lower_back", "flag"]
+
+
+def booking_at(therapist, starts_at: datetime, *, minutes: int = 60, **fields) -> Booking:
+    """A booking (confirmed unless `fields` say otherwise) of a `minutes` service, made in the database."""
+    service = ServiceFactory(duration_minutes=minutes)
+    return BookingFactory(therapist=therapist, starts_at=starts_at, service=service, **fields)
+
 
 # The clinic of the root conftest: New York, 2 hours' notice, 60 days ahead, 24 hours to cancel.
 pytestmark = pytest.mark.usefixtures("clinic")
@@ -43,6 +50,7 @@ class TestWindow:
         booking_at(therapist, NOW + timedelta(hours=24, minutes=30), minutes=30)  # outside the window
         booking_at(therapist, NOW - timedelta(hours=1), minutes=30)  # already started
         booking_at(therapist, NOW + timedelta(hours=3), minutes=30, status=Booking.Status.CANCELLED, cancelled_at=NOW)
+        booking_at(therapist, NOW + timedelta(hours=4), status=Booking.Status.HELD, hold_expires_at=NOW)  # an offer
         # when
         assert run() == 2
         # then
@@ -80,6 +88,22 @@ class TestWindow:
         assert run(batch_size=3) == 7
         assert len(mail.outbox) == 7
         assert not Booking.objects.filter(reminder_sent_at__isnull=True).exists()
+
+    def test_the_reminder_gives_the_service_and_the_local_time(self, run, therapist):
+        # 2026-12-01 14:00 UTC is 06:00 in Los Angeles
+        westside = LocationFactory(name="Westside", time_zone="America/Los_Angeles")
+        booking_at(therapist, NOW + timedelta(hours=2), minutes=90, location=westside)
+        run()
+        [message] = mail.outbox
+        assert "Massage, 90 min" in message.subject
+        assert "Tuesday 1 December 2026, 06:00–07:30 (America/Los_Angeles)" in message.body
+        assert "Where: Westside" in message.body
+
+    def test_a_pending_intake_is_reminded_and_asked_for(self, run, therapist):
+        booking_at(therapist, NOW + timedelta(hours=2), intake=None, intake_status=Booking.IntakeStatus.PENDING)
+        assert run() == 1
+        [message] = mail.outbox
+        assert "complete your intake" in message.body
 
     def test_mail_has_no_health_details(self, run, therapist):
         booking_at(
