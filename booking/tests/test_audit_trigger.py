@@ -15,7 +15,7 @@ TABLE = IntakeAccess._meta.db_table
 
 @pytest.fixture
 def access(db, settings, therapist):
-    booking = BookingFactory(slot__therapist=therapist)
+    booking = BookingFactory(therapist=therapist)
     return IntakeAccess.objects.create(
         intake=booking.intake,
         booking_id=booking.pk,

@@ -4,21 +4,32 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from booking.api.serializers import AvailableSlotSerializer, iso_utc, render_available_slots
-from booking.availability import availability
-from booking.tests.factories import SlotFactory
-from clinic.tests.factories import TherapistFactory
+from booking.api.serializers import OfferedStartSerializer, iso_utc, render_offered_starts
+from booking.availability import offered_starts
+from booking.tests.factories import ShiftFactory
+from clinic.tests.factories import LocationFactory, ServiceFactory, TherapistFactory
 
 
 @pytest.mark.django_db
-def test_available_slots_render_as_the_serializer_would(clinic):
-    therapist = TherapistFactory(user__first_name="", user__last_name="", user__email="nameless@example.com")
-    SlotFactory(therapist=therapist)
-    SlotFactory(starts_at=datetime.now(UTC).replace(microsecond=123456) + timedelta(days=4))
+def test_offered_starts_render_as_the_serializer_would(clinic):
+    # given: a therapist without a name, and shifts at two locations, one starting off the second
+    new_york = LocationFactory(time_zone="America/New_York")
+    los_angeles = LocationFactory(time_zone="America/Los_Angeles")
+    nameless = TherapistFactory(
+        user__first_name="", user__last_name="", user__email="nameless@example.com", locations=[new_york]
+    )
+    named = TherapistFactory(locations=[los_angeles])
+    ShiftFactory(therapist=nameless, location=new_york)
+    starts_at = datetime.now(UTC).replace(microsecond=123456) + timedelta(days=4)
+    ShiftFactory(therapist=named, location=los_angeles, starts_at=starts_at, ends_at=starts_at + timedelta(hours=2))
+    service = ServiceFactory(duration_minutes=45, buffer_minutes=5)
     today = datetime.now(UTC).date()
-    rows = list(availability(clinic=clinic, start=today, end=today + timedelta(days=10)))
-    assert len(rows) == 2
-    assert render_available_slots(rows) == AvailableSlotSerializer(rows, many=True).data
+    # when
+    count, rows = offered_starts(service=service, from_date=today, to_date=today + timedelta(days=10))
+    # then
+    assert count == len(rows)
+    assert {row.therapist_id for row in rows} == {nameless.pk, named.pk}
+    assert render_offered_starts(rows) == OfferedStartSerializer(rows, many=True).data
 
 
 @pytest.mark.parametrize(
