@@ -11,9 +11,18 @@ from rest_framework.test import APIClient
 
 from booking.account_data import account_delete
 from booking.models import Booking, IdempotencyRecord
-from booking.tests.factories import BookingFactory, SlotFactory
+from booking.tests.factories import BookingFactory, ShiftFactory
 from clinic.models import User
-from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory, TherapistFactory
+from clinic.tests.factories import (
+    PASSWORD,
+    AdminFactory,
+    ClientFactory,
+    LocationFactory,
+    RoomFactory,
+    ServiceFactory,
+    StaffFactory,
+    TherapistFactory,
+)
 from intake.models import Intake, IntakeAccess
 
 EXPORT = "/api/v1/me/export/"
@@ -33,14 +42,28 @@ def hours_from_now(hours: int):
     return (timezone.now() + timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
 
 
+def open_time(hours: int) -> dict:
+    """What `booking_create` needs to book `hours` from now: a therapist's shift there, and a service."""
+    location = LocationFactory()
+    therapist = TherapistFactory(locations=[location])
+    starts_at = hours_from_now(hours)
+    ShiftFactory(therapist=therapist, location=location, starts_at=starts_at)
+    return {"service_id": ServiceFactory().pk, "starts_at": starts_at}
+
+
 @pytest.fixture
 def person(clinic):
-    """A client with a future booking (reviewed, read by its therapist), a past one and a cancelled one."""
+    """A client with a future booking (reviewed, read by its therapist, in a room), one soon, one pending its
+    intake, a past one, a cancelled one, and time held for their waitlist offer."""
     client = ClientFactory(first_name="Ana", last_name="Silva", phone="+1 555 0100")
-    therapist = TherapistFactory()
+    location = LocationFactory(name="Downtown", uses_rooms=True)
+    therapist = TherapistFactory(locations=[location])
+    at = {"client": client, "therapist": therapist, "location": location}
     future = BookingFactory(
-        client=client,
-        slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(72)),
+        **at,
+        room=RoomFactory(location=location, name="Room 1"),
+        service=ServiceFactory(name="Massage, 90 min", duration_minutes=90, buffer_minutes=15),
+        starts_at=hours_from_now(72),
         intake__answers=ANSWERS,
         intake__flags=["high_blood_pressure"],
         intake__needs_review=True,
@@ -49,17 +72,21 @@ def person(clinic):
         intake__reviewed_by=therapist.user,
         intake__reviewed_at=timezone.now(),
     )
-    soon = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(2)))
-    past = BookingFactory(
-        client=client,
-        slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(-48)),
-        status=Booking.Status.COMPLETED,
+    soon = BookingFactory(**at, starts_at=hours_from_now(2))
+    front_desk = BookingFactory(
+        **at, starts_at=hours_from_now(100), intake=None, intake_status=Booking.IntakeStatus.PENDING
     )
+    past = BookingFactory(**at, starts_at=hours_from_now(-48), status=Booking.Status.COMPLETED)
     cancelled = BookingFactory(
-        client=client,
-        slot=SlotFactory(therapist=therapist, starts_at=hours_from_now(96)),
-        status=Booking.Status.CANCELLED,
-        cancelled_at=timezone.now(),
+        **at, starts_at=hours_from_now(96), status=Booking.Status.CANCELLED, cancelled_at=timezone.now()
+    )
+    held = BookingFactory(
+        **at,
+        starts_at=hours_from_now(110),
+        status=Booking.Status.HELD,
+        hold_expires_at=timezone.now() + timedelta(minutes=30),
+        intake=None,
+        intake_status=Booking.IntakeStatus.PENDING,
     )
     IntakeAccess.objects.create(
         intake=future.intake,
@@ -73,8 +100,10 @@ def person(clinic):
         "therapist": therapist,
         "future": future,
         "soon": soon,
+        "front_desk": front_desk,
         "past": past,
         "cancelled": cancelled,
+        "held": held,
     }
 
 
@@ -99,13 +128,23 @@ class TestExport:
         )
         assert body["therapist"] is None
         bookings = {b["id"]: b for b in body["bookings"]}
-        assert set(bookings) == {person[k].pk for k in ("future", "soon", "past", "cancelled")}
+        assert set(bookings) == {person[k].pk for k in ("future", "soon", "front_desk", "past", "cancelled", "held")}
         future = bookings[person["future"].pk]
         assert future["status"] == "confirmed"
-        assert future["slot"]["therapist"] == person["therapist"].pk
-        assert future["slot"]["therapist_name"] == person["therapist"].name
-        assert future["slot"]["starts_at"].startswith(person["future"].slot.starts_at.strftime("%Y-%m-%dT%H"))
+        assert future["therapist"] == {"id": person["therapist"].pk, "name": person["therapist"].name}
+        assert future["service"]["name"] == "Massage, 90 min"
+        assert future["service"]["duration_minutes"] == 90
+        assert future["location"]["name"] == "Downtown"
+        assert future["room"]["name"] == "Room 1"
+        assert future["starts_at"].startswith(person["future"].starts_at.strftime("%Y-%m-%dT%H"))
+        assert (future["price"], future["currency"]) == ("90.00", "USD")
+        assert (future["intake_status"], future["modality"]) == ("complete", "therapeutic")
+        assert future["intake"] == person["future"].intake_id
+        pending = bookings[person["front_desk"].pk]
+        assert (pending["intake_status"], pending["modality"], pending["intake"]) == ("pending", None, None)
+        assert pending["room"] is None
         assert bookings[person["past"].pk]["status"] == "completed"
+        assert bookings[person["held"].pk]["status"] == "held"
         intake = next(i for i in body["intakes"] if i["booking"] == person["future"].pk)
         assert intake["answers"]["notes"] == "Sore left shoulder since March."
         assert intake["assessment"]["flags"] == ["high_blood_pressure"]
@@ -192,20 +231,41 @@ class TestDelete:
         login = APIClient().post("/api/v1/auth/token/", {"email": email, "password": PASSWORD}, format="json")
         assert login.status_code == 400
 
-    def test_future_confirmed_bookings_are_cancelled_and_their_slots_freed(self, as_user, person):
+    def test_future_bookings_and_held_time_are_cancelled(self, as_user, person):
         as_user(person["client"]).delete(ME)
-        for key in ("future", "soon"):  # "soon" is inside the cancellation window: cancelled all the same
+        # "soon" is inside the cancellation window: cancelled all the same
+        for key in ("future", "soon", "front_desk", "held"):
             booking = Booking.objects.get(pk=person[key].pk)
             assert booking.status == Booking.Status.CANCELLED
             assert booking.cancel_reason == "Account deleted."
             assert booking.cancelled_at is not None
-        assert not Booking.objects.filter(slot=person["future"].slot, status="confirmed").exists()
+        assert not Booking.objects.filter(client=person["client"], status__in=("confirmed", "held")).exists()
+
+    def test_their_time_is_free_again(self, as_user, person):
+        # given: the future booking's time is the therapist's and the room's
+        future = person["future"]
+        again = {
+            "client": ClientFactory(),
+            "therapist": future.therapist,
+            "location": future.location,
+            "room": future.room,
+            "service": future.service,
+            "starts_at": future.starts_at,
+        }
+        as_user(person["client"]).delete(ME)
+        # then another client's booking of that very time fits the database's constraints
+        assert BookingFactory(**again).status == Booking.Status.CONFIRMED
 
     def test_booking_history_and_times_stay(self, as_user, person):
-        times = {b.pk: (b.slot_id, b.slot.starts_at) for b in Booking.objects.filter(client=person["client"])}
+        def places():
+            return {
+                b.pk: (b.starts_at, b.ends_at, b.therapist_id, b.location_id, b.room_id, b.service_id, b.price)
+                for b in Booking.objects.filter(client=person["client"])
+            }
+
+        times = places()
         as_user(person["client"]).delete(ME)
-        after = {b.pk: (b.slot_id, b.slot.starts_at) for b in Booking.objects.filter(client=person["client"])}
-        assert after == times
+        assert places() == times
         assert Booking.objects.get(pk=person["past"].pk).status == Booking.Status.COMPLETED
         assert Booking.objects.get(pk=person["cancelled"].pk).cancel_reason == ""
 
@@ -251,14 +311,14 @@ class TestDelete:
     def test_cancellation_reasons_the_client_wrote_are_cleared(self, as_user, person, staff_user):
         # given: a reason in the client's own words, and one the front desk wrote
         client = person["client"]
-        own = BookingFactory(client=client, slot=SlotFactory(starts_at=hours_from_now(120)))
+        own = BookingFactory(client=client, starts_at=hours_from_now(120))
         response = as_user(client).post(
             f"/api/v1/bookings/{own.pk}/cancel/", {"reason": "Chemo moved to Tuesday."}, format="json"
         )
         assert response.status_code == 200
         by_desk = BookingFactory(
             client=client,
-            slot=SlotFactory(starts_at=hours_from_now(130)),
+            starts_at=hours_from_now(130),
             status=Booking.Status.CANCELLED,
             cancelled_at=timezone.now(),
             cancelled_by=staff_user,
@@ -279,7 +339,7 @@ class TestDelete:
             f"/api/v1/bookings/{person['future'].pk}/cancel/", {}, format="json", HTTP_IDEMPOTENCY_KEY="desk-1"
         )
         assert about_them.status_code == 200
-        someone_else = BookingFactory(slot=SlotFactory(starts_at=hours_from_now(150)))
+        someone_else = BookingFactory(starts_at=hours_from_now(150))
         desk.post(f"/api/v1/bookings/{someone_else.pk}/cancel/", {}, format="json", HTTP_IDEMPOTENCY_KEY="desk-2")
         assert IdempotencyRecord.objects.filter(response_body__client__name="Ana Silva").exists()
         # when
@@ -337,7 +397,7 @@ def test_a_booking_racing_the_deletion_is_cancelled_or_refused(clinic):
     from booking.services import booking_create
 
     client = ClientFactory()
-    slot = SlotFactory(starts_at=hours_from_now(72))
+    place = open_time(72)
     start = threading.Barrier(2)
     errors = []
 
@@ -346,8 +406,9 @@ def test_a_booking_racing_the_deletion_is_cancelled_or_refused(clinic):
             start.wait(timeout=10)
             booking_create(
                 client=client,
-                slot_id=slot.pk,
+                **place,
                 answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True},
+                booked_by=client,
             )
         except Exception as exc:  # refused: fine
             errors.append(exc)
@@ -376,10 +437,28 @@ def test_a_deleted_account_cannot_book(clinic):
     from booking.services import booking_create
 
     client = ClientFactory()
+    place = open_time(72)
     account_delete(user=client)
     with pytest.raises(ClientInactive):
         booking_create(
             client=client,
-            slot_id=SlotFactory(starts_at=hours_from_now(72)).pk,
+            **place,
             answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True},
+            booked_by=client,
         )
+
+
+def test_the_time_a_deleted_account_held_can_be_booked_again(clinic):
+    from booking.services import booking_create
+
+    # given: a client booked the only open time, then deleted the account
+    client = ClientFactory()
+    place = open_time(72)
+    answers = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
+    booking_create(client=client, **place, answers=answers, booked_by=client)
+    account_delete(user=client)
+    # when another client books it
+    other = ClientFactory()
+    booking = booking_create(client=other, **place, answers=answers, booked_by=other)
+    # then
+    assert booking.status == Booking.Status.CONFIRMED
