@@ -3,12 +3,13 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from booking.api import intake_views, views
+from booking.api import intake_views, schedule_views, views
 
 router = SimpleRouter()
-router.register("working-hours", views.WorkingHoursViewSet, basename="working-hours")
-router.register("slots", views.SlotViewSet, basename="slot")
-router.register("time-off", views.TimeOffViewSet, basename="time-off")
+router.register("working-hours", schedule_views.WorkingHoursViewSet, basename="working-hours")
+router.register("shifts", schedule_views.ShiftViewSet, basename="shift")
+router.register("time-off", schedule_views.TimeOffViewSet, basename="time-off")
+router.register("closures", schedule_views.ClosureViewSet, basename="closure")
 router.register("bookings", views.BookingViewSet, basename="booking")
 
 urlpatterns = [
