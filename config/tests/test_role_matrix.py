@@ -22,11 +22,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from booking.models import TimeOff, WorkingHours
-from booking.tests.factories import BookingFactory, SlotFactory
+from booking.tests.factories import BookingFactory, ClosureFactory, ShiftFactory, SlotFactory
 from clinic.tests.factories import (
     PASSWORD,
     AdminFactory,
     ClientFactory,
+    LocationFactory,
     StaffFactory,
     TherapistFactory,
     clinic_configure,
@@ -60,6 +61,8 @@ class World:
     spare_slot: object
     working_hours: object
     time_off: object
+    shift: object
+    closure: object
 
     def fmt(self, path: str) -> str:
         return path.format(
@@ -70,6 +73,8 @@ class World:
             spare_slot=self.spare_slot.pk,
             working_hours=self.working_hours.pk,
             time_off=self.time_off.pk,
+            shift=self.shift.pk,
+            closure=self.closure.pk,
             token=self.therapist.feed_token,
             today=timezone.localdate().isoformat(),
             week=(timezone.localdate() + timedelta(days=7)).isoformat(),
@@ -79,6 +84,8 @@ class World:
 def build_world() -> World:
     clinic_configure()
     therapist = TherapistFactory()
+    schedule_location = LocationFactory(name="Schedule")
+    therapist.locations.add(schedule_location)
     client = ClientFactory()
     users = {
         "anonymous": None,
@@ -101,9 +108,16 @@ def build_world() -> World:
         past_booking=past_booking,
         free_slot=SlotFactory(therapist=therapist, starts_at=soon + timedelta(days=1)),
         spare_slot=SlotFactory(therapist=therapist, starts_at=soon + timedelta(days=2)),
-        working_hours=WorkingHours.objects.create(therapist=therapist, weekday=0, start_time="09:00", end_time="12:00"),
+        working_hours=WorkingHours.objects.create(
+            therapist=therapist, location=schedule_location, weekday=0, start_time="09:00", end_time="12:00"
+        ),
         time_off=TimeOff.objects.create(
             therapist=therapist, starts_at=soon + timedelta(days=20), ends_at=soon + timedelta(days=21)
+        ),
+        # A shift without bookings (so it may be changed and deleted), and a closure.
+        shift=ShiftFactory(therapist=therapist, location=schedule_location, starts_at=soon + timedelta(days=30)),
+        closure=ClosureFactory(
+            location=schedule_location, starts_at=soon + timedelta(days=25), ends_at=soon + timedelta(days=26)
         ),
     )
 
@@ -126,12 +140,23 @@ def therapist_body(world):
     }
 
 
-def slot_body(world):
+def shift_body(world):
     start = timezone.now() + timedelta(days=40)
     return {
         "therapist": world.therapist.pk,
+        "location": world.shift.location_id,
         "starts_at": start.isoformat(),
-        "ends_at": (start + timedelta(hours=1)).isoformat(),
+        "ends_at": (start + timedelta(hours=8)).isoformat(),
+    }
+
+
+def closure_body(world):
+    start = timezone.now() + timedelta(days=60)
+    return {
+        "location": world.shift.location_id,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(days=1)).isoformat(),
+        "reason": "Holiday",
     }
 
 
@@ -167,13 +192,19 @@ MATRIX = [
     ("POST", "therapists/", "/api/v1/therapists/", therapist_body, FRONT_DESK_201),
     ("GET", "therapists/{}/", "/api/v1/therapists/{therapist}/", None, ANYONE),
     ("PATCH", "therapists/{}/", "/api/v1/therapists/{therapist}/", lambda w: {"bio": "New bio"}, FRONT_DESK),
-    # Schedules and slots
+    # Schedules: working hours, shifts, time off, closures
     ("GET", "working-hours/", "/api/v1/working-hours/", None, FRONT_DESK),
     (
         "POST",
         "working-hours/",
         "/api/v1/working-hours/",
-        lambda w: {"therapist": w.therapist.pk, "weekday": 2, "start_time": "09:00", "end_time": "13:00"},
+        lambda w: {
+            "therapist": w.therapist.pk,
+            "location": w.working_hours.location_id,
+            "weekday": 2,
+            "start_time": "09:00",
+            "end_time": "13:00",
+        },
         FRONT_DESK_201,
     ),
     ("GET", "working-hours/{}/", "/api/v1/working-hours/{working_hours}/", None, FRONT_DESK),
@@ -187,20 +218,30 @@ MATRIX = [
     ("DELETE", "working-hours/{}/", "/api/v1/working-hours/{working_hours}/", None, FRONT_DESK_204),
     (
         "POST",
-        "slots/generate/",
-        "/api/v1/slots/generate/",
+        "shifts/generate/",
+        "/api/v1/shifts/generate/",
         lambda w: {"from": w.fmt("{today}"), "to": w.fmt("{week}")},
         FRONT_DESK,
     ),
-    ("GET", "slots/", "/api/v1/slots/", None, FRONT_DESK),
-    ("POST", "slots/", "/api/v1/slots/", slot_body, FRONT_DESK_201),
-    ("GET", "slots/{}/", "/api/v1/slots/{free_slot}/", None, FRONT_DESK),
-    ("PATCH", "slots/{}/", "/api/v1/slots/{free_slot}/", lambda w: {"status": "blocked"}, FRONT_DESK),
-    ("DELETE", "slots/{}/", "/api/v1/slots/{free_slot}/", None, FRONT_DESK_204),
+    ("GET", "shifts/", "/api/v1/shifts/", None, FRONT_DESK),
+    ("POST", "shifts/", "/api/v1/shifts/", shift_body, FRONT_DESK_201),
+    ("GET", "shifts/{}/", "/api/v1/shifts/{shift}/", None, FRONT_DESK),
+    (
+        "PATCH",
+        "shifts/{}/",
+        "/api/v1/shifts/{shift}/",
+        lambda w: {"ends_at": (w.shift.ends_at + timedelta(hours=1)).isoformat()},
+        FRONT_DESK,
+    ),
+    ("DELETE", "shifts/{}/", "/api/v1/shifts/{shift}/", None, FRONT_DESK_204),
     ("GET", "time-off/", "/api/v1/time-off/", None, FRONT_DESK),
     ("POST", "time-off/", "/api/v1/time-off/", time_off_body, FRONT_DESK_201),
     ("GET", "time-off/{}/", "/api/v1/time-off/{time_off}/", None, FRONT_DESK),
     ("DELETE", "time-off/{}/", "/api/v1/time-off/{time_off}/", None, FRONT_DESK_204),
+    ("GET", "closures/", "/api/v1/closures/", None, FRONT_DESK),
+    ("POST", "closures/", "/api/v1/closures/", closure_body, FRONT_DESK_201),
+    ("GET", "closures/{}/", "/api/v1/closures/{closure}/", None, FRONT_DESK),
+    ("DELETE", "closures/{}/", "/api/v1/closures/{closure}/", None, FRONT_DESK_204),
     # Availability and intake
     ("GET", "availability/", "/api/v1/availability/?from={today}&to={week}", None, ANYONE),
     ("GET", "intake/form/", "/api/v1/intake/form/", None, ANYONE),
