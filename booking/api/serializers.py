@@ -1,6 +1,6 @@
 """Serializers of the booking API: they parse and render, nothing else."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -8,17 +8,21 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from booking.availability import EARLIEST_DATE, LATEST_DATE, MAX_RANGE_DAYS
-from booking.models import Booking, Slot, TimeOff, WorkingHours
-from booking.schedule import MAX_GENERATE_DAYS
-from clinic.models import Modality, Role, Therapist
+from booking.models import Booking
+from clinic.models import Modality, Role, Service, User
 from intake.api.serializers import AnswersSerializer, IntakeSerializer
 
-# The largest primary key a BigAutoField holds: a bigger "id" is malformed (400), not an unknown slot (409).
+# The largest primary key a BigAutoField holds: a bigger "id" is malformed (400), not an unknown object.
 MAX_ID = 2**63 - 1
 
 
 def person_name(first: str, last: str, email: str) -> str:
     return f"{first} {last}".strip() or email
+
+
+def id_field(**kwargs) -> serializers.IntegerField:
+    """An object id as the API takes it: a positive integer a bigint holds."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class StrictDateTimeField(serializers.DateTimeField):
@@ -62,8 +66,8 @@ class DateRangeSerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["from"] = LocalDateField()
-        fields["to"] = LocalDateField()
+        fields["from"] = LocalDateField(help_text="YYYY-MM-DD, a local date of the location.")
+        fields["to"] = LocalDateField(help_text="YYYY-MM-DD, a local date of the location; inclusive.")
         return fields
 
     def validate(self, attrs):
@@ -75,137 +79,69 @@ class DateRangeSerializer(serializers.Serializer):
         return attrs
 
 
-class AvailabilityQuerySerializer(DateRangeSerializer):
-    therapist = serializers.IntegerField(required=False, min_value=1)
-    modality = serializers.ChoiceField(choices=Modality.choices, required=False)
-
-
 def iso_utc(value: datetime) -> str:
     """An aware datetime as DRF's DateTimeField renders it with TIME_ZONE = UTC ("...Z")."""
     text = value.astimezone(UTC).isoformat()
     return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
-class AvailableSlotSerializer(serializers.Serializer):
-    """One bookable slot, rendered from a `values()` row.
+# --- Availability ----------------------------------------------------------------
 
-    The schema of `render_available_slots`, which renders up to 500 rows a
+
+class AvailabilityQuerySerializer(DateRangeSerializer):
+    service = id_field(help_text="An active service (GET /api/v1/services/).")
+    location = id_field(required=False)
+    therapist = id_field(required=False)
+    modality = serializers.ChoiceField(
+        choices=Modality.choices, required=False, help_text="Only therapists trained for this modality."
+    )
+
+    def validate_service(self, value: int) -> Service:
+        service = Service.objects.filter(pk=value, active=True).first()
+        if service is None:
+            raise serializers.ValidationError("No active service with this id. Choose one from GET /api/v1/services/.")
+        return service
+
+
+class OfferedStartSerializer(serializers.Serializer):
+    """One start time offered for the service, rendered from an `OfferedStart`.
+
+    The schema of `render_offered_starts`, which renders up to 500 rows a
     page by hand: through DRF's fields they cost half the request
     (bench/README.md, Findings).
     """
 
-    id = serializers.IntegerField()
     therapist = serializers.IntegerField(source="therapist_id")
-    therapist_name = serializers.SerializerMethodField()
+    therapist_name = serializers.CharField()
+    location = serializers.IntegerField(source="location_id")
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
 
-    def get_therapist_name(self, row) -> str:
-        return person_name(
-            row["therapist__user__first_name"], row["therapist__user__last_name"], row["therapist__user__email"]
-        )
 
-
-def render_available_slots(rows) -> list[dict]:
-    """`AvailableSlotSerializer(rows, many=True).data`, the same JSON, at a fraction of the cost."""
+def render_offered_starts(rows) -> list[dict]:
+    """`OfferedStartSerializer(rows, many=True).data`, the same JSON, at a fraction of the cost."""
     return [
         {
-            "id": row["id"],
-            "therapist": row["therapist_id"],
-            "therapist_name": person_name(
-                row["therapist__user__first_name"], row["therapist__user__last_name"], row["therapist__user__email"]
-            ),
-            "starts_at": iso_utc(row["starts_at"]),
-            "ends_at": iso_utc(row["ends_at"]),
+            "therapist": row.therapist_id,
+            "therapist_name": row.therapist_name,
+            "location": row.location_id,
+            "starts_at": iso_utc(row.starts_at),
+            "ends_at": iso_utc(row.ends_at),
         }
         for row in rows
     ]
 
 
-# --- Schedules -------------------------------------------------------------------
-
-
-class WorkingHoursSerializer(serializers.ModelSerializer):
-    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
-    slot_minutes = serializers.IntegerField(min_value=5, max_value=480, default=60)
-    buffer_minutes = serializers.IntegerField(min_value=0, max_value=240, default=0)
-
-    class Meta:
-        model = WorkingHours
-        fields = ["id", "therapist", "weekday", "start_time", "end_time", "slot_minutes", "buffer_minutes"]
-
-    def validate(self, attrs):
-        start = attrs.get("start_time", getattr(self.instance, "start_time", None))
-        end = attrs.get("end_time", getattr(self.instance, "end_time", None))
-        if start is not None and end is not None and end <= start:
-            raise serializers.ValidationError({"end_time": ["Must be after start_time."]})
-        return attrs
-
-
-class GenerateSlotsSerializer(DateRangeSerializer):
-    max_days = MAX_GENERATE_DAYS
-    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all(), required=False)
-
-
-class GenerateResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    skipped = serializers.IntegerField()
-
-
-class SlotSerializer(serializers.ModelSerializer):
-    booking = serializers.IntegerField(source="active_booking_id", read_only=True, allow_null=True)
-
-    class Meta:
-        model = Slot
-        fields = ["id", "therapist", "starts_at", "ends_at", "status", "booking"]
-        read_only_fields = fields
-
-
-MAX_SLOT_LENGTH = timedelta(hours=8)
-
-
-class SlotCreateSerializer(serializers.Serializer):
-    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
-    starts_at = StrictDateTimeField()
-    ends_at = StrictDateTimeField()
-
-    def validate(self, attrs):
-        if attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
-        if attrs["ends_at"] - attrs["starts_at"] > MAX_SLOT_LENGTH:
-            raise serializers.ValidationError({"ends_at": ["A slot may last at most 8 hours."]})
-        return attrs
-
-
-class SlotStatusSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Slot.Status.choices)
-
-
-class TimeOffSerializer(serializers.ModelSerializer):
-    therapist = serializers.PrimaryKeyRelatedField(queryset=Therapist.objects.all())
-    starts_at = StrictDateTimeField()
-    ends_at = StrictDateTimeField()
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-
-    class Meta:
-        model = TimeOff
-        fields = ["id", "therapist", "starts_at", "ends_at", "reason"]
-
-    def validate(self, attrs):
-        if attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
-        return attrs
-
-
 # --- Bookings --------------------------------------------------------------------
 
 
-class BookingSlotSerializer(serializers.Serializer):
+class NamedRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    therapist = serializers.IntegerField(source="therapist_id")
-    therapist_name = serializers.CharField(source="therapist.name")
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    name = serializers.CharField()
+
+
+class ServiceRefSerializer(NamedRefSerializer):
+    duration_minutes = serializers.IntegerField()
 
 
 class PersonSerializer(serializers.Serializer):
@@ -228,42 +164,64 @@ class WarningsField(serializers.ListField):
         super().__init__(**kwargs)
 
 
-class BookingSerializer(serializers.ModelSerializer):
-    """The booking as docs/api.md shows it. Front-desk staff see `flags` as `[]` (Privacy)."""
+NULLABLE_MODALITY = serializers.ChoiceField(choices=Modality.choices, allow_null=True)
 
-    slot = BookingSlotSerializer()
+
+class BookingSerializer(serializers.Serializer):
+    """The booking as docs/api.md shows it: never the answers.
+
+    Front-desk staff see `flags` as `[]` (Privacy). While the intake is
+    pending (a front-desk booking), `modality`, `suggested_modality` and
+    `reviewed_at` are null and `flags` empty. Render bookings loaded by
+    `booking.selectors.booking_list_for` (their relations in the same query).
+    """
+
+    id = serializers.IntegerField()
+    service = ServiceRefSerializer()
+    therapist = NamedRefSerializer()
+    location = NamedRefSerializer()
+    room = NamedRefSerializer(allow_null=True, help_text="Null where the location books no rooms.")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    price = serializers.DecimalField(
+        max_digits=9, decimal_places=2, help_text="The service's price when booked, a decimal string."
+    )
+    currency = serializers.CharField(help_text="ISO 4217 code of the price.")
     client = PersonSerializer()
-    modality = serializers.ChoiceField(source="intake.modality", choices=Modality.choices)
-    suggested_modality = serializers.ChoiceField(source="intake.suggested_modality", choices=Modality.choices)
+    status = serializers.ChoiceField(choices=Booking.Status.choices)
+    intake_status = serializers.ChoiceField(
+        choices=Booking.IntakeStatus.choices,
+        help_text="`pending`: booked by the front desk, the client has not completed the intake yet.",
+    )
+    modality = serializers.SerializerMethodField(help_text="The final modality: the review's, else the suggestion.")
+    suggested_modality = serializers.SerializerMethodField()
     needs_review = serializers.BooleanField(help_text="The assessment's `needs_review`, or any warning.")
-    flags = serializers.SerializerMethodField()
+    flags = serializers.SerializerMethodField(help_text="Health flags of the intake; `[]` for front-desk staff.")
     warnings = WarningsField()
-    reviewed_at = serializers.DateTimeField(source="intake.reviewed_at", allow_null=True)
+    reviewed_at = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
 
-    class Meta:
-        model = Booking
-        fields = [
-            "id",
-            "slot",
-            "client",
-            "status",
-            "modality",
-            "suggested_modality",
-            "needs_review",
-            "flags",
-            "warnings",
-            "reviewed_at",
-            "created_at",
-            "cancelled_at",
-        ]
-        read_only_fields = fields
+    @extend_schema_field(NULLABLE_MODALITY)
+    def get_modality(self, booking: Booking) -> str | None:
+        return booking.intake.modality if booking.intake is not None else None
+
+    @extend_schema_field(NULLABLE_MODALITY)
+    def get_suggested_modality(self, booking: Booking) -> str | None:
+        return booking.intake.suggested_modality if booking.intake is not None else None
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_flags(self, booking) -> list[str]:
+    def get_flags(self, booking: Booking) -> list[str]:
         request = self.context.get("request")
-        if request is not None and request.user.role == Role.STAFF:
+        if booking.intake is None or (request is not None and request.user.role == Role.STAFF):
             return []
         return list(booking.intake.flags)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_reviewed_at(self, booking: Booking) -> str | None:
+        if booking.intake is None or booking.intake.reviewed_at is None:
+            return None
+        return serializers.DateTimeField().to_representation(booking.intake.reviewed_at)
 
 
 class BookingIntakeSerializer(IntakeSerializer):
@@ -285,9 +243,47 @@ class IntakeAnswersInputSerializer(serializers.Serializer):
     answers = AnswersSerializer()
 
 
-class BookingCreateSerializer(serializers.Serializer):
-    slot = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+class _PlaceSerializer(serializers.Serializer):
+    """Where and when a session goes: a service, a start, and optionally the therapist and location."""
+
+    service = id_field(help_text="An active service (GET /api/v1/services/).")
+    starts_at = StrictDateTimeField(help_text="An offered start (GET /api/v1/availability/), with its UTC offset.")
+    therapist = id_field(required=False, help_text="Left out: the server picks one to whom the start is offered.")
+    location = id_field(required=False)
+
+    # A field the other kind of booking takes, sent anyway → 400 (who books for whom is not guessed).
+    refused_fields: dict[str, str] = {}
+
+    def validate(self, attrs):
+        sent = self.initial_data if isinstance(self.initial_data, dict) else {}
+        errors = {name: [message] for name, message in self.refused_fields.items() if name in sent}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class BookingCreateSerializer(_PlaceSerializer):
+    """A client's booking: the session and their intake answers."""
+
     intake = IntakeAnswersInputSerializer()
+
+    refused_fields = {"client": "Clients book for themselves: leave out `client`."}
+
+
+class StaffBookingCreateSerializer(_PlaceSerializer):
+    """A front-desk booking for a client (by phone or at the desk): no answers, the intake stays pending."""
+
+    client = id_field(help_text="The user id of a client account.")
+
+    refused_fields = {
+        "intake": "The front desk books without answers: the client is asked to complete the intake.",
+    }
+
+    def validate_client(self, value: int) -> User:
+        client = User.objects.filter(pk=value, role=Role.CLIENT).first()
+        if client is None:
+            raise serializers.ValidationError("No client account with this id.")
+        return client
 
 
 class BookingCancelSerializer(serializers.Serializer):
@@ -295,7 +291,16 @@ class BookingCancelSerializer(serializers.Serializer):
 
 
 class BookingRescheduleSerializer(serializers.Serializer):
-    slot = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    """The new start; a service, therapist or location left out keeps the booking's."""
+
+    starts_at = StrictDateTimeField(help_text="An offered start for the (new) service, with its UTC offset.")
+    service = id_field(required=False, help_text="Left out: the booking's service.")
+    therapist = id_field(required=False, help_text="Left out: the booking's therapist.")
+    location = id_field(required=False, help_text="Left out: the booking's location.")
+
+
+class BookingRoomSerializer(serializers.Serializer):
+    room = id_field(help_text="A free active room of the booking's location.")
 
 
 class BookingReviewSerializer(serializers.Serializer):

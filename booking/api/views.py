@@ -1,42 +1,44 @@
 """Views of the booking API: they parse with a serializer, call one service or
-selector, and render the result. Rules live in `booking.services`,
-`booking.schedule` and `booking.availability`."""
+selector, and render the result. Rules live in `booking.services` and
+`booking.availability`; who may see which booking in `booking.selectors`."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.core.paginator import InvalidPage
+from django.core.paginator import Paginator as DjangoPaginator
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from booking import schedule, services
-from booking.api.filters import BookingFilter, SlotFilter
+from booking import services
+from booking.api.filters import BookingFilter
 from booking.api.serializers import (
     AvailabilityQuerySerializer,
-    AvailableSlotSerializer,
     BookingCancelSerializer,
     BookingCreateSerializer,
     BookingRescheduleSerializer,
+    BookingRoomSerializer,
     BookingSerializer,
-    GenerateResultSerializer,
-    GenerateSlotsSerializer,
-    SlotCreateSerializer,
-    SlotSerializer,
-    SlotStatusSerializer,
-    TimeOffSerializer,
-    WorkingHoursSerializer,
-    render_available_slots,
+    OfferedStartSerializer,
+    StaffBookingCreateSerializer,
+    render_offered_starts,
 )
-from booking.availability import availability
+from booking.availability import offered_starts
 from booking.idempotency import HEADER as IDEMPOTENCY_HEADER
 from booking.idempotency import idempotent
-from booking.models import Booking, TimeOff, WorkingHours
-from booking.selectors import booking_list_for, slot_list
+from booking.models import Booking
+from booking.selectors import booking_list_for
 from clinic.models import Role
-from clinic.permissions import IsClient, IsFrontDesk
-from clinic.selectors import clinic_get
-from config.openapi import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, conflict
+from clinic.permissions import IsFrontDesk
+from config.openapi import FORBIDDEN, NOT_FOUND, PAGE_NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, conflict
+from config.pagination import PageNumberPagination
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -45,176 +47,130 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     required=False,
     description="Optional, up to 255 characters: a retry with the same key and body replays the first answer.",
 )
+IDEMPOTENCY_REUSED = conflict("idempotency_key_reused: the key was used with a different body.")
+IN_USE = "idempotency_key_in_use (a request with this key is still running)"
 
 
 # --- Availability ------------------------------------------------------------------
 
 
+class _Counted:
+    """One page of rows and the count of all of them, as Django's Paginator reads a list."""
+
+    def __init__(self, count: int, rows: list, offset: int):
+        self._count, self._rows, self._offset = count, rows, offset
+
+    def count(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: slice) -> list:
+        assert index.start == self._offset, "only the page fetched can be read"
+        return self._rows
+
+
+class OfferedStartsPagination(PageNumberPagination):
+    """Pages of offered starts: the page is computed in SQL with its exact count, one query a page.
+
+    The rule computes rows, it does not store them, so the count cannot come
+    from a table; `offered_starts` returns it with the page. (`page=last`
+    would need the count first: pages are numbers here.)
+    """
+
+    last_page_strings = ()
+
+    def paginate_offered(self, request, fetch) -> list:
+        """`fetch(limit, offset)` → (count, rows) for the page asked for; 404 for a page that is not one."""
+        self.request = request
+        size = self.get_page_size(request)
+        try:
+            number = DjangoPaginator([], size).validate_number(request.query_params.get(self.page_query_param) or 1)
+        except InvalidPage as exc:
+            raise NotFound(self.invalid_page_message.format(page_number="", message=str(exc))) from exc
+        offset = (number - 1) * size
+        count, rows = fetch(size, offset)
+        paginator = DjangoPaginator(_Counted(count, rows, offset), size)
+        try:
+            self.page = paginator.page(number)
+        except InvalidPage as exc:
+            raise NotFound(self.invalid_page_message.format(page_number=number, message=str(exc))) from exc
+        return list(self.page)
+
+
 class AvailabilityView(generics.GenericAPIView):
-    """The bookable slots between two local dates (`to` inclusive, at most 31 days)."""
+    """The start times offered for a service between two local dates (`to` inclusive, at most 31 days).
+
+    Ordered by start, then therapist. Front-desk callers get the same list
+    with the clinic's notice and horizon relaxed to "in the future".
+    """
 
     permission_classes = [AllowAny]
-    serializer_class = AvailableSlotSerializer
+    serializer_class = OfferedStartSerializer
+    pagination_class = OfferedStartsPagination
     filter_backends = []
 
     @extend_schema(
         parameters=[AvailabilityQuerySerializer],
-        responses={200: AvailableSlotSerializer(many=True), 400: VALIDATION_ERROR},
+        responses={
+            200: OfferedStartSerializer(many=True),
+            400: OpenApiResponse(
+                description="`from`/`to` missing, not dates, `to` before `from` or more than 31 days; "
+                "`service` unknown or inactive; another parameter malformed."
+            ),
+            404: PAGE_NOT_FOUND,
+        },
     )
     def get(self, request):
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        rows = availability(
-            clinic=clinic_get(),
-            start=params["from"],
-            end=params["to"],
-            therapist_id=params.get("therapist"),
-            modality=params.get("modality"),
-        )
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(render_available_slots(page))
+        for_staff = request.user.is_authenticated and request.user.is_front_desk
 
+        def fetch(limit: int, offset: int):
+            return offered_starts(
+                service=params["service"],
+                from_date=params["from"],
+                to_date=params["to"],
+                location_id=params.get("location"),
+                therapist_id=params.get("therapist"),
+                modality=params.get("modality"),
+                for_staff=for_staff,
+                limit=limit,
+                offset=offset,
+            )
 
-# --- Schedules (front desk) ---------------------------------------------------------------
-
-
-@extend_schema_view(
-    list=extend_schema(responses={200: WorkingHoursSerializer(many=True), 401: UNAUTHENTICATED, 403: FORBIDDEN}),
-    create=extend_schema(responses={201: WorkingHoursSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN}),
-    retrieve=extend_schema(responses={200: WorkingHoursSerializer, 403: FORBIDDEN, 404: NOT_FOUND}),
-    partial_update=extend_schema(responses={200: WorkingHoursSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND}),
-    destroy=extend_schema(responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND}),
-)
-class WorkingHoursViewSet(viewsets.ModelViewSet):
-    """The weekly template of each therapist's working hours (clinic local time)."""
-
-    permission_classes = [IsFrontDesk]
-    serializer_class = WorkingHoursSerializer
-    queryset = WorkingHours.objects.all()
-    filterset_fields = ["therapist", "weekday"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-
-@extend_schema_view(
-    list=extend_schema(responses={200: SlotSerializer(many=True), 400: VALIDATION_ERROR, 403: FORBIDDEN}),
-    retrieve=extend_schema(responses={200: SlotSerializer, 404: NOT_FOUND}),
-    destroy=extend_schema(
-        responses={204: None, 404: NOT_FOUND, 409: conflict("slot_booked: the slot has an active booking.")}
-    ),
-)
-class SlotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Slots of every therapist, for the front desk."""
-
-    permission_classes = [IsFrontDesk]
-    serializer_class = SlotSerializer
-    filterset_class = SlotFilter
-
-    def get_queryset(self):
-        return slot_list()
-
-    @extend_schema(
-        request=SlotCreateSerializer,
-        responses={
-            201: SlotSerializer,
-            400: VALIDATION_ERROR,
-            409: conflict("slot_overlap or time_off_overlap: the therapist is not free then."),
-        },
-    )
-    def create(self, request):
-        data = SlotCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        slot = schedule.slot_create(**data.validated_data)
-        return Response(SlotSerializer(self.get_queryset().get(pk=slot.pk)).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=SlotStatusSerializer, responses={200: SlotSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND})
-    def partial_update(self, request, pk=None):
-        slot = self.get_object()
-        data = SlotStatusSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        schedule.slot_set_status(slot_id=slot.pk, status=data.validated_data["status"])
-        return Response(SlotSerializer(self.get_queryset().get(pk=slot.pk)).data)
-
-    def destroy(self, request, pk=None):
-        schedule.slot_delete(slot_id=self.get_object().pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @extend_schema(
-        request=GenerateSlotsSerializer,
-        responses={200: GenerateResultSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN},
-    )
-    @action(detail=False, methods=["post"])
-    def generate(self, request):
-        """Build slots from working hours for local dates `from`..`to` (at most 92 days); idempotent."""
-        data = GenerateSlotsSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        params = data.validated_data
-        therapist = params.get("therapist")
-        result = schedule.slots_generate(
-            start=params["from"], end=params["to"], therapist_id=therapist.pk if therapist else None
-        )
-        return Response(GenerateResultSerializer(result).data)
-
-
-class TimeOffCreatedSerializer(TimeOffSerializer):
-    conflicts = BookingSerializer(many=True, read_only=True)
-
-    class Meta(TimeOffSerializer.Meta):
-        fields = TimeOffSerializer.Meta.fields + ["conflicts"]
-
-
-@extend_schema_view(
-    list=extend_schema(responses={200: TimeOffSerializer(many=True), 403: FORBIDDEN}),
-    retrieve=extend_schema(responses={200: TimeOffSerializer, 404: NOT_FOUND}),
-    destroy=extend_schema(responses={204: None, 404: NOT_FOUND}),
-)
-class TimeOffViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
-):
-    """Therapists' time off. Creating it blocks the open slots it overlaps."""
-
-    permission_classes = [IsFrontDesk]
-    serializer_class = TimeOffSerializer
-    queryset = TimeOff.objects.order_by("starts_at")
-    filterset_fields = ["therapist"]
-
-    @extend_schema(
-        request=TimeOffSerializer,
-        responses={201: TimeOffCreatedSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN},
-        description="Answers 201 with `conflicts`: the active bookings the time off overlaps. "
-        "They are not cancelled: the front desk decides what to do with each.",
-    )
-    def create(self, request):
-        data = TimeOffSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        time_off, conflicts = schedule.time_off_create(**data.validated_data, by=request.user)
-        body = TimeOffSerializer(time_off).data
-        body["conflicts"] = BookingSerializer(conflicts, many=True, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED)
-
-    def perform_destroy(self, instance):
-        schedule.time_off_delete(time_off_id=instance.pk)
+        rows = self.paginator.paginate_offered(request, fetch)
+        return self.get_paginated_response(render_offered_starts(rows))
 
 
 # --- Bookings ---------------------------------------------------------------------
 
 
-BOOKING_CONFLICTS = conflict(
-    "slot_unavailable, therapist_not_qualified, client_overlap, too_many_bookings (the client already "
-    "holds the clinic's `max_active_bookings_per_client` upcoming bookings), idempotency_key_in_use "
-    "(each with a sentence saying what to do)."
+CREATE_CONFLICTS = conflict(
+    "slot_unavailable (the start is not offered for that service, therapist and location, or no trained "
+    "therapist is free), therapist_not_qualified, client_overlap, too_many_bookings (the client already "
+    "holds the clinic's `max_active_bookings_per_client` upcoming bookings; front-desk bookings do not "
+    f"count), account_inactive, {IN_USE} — each with a sentence saying what to do."
+)
+CHANGE_CONFLICTS = conflict(
+    "slot_unavailable, therapist_not_qualified, client_overlap, late_cancellation (a client inside the "
+    f"cancellation window) or booking_not_active; {IN_USE}. The booking stays as it was."
 )
 
 
-CLOSE_SCHEMA = extend_schema(
-    request=None,
-    responses={
-        200: BookingSerializer,
-        403: FORBIDDEN,
-        404: NOT_FOUND,
-        409: conflict("too_early or booking_not_active."),
-    },
-)
+def _close_schema(verb: str):
+    return extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            200: BookingSerializer,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: conflict(f"too_early (before the start), booking_not_active or {IN_USE}."),
+            422: IDEMPOTENCY_REUSED,
+        },
+        description=f"Mark that {verb} (its therapist or the front desk, from the start time on).",
+    )
 
 
 @extend_schema_view(
@@ -223,11 +179,12 @@ CLOSE_SCHEMA = extend_schema(
 )
 class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bookings, scoped by role: a client sees their own, a therapist theirs,
-    staff and admins all; any other booking is a 404."""
+    staff and admins all (held waitlist offers too); any other booking is a 404."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = BookingSerializer
     filterset_class = BookingFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -235,56 +192,108 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return booking_list_for(self.request.user)
 
     def _render(self, booking: Booking, status_code=status.HTTP_200_OK) -> Response:
-        """The booking a service returned (its relations already loaded): no second read."""
-        return Response(self.get_serializer(booking).data, status=status_code)
+        """The booking a service changed, read again in the caller's scope: one query, its relations joined."""
+        return Response(self.get_serializer(self.get_queryset().get(pk=booking.pk)).data, status=status_code)
 
     def _require(self, allowed: bool, message: str) -> None:
         if not allowed:
             raise PermissionDenied(message)
 
+    # -- Create --
+
     @extend_schema(
-        request=BookingCreateSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="NewBooking",
+            serializers=[BookingCreateSerializer, StaffBookingCreateSerializer],
+            resource_type_field_name=None,
+        ),
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: BookingSerializer,
-            400: VALIDATION_ERROR,
+            400: OpenApiResponse(
+                description="Invalid input: field → messages (answers under `intake.answers`); a time without "
+                "a UTC offset; an unknown or inactive service; for the front desk, `client` not a client account."
+            ),
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
-            409: BOOKING_CONFLICTS,
-            422: conflict("idempotency_key_reused: the key was used with a different body."),
+            409: CREATE_CONFLICTS,
+            422: IDEMPOTENCY_REUSED,
         },
+        description=(
+            "A client books `{service, starts_at, therapist?, location?, intake: {answers}}` for themselves. "
+            "The front desk books `{client, service, starts_at, therapist?, location?}` without answers "
+            "(`StaffBookingCreate`): the intake stays `pending` and the client is asked to "
+            "complete it; the clinic's notice and horizon do not apply (any future start), nor the cap. "
+            "Without `therapist`, the server picks one. One transaction: everything is stored, or nothing."
+        ),
     )
     def create(self, request):
-        """Book a slot with an intake, in one transaction (clients)."""
-        self._require(request.user.role == Role.CLIENT, IsClient.message)
+        """Book a session of a service (clients with their intake; the front desk for a client)."""
+        user = request.user
+        self._require(user.role in (Role.CLIENT, Role.STAFF, Role.ADMIN), "Only clients and the front desk can book.")
         return idempotent(self, request, lambda: self._create(request))
 
     def _create(self, request) -> Response:
-        data = BookingCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            booking = services.booking_create(
-                client=request.user,
-                slot_id=data.validated_data["slot"],
-                answers=data.validated_data["intake"]["answers"],
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError({"intake": {"answers": _messages(exc)}}) from exc
+        user = request.user
+        if user.is_front_desk:
+            data = StaffBookingCreateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            client, answers = data.validated_data["client"], None
+        else:
+            data = BookingCreateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            client, answers = user, data.validated_data["intake"]["answers"]
+        params = data.validated_data
+        booking = services.booking_create(
+            client=client,
+            service_id=params["service"],
+            starts_at=params["starts_at"],
+            therapist_id=params.get("therapist"),
+            location_id=params.get("location"),
+            answers=answers,
+            booked_by=user,
+        )
         return self._render(booking, status.HTTP_201_CREATED)
+
+    # -- Front desk: the room --
+
+    @extend_schema(
+        request=BookingRoomSerializer,
+        responses={
+            200: BookingSerializer,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: conflict("room_unavailable (not a free active room of the booking's location) or booking_not_active."),
+        },
+        description="Move the booking to another free room of its location (front desk).",
+    )
+    def partial_update(self, request, pk=None):
+        booking = self.get_object()
+        self._require(request.user.is_front_desk, IsFrontDesk.message)
+        data = BookingRoomSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._render(services.booking_move_room(booking_id=booking.pk, room_id=data.validated_data["room"]))
+
+    # -- Cancel and reschedule --
 
     @extend_schema(
         request=BookingCancelSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             200: BookingSerializer,
+            401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: conflict("late_cancellation or booking_not_active."),
+            409: conflict(
+                f"late_cancellation (a client inside the cancellation window), booking_not_active or {IN_USE}."
+            ),
+            422: IDEMPOTENCY_REUSED,
         },
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """Cancel a booking (its client within the cancellation policy; staff always)."""
+        """Cancel a booking (its client outside the cancellation window, the front desk always); its time is free."""
         booking, data = self._client_change(request, BookingCancelSerializer, "cancel")
         return idempotent(
             self,
@@ -300,23 +309,29 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         responses={
             200: BookingSerializer,
             400: VALIDATION_ERROR,
+            401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: conflict(
-                "slot_unavailable, therapist_not_qualified, client_overlap, late_cancellation or "
-                "booking_not_active; the booking stays on its slot."
-            ),
+            409: CHANGE_CONFLICTS,
+            422: IDEMPOTENCY_REUSED,
         },
     )
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):
-        """Move a booking and its intake to another slot, atomically."""
+        """Move a booking and its intake to a new start (and service, therapist or location), atomically."""
         booking, data = self._client_change(request, BookingRescheduleSerializer, "reschedule")
         return idempotent(
             self,
             request,
             lambda: self._render(
-                services.booking_reschedule(booking_id=booking.pk, by=request.user, slot_id=data["slot"])
+                services.booking_reschedule(
+                    booking_id=booking.pk,
+                    by=request.user,
+                    starts_at=data["starts_at"],
+                    service_id=data.get("service"),
+                    therapist_id=data.get("therapist"),
+                    location_id=data.get("location"),
+                )
             ),
         )
 
@@ -331,26 +346,26 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         data.is_valid(raise_exception=True)
         return booking, data.validated_data
 
+    # -- Complete and no-show --
+
     def _close(self, request, status_value: str) -> Response:
         booking = self.get_object()
         self._require(
-            request.user.is_front_desk or booking.slot.therapist.user_id == request.user.pk,
+            request.user.is_front_desk or booking.therapist.user_id == request.user.pk,
             "Only the booking's therapist or the front desk can do this.",
         )
-        return self._render(services.booking_close(booking_id=booking.pk, status=status_value))
+        return idempotent(
+            self, request, lambda: self._render(services.booking_close(booking_id=booking.pk, status=status_value))
+        )
 
-    @CLOSE_SCHEMA
+    @_close_schema("the session took place")
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        """Mark the session done (its therapist or staff, after the start time)."""
+        """Mark the session done (its therapist or the front desk, after the start time)."""
         return self._close(request, Booking.Status.COMPLETED)
 
-    @CLOSE_SCHEMA
+    @_close_schema("the client did not come")
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
-        """Mark that the client did not come (its therapist or staff, after the start time)."""
+        """Mark that the client did not come (its therapist or the front desk, after the start time)."""
         return self._close(request, Booking.Status.NO_SHOW)
-
-
-def _messages(exc: DjangoValidationError):
-    return exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
