@@ -238,7 +238,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ModalityEnum": "clinic.models.Modality",
-        "SlotStatusEnum": "booking.models.Slot.Status",
         "BookingStatusEnum": "booking.models.Booking.Status",
         "RoleEnum": "clinic.models.Role",
     },
