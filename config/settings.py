@@ -141,9 +141,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Internationalisation and time --------------------------------------------
-# Timestamps are stored and returned in UTC; the clinic's own zone (for working
-# hours, dates in query strings and slot generation) lives on the Clinic row,
-# seeded from CLINIC_TIME_ZONE on first run.
+# Timestamps are stored and returned in UTC. Each location has its own zone
+# (working hours, shift generation, the local dates of query strings); the
+# first location, and the clinic row, take CLINIC_TIME_ZONE on first run.
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -223,7 +223,7 @@ MAX_TOKENS_PER_USER = env.int("MAX_TOKENS_PER_USER", default=10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Massage clinic booking and intake API",
     "DESCRIPTION": (
-        "Clients find a slot, fill the intake form and book; therapists read "
+        "Clients pick a service, find a time, fill the intake form and book; therapists read "
         "their day; the front desk runs the schedule. See README.md.\n\n"
         "Any endpoint may also answer: **429** when throttled (per address for logins, registration "
         "and anonymous requests, per user otherwise), with `Retry-After` in seconds; **413** "
