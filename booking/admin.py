@@ -50,14 +50,20 @@ class _OneLocationDayMixin:
     """
 
     def changelist_view(self, request, extra_context=None):
-        location_id = request.GET.get("location__id__exact", "")
-        location = Location.objects.filter(pk=location_id).first() if location_id.isdigit() else None
+        location = self._filtered_location(request.GET.get("location__id__exact", ""))
         if location is None:
             return super().changelist_view(request, extra_context)
         with timezone.override(location.tz):
             response = super().changelist_view(request, extra_context)
             # Render while the zone is active: the hierarchy's links are built in it.
             return response.render() if hasattr(response, "render") else response
+
+    @staticmethod
+    def _filtered_location(value: str) -> Location | None:
+        # Whatever the URL says: the filter itself answers a bad value, this only picks a zone.
+        if not (value.isascii() and value.isdigit() and len(value) <= 18):
+            return None
+        return Location.objects.filter(pk=int(value)).first()
 
 
 @admin.register(WorkingHours)
