@@ -126,13 +126,6 @@ class ShiftAdmin(_OneLocationDayMixin, _LocalSpanMixin, HealthGuardedAdmin, admi
             return False
         return super().has_delete_permission(request, obj)
 
-    def delete_queryset(self, request, queryset):
-        kept = [shift.pk for shift in queryset if shift_active_bookings(shift).exists()]
-        if kept:
-            kept_message = f"{len(kept)} shift(s) hold bookings and were kept: move or cancel those first."
-            self.message_user(request, kept_message, messages.WARNING)
-        super().delete_queryset(request, queryset.exclude(pk__in=kept))
-
 
 @admin.register(TimeOff)
 class TimeOffAdmin(HealthGuardedAdmin, admin.ModelAdmin):
