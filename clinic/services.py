@@ -1,11 +1,18 @@
-"""Writes of the clinic's settings and people: accounts, therapists, the clinic row.
+"""Writes of the clinic's settings, places and people: accounts, therapists, the clinic row,
+locations, rooms and services.
 
 Each function is one transaction. Validation problems are raised as Django
 `ValidationError`s keyed by field, which the API's exception handler turns
 into a 400 in DRF's field → messages shape.
 """
 
+import copy
+import functools
+import operator
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -13,10 +20,13 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from knox.models import AuthToken
 
-from clinic.models import Clinic, Modality, Role, Therapist, User
+from clinic.errors import HasFutureBookings, RoomInUse
+from clinic.models import Clinic, Location, Modality, Role, Room, Service, Therapist, User
+from clinic.selectors import future_booking_ids, needing_modality_q
 
 EMAIL_TAKEN = "An account with this email already exists."
 
@@ -32,9 +42,12 @@ CLINIC_EDITABLE_FIELDS = frozenset(
     {
         "name",
         "time_zone",
+        "currency",
         "min_notice_hours",
         "booking_horizon_days",
         "cancellation_window_hours",
+        "booking_step_minutes",
+        "waitlist_hold_minutes",
         "max_active_bookings_per_client",
     }
 )
@@ -45,6 +58,43 @@ CLINIC_POLICY_MAXIMUMS = {
     "cancellation_window_hours": 24 * 365,
     "max_active_bookings_per_client": 100,
 }
+CURRENCY_MESSAGE = "Give the ISO 4217 code of the currency: three capital letters, e.g. USD or EUR."
+
+
+@dataclass(frozen=True)
+class MinutesRange:
+    """A whole number of minutes from `low` to `high` in steps of `step`, and the sentence that says so."""
+
+    low: int
+    high: int
+    step: int
+    message: str
+
+    def allows(self, value: int) -> bool:
+        return self.low <= value <= self.high and value % self.step == 0
+
+
+# The rules of the minutes the clinic's settings and services are counted in; the
+# database's check constraints (clinic.models) hold the same ones.
+BOOKING_STEP = MinutesRange(5, 60, 5, "Give the step between offered start times in minutes: 5 to 60, a multiple of 5.")
+WAITLIST_HOLD = MinutesRange(5, 24 * 60, 1, "Give how long an offer is held in minutes: 5 to 1440 (24 hours).")
+SERVICE_DURATION = MinutesRange(
+    15, 240, 5, "Give the session's length in minutes: 15 to 240, a multiple of 5 (e.g. 60)."
+)
+SERVICE_BUFFER = MinutesRange(
+    0, 60, 5, "Give the turnover time after each session in minutes: 0 to 60, a multiple of 5 (0 for none)."
+)
+MINUTES_RULES = {
+    "booking_step_minutes": BOOKING_STEP,
+    "waitlist_hold_minutes": WAITLIST_HOLD,
+    "duration_minutes": SERVICE_DURATION,
+    "buffer_minutes": SERVICE_BUFFER,
+}
+PRICE_MESSAGE = "Give the price as a decimal number of at least 0, with at most 2 decimal places (e.g. 90.00)."
+
+LOCATION_NAME_TAKEN = "A location with this name already exists."
+ROOM_NAME_TAKEN = "This location already has a room with this name."
+ROOM_STAYS = "A room stays at its location: add a room at the other location instead."
 
 
 def role_flags(role: str) -> dict[str, bool]:
@@ -118,6 +168,62 @@ def _raise_if(errors: dict[str, list[str]]) -> None:
         raise ValidationError(errors)
 
 
+def rule_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
+    """The minutes, currency and price given that break the clinic's rules, field → the rule's sentence."""
+    errors: dict[str, list[str]] = {}
+    for name, rule in MINUTES_RULES.items():
+        value = fields.get(name)
+        if name in fields and (not isinstance(value, int) or isinstance(value, bool) or not rule.allows(value)):
+            errors[name] = [rule.message]
+    if "currency" in fields and not (
+        isinstance(fields["currency"], str) and re.fullmatch(r"[A-Z]{3}", fields["currency"])
+    ):
+        errors["currency"] = [CURRENCY_MESSAGE]
+    if "price" in fields:
+        price = fields["price"]
+        if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
+            errors["price"] = [PRICE_MESSAGE]
+    return errors
+
+
+def _full_clean(obj: Model, errors: dict[str, list[str]] | None = None) -> None:
+    """The model's field checks (lengths, blanks, time zones) plus `errors` found before, raised together.
+
+    Uniqueness and check constraints are left out: the callers check those
+    with sentences of their own, and the database has the last word.
+    """
+    errors = dict(errors or {})
+    try:
+        obj.full_clean(exclude=list(errors), validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    _raise_if(errors)
+
+
+def _save_unique(obj: Model, *, taken: QuerySet, field: str, message: str, **save_kwargs) -> None:
+    """Save `obj`; a `field` value `taken` already, even a moment ago by a concurrent request, is a ValidationError.
+
+    As `_user_insert`: the unique constraint decides a race, and a savepoint
+    keeps the outer transaction usable so that the loser gets the same 400.
+    """
+    if taken.exists():
+        raise ValidationError({field: [message]})
+    try:
+        with transaction.atomic():
+            obj.save(**save_kwargs)
+    except IntegrityError:
+        if taken.exists():
+            raise ValidationError({field: [message]}) from None
+        raise
+
+
+def _refuse_if(conflicts: Iterable[int], detail: str) -> None:
+    conflicts = sorted(set(conflicts))
+    if conflicts:
+        raise HasFutureBookings(detail, conflicts=conflicts)
+
+
 @transaction.atomic
 def account_create(
     *,
@@ -167,11 +273,27 @@ def account_create(
     return user
 
 
+def locations_clean(values: Iterable[Location] | None) -> list[Location]:
+    """A therapist's locations checked: existing locations, each once (an empty list is allowed)."""
+    if values is None or isinstance(values, (str, bytes)):
+        raise ValidationError({"locations": ["Give a list of location ids, e.g. [1, 2]."]})
+    values = list(values)
+    if len({location.pk for location in values}) != len(values):
+        raise ValidationError({"locations": ["Each location may be listed only once."]})
+    return values
+
+
 @transaction.atomic
 def therapist_create(
-    *, email: str, first_name: str, last_name: str, bio: str = "", modalities: Iterable[str]
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    bio: str = "",
+    modalities: Iterable[str],
+    locations: Iterable[Location] = (),
 ) -> Therapist:
-    """Front desk adds a therapist: their account (no usable password until one is set) and profile."""
+    """Front desk adds a therapist: their account (no usable password until one is set), profile and locations."""
     errors: dict[str, list[str]] = {}
     user = _user_build(
         email=email_normalize(email),
@@ -185,6 +307,10 @@ def therapist_create(
         modalities = modalities_clean(modalities)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    try:
+        locations = locations_clean(locations)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     _raise_if(errors)
 
     user.set_unusable_password()
@@ -192,7 +318,51 @@ def therapist_create(
     therapist = Therapist(user=user, bio=bio)
     therapist.modalities = modalities
     therapist.save()
+    therapist.locations.set(locations)
     return therapist
+
+
+def therapist_change_check(
+    *,
+    therapist: Therapist,
+    active: bool | None = None,
+    modalities: Iterable[str] | None = None,
+    locations: Iterable[Location] | None = None,
+) -> None:
+    """Raise HasFutureBookings if the change would strand active future bookings of `therapist`; None = unchanged.
+
+    Deactivating strands all of them; removing a location, those there;
+    removing a modality, those whose intake asks for it (the review's, else
+    the suggestion; a pending intake asks for none). `therapist` holds the
+    values before the change.
+    """
+    if not therapist.pk:
+        return
+    if active is False and therapist.active:
+        _refuse_if(
+            future_booking_ids(therapist.bookings),
+            "This therapist has active future bookings. Give them to another therapist or cancel them, "
+            "then deactivate the therapist.",
+        )
+        return
+    needs: list[Q] = []
+    removed: list[str] = []
+    if locations is not None:
+        kept = {location.pk for location in locations}
+        for location in therapist.locations.exclude(pk__in=kept).order_by("pk"):
+            needs.append(Q(location=location))
+            removed.append(f"the location {location.name!r}")
+    if modalities is not None:
+        for modality in Modality.values:
+            if therapist.is_trained_for(modality) and modality not in modalities:
+                needs.append(needing_modality_q(modality))
+                removed.append(f"the modality {modality}")
+    if needs:
+        _refuse_if(
+            future_booking_ids(therapist.bookings, functools.reduce(operator.or_, needs)),
+            f"Active future bookings of this therapist need {' and '.join(removed)}. Give them to another "
+            "therapist or cancel them, then make the change.",
+        )
 
 
 @transaction.atomic
@@ -202,27 +372,50 @@ def therapist_update(
     bio: str | None = None,
     modalities: Iterable[str] | None = None,
     active: bool | None = None,
+    locations: Iterable[Location] | None = None,
 ) -> Therapist:
-    """Change a therapist's bio, trained modalities or whether they work here; None leaves a field as is.
+    """Change a therapist's bio, trained modalities, locations or whether they work here; None leaves a field as is.
 
-    An inactive therapist is not bookable and loses all access at once
-    (clinic.permissions.user_has_access): their API tokens are revoked
-    here, so reactivating them later revives none. Locks the therapist row
-    first so concurrent edits apply one after the other.
+    A change that would strand an active future booking (deactivating,
+    removing a location or a modality it needs) is refused with
+    HasFutureBookings listing them. An inactive therapist is not bookable
+    and loses all access at once (clinic.permissions.user_has_access):
+    their API tokens are revoked here, so reactivating them later revives
+    none. Locks the therapist row (after the locations it sets: see
+    Locations) before it checks, so concurrent edits apply one after the
+    other and a booking (which locks its therapist too) cannot slip in
+    between the check and the change.
     """
+    if modalities is not None:
+        modalities = modalities_clean(modalities)
+    if locations is not None:
+        locations = locations_clean(locations)
+        # The locations come first in the lock order (see Locations below): a location being
+        # deactivated meanwhile does not miss this therapist among its own.
+        list(
+            Location.objects.select_for_update(no_key=True)
+            .filter(pk__in=[location.pk for location in locations])
+            .order_by("pk")
+            .values_list("pk")
+        )
     locked = Therapist.objects.select_for_update().get(pk=therapist.pk)
+    therapist_change_check(therapist=locked, active=active, modalities=modalities, locations=locations)
     changed: list[str] = []
     if bio is not None:
         locked.bio = bio
         changed.append("bio")
     if modalities is not None:
-        locked.modalities = modalities_clean(modalities)
+        locked.modalities = modalities
         changed += ["gives_therapeutic", "gives_deep_tissue"]
     if active is not None:
         locked.active = active
         changed.append("active")
     if changed:
         locked.save(update_fields=changed)
+    if locations is not None:
+        locked.locations.set(locations)
+        # The caller's instance may hold the old list, prefetched.
+        getattr(therapist, "_prefetched_objects_cache", {}).pop("locations", None)
     if active is False:
         token_revoke_all(user=locked.user)
     # The caller's instance reflects the change too.
@@ -233,9 +426,12 @@ def therapist_update(
 
 @transaction.atomic
 def clinic_update(*, clinic: Clinic, **fields: Any) -> Clinic:
-    """Change the clinic's name, time zone (IANA) or booking policies; validated with the model's own rules.
+    """Change the clinic's name, time zone (IANA), currency (ISO 4217) or booking policies.
 
-    Locks the clinic row first so concurrent edits apply one after the other.
+    Checked with the clinic's rules (MinutesRange, CLINIC_POLICY_MAXIMUMS)
+    and the model's own. Prices of bookings made before a currency change
+    keep the currency they were booked in. Locks the clinic row first so
+    concurrent edits apply one after the other.
     """
     unknown = set(fields) - CLINIC_EDITABLE_FIELDS
     if unknown:
@@ -243,7 +439,7 @@ def clinic_update(*, clinic: Clinic, **fields: Any) -> Clinic:
     locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
     for name, value in fields.items():
         setattr(locked, name, value)
-    errors: dict[str, list[str]] = {}
+    errors = rule_errors(fields)
     for name, maximum in CLINIC_POLICY_MAXIMUMS.items():
         if name in fields and isinstance(fields[name], int) and fields[name] > maximum:
             errors[name] = [f"Ensure this value is less than or equal to {maximum}."]
@@ -256,6 +452,234 @@ def clinic_update(*, clinic: Clinic, **fields: Any) -> Clinic:
     for name in CLINIC_EDITABLE_FIELDS:
         setattr(clinic, name, getattr(locked, name))
     return clinic
+
+
+# --- Locations ------------------------------------------------------------------
+# A change that could strand bookings (deactivating a location or a room,
+# a location's new time zone or need for rooms) locks the row it changes,
+# then the therapists who work at that location, in id order, and only then
+# looks for the bookings that need it. Every booking is made under its
+# therapist's row lock by a therapist of that location (booking.services,
+# which rechecks the location and its rooms under that lock), so a booking
+# in flight is either committed before the check looks, or made after the
+# change and sees it.
+#
+# Lock order: location or room → therapists (therapist_update, too, locks
+# the locations it sets before the therapist). The location, room and
+# service rows are locked FOR NO KEY UPDATE: a booking takes its therapist
+# first and, at commit, a KEY SHARE lock on the rows it refers to (the
+# foreign keys are checked then), which FOR UPDATE would refuse: each
+# transaction would wait for the other.
+
+
+def _lock_therapists_at(location_id: int) -> None:
+    """Lock the rows of the therapists who work at a location, lowest id first."""
+    roster = Therapist.locations.through.objects.filter(location_id=location_id).values("therapist_id")
+    list(Therapist.objects.select_for_update().filter(pk__in=roster).order_by("pk").values_list("pk"))
+
+
+LOCATION_EDITABLE_FIELDS = frozenset({"name", "address", "time_zone", "uses_rooms", "active"})
+
+
+@transaction.atomic
+def location_create(
+    *, name: str, time_zone: str, address: str = "", uses_rooms: bool = False, active: bool = True
+) -> Location:
+    """Add a location with its own IANA time zone; its name must not be taken."""
+    location = Location(name=name, address=address, time_zone=time_zone, uses_rooms=uses_rooms, active=active)
+    _full_clean(location)
+    _save_unique(location, taken=Location.objects.filter(name=name), field="name", message=LOCATION_NAME_TAKEN)
+    return location
+
+
+def location_change_check(*, location: Location, time_zone: str, active: bool, uses_rooms: bool) -> None:
+    """Raise HasFutureBookings if these new values would strand active future bookings at `location`.
+
+    A new time zone moves every local date and working hour of the bookings
+    made in the old one; deactivating leaves them nowhere; requiring rooms
+    where bookings have none would let a new session take a room under
+    them. `location` holds the values before the change.
+    """
+    if not location.pk:
+        return
+    if time_zone != location.time_zone:
+        _refuse_if(
+            future_booking_ids(location.bookings),
+            "Active future bookings at this location are set in its time zone. Move them to another location "
+            "or cancel them, then change the time zone.",
+        )
+    if location.active and not active:
+        _refuse_if(
+            future_booking_ids(location.bookings),
+            "This location has active future bookings. Move them to another location or cancel them, "
+            "then deactivate it.",
+        )
+    if uses_rooms and not location.uses_rooms:
+        _refuse_if(
+            future_booking_ids(location.bookings, Q(room__isnull=True)),
+            "Active future bookings at this location have no room. Move them or cancel them, "
+            "then make the location use rooms.",
+        )
+
+
+@transaction.atomic
+def location_update(*, location: Location, **fields: Any) -> Location:
+    """Change a location's name, address, time zone, use of rooms or whether it is active.
+
+    Refused with HasFutureBookings (listing them) when active future
+    bookings there would be stranded: see `location_change_check`. Locks the
+    location row first (see above).
+    """
+    unknown = set(fields) - LOCATION_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    locked = Location.objects.select_for_update(no_key=True).get(pk=location.pk)
+    before = copy.copy(locked)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    _full_clean(locked)
+    if {"time_zone", "active", "uses_rooms"} & set(fields):
+        _lock_therapists_at(locked.pk)
+    location_change_check(
+        location=before, time_zone=locked.time_zone, active=locked.active, uses_rooms=locked.uses_rooms
+    )
+    if fields:
+        _save_unique(
+            locked,
+            taken=Location.objects.filter(name=locked.name).exclude(pk=locked.pk),
+            field="name",
+            message=LOCATION_NAME_TAKEN,
+            update_fields=list(fields),
+        )
+    for name in LOCATION_EDITABLE_FIELDS:
+        setattr(location, name, getattr(locked, name))
+    return location
+
+
+# --- Rooms ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def room_create(*, location: Location, name: str, active: bool = True) -> Room:
+    """Add a room to a location; its name must not be taken there."""
+    room = Room(location=location, name=name, active=active)
+    _full_clean(room)
+    _save_unique(room, taken=Room.objects.filter(location=location, name=name), field="name", message=ROOM_NAME_TAKEN)
+    return room
+
+
+def room_change_check(*, room: Room, active: bool) -> None:
+    """Raise HasFutureBookings if deactivating `room` (as it is before the change) would strand bookings in it."""
+    if room.pk and room.active and not active:
+        _refuse_if(
+            future_booking_ids(room.bookings),
+            "This room has active future bookings. Move them to another room or cancel them, then deactivate it.",
+        )
+
+
+@transaction.atomic
+def room_update(
+    *, room: Room, name: str | None = None, active: bool | None = None, location: Location | None = None
+) -> Room:
+    """Rename a room or (de)activate it; None leaves a field as is. A room stays at its location.
+
+    Deactivating a room with active future bookings is refused with
+    HasFutureBookings listing them. Locks the room row first (see Locations).
+    """
+    if location is not None and location.pk != room.location_id:
+        raise ValidationError({"location": [ROOM_STAYS]})
+    locked = Room.objects.select_for_update(no_key=True).get(pk=room.pk)
+    before = copy.copy(locked)
+    changed = {field: value for field, value in (("name", name), ("active", active)) if value is not None}
+    for field, value in changed.items():
+        setattr(locked, field, value)
+    _full_clean(locked)
+    if active is False:
+        _lock_therapists_at(locked.location_id)
+    room_change_check(room=before, active=locked.active)
+    if changed:
+        _save_unique(
+            locked,
+            taken=Room.objects.filter(location_id=locked.location_id, name=locked.name).exclude(pk=locked.pk),
+            field="name",
+            message=ROOM_NAME_TAKEN,
+            update_fields=list(changed),
+        )
+    for field in ("name", "active"):
+        setattr(room, field, getattr(locked, field))
+    return room
+
+
+@transaction.atomic
+def room_delete(*, room: Room) -> None:
+    """Delete a room nothing was ever booked in (its closures go with it).
+
+    A room with active future bookings is refused with HasFutureBookings
+    listing them; one with any other booking (past or cancelled, kept on
+    record) with RoomInUse: deactivate it instead. Locks the room row first.
+    """
+    locked = Room.objects.select_for_update(no_key=True).get(pk=room.pk)
+    _lock_therapists_at(locked.location_id)
+    _refuse_if(
+        future_booking_ids(locked.bookings),
+        "This room has active future bookings. Move them to another room or cancel them, then delete it.",
+    )
+    if locked.bookings.exists():
+        raise RoomInUse()
+    locked.delete()
+
+
+# --- Services ----------------------------------------------------------------------
+# A booking copies its service's times and price when it is made, so editing or
+# deactivating a service changes what is offered next and nothing booked.
+
+SERVICE_EDITABLE_FIELDS = frozenset({"name", "description", "duration_minutes", "buffer_minutes", "price", "active"})
+
+
+@transaction.atomic
+def service_create(
+    *,
+    name: str,
+    duration_minutes: int,
+    price: Decimal,
+    description: str = "",
+    buffer_minutes: int = 0,
+    active: bool = True,
+) -> Service:
+    """Add a service: a session of 15 to 240 minutes and 0 to 60 minutes' buffer (multiples of 5), a price ≥ 0."""
+    fields = {
+        "name": name,
+        "description": description,
+        "duration_minutes": duration_minutes,
+        "buffer_minutes": buffer_minutes,
+        "price": price,
+        "active": active,
+    }
+    service = Service(**fields)
+    _full_clean(service, rule_errors(fields))
+    service.save()
+    return service
+
+
+@transaction.atomic
+def service_update(*, service: Service, **fields: Any) -> Service:
+    """Change a service's name, description, lengths, price or whether it is offered.
+
+    Existing bookings keep the times and price they were booked with. Locks
+    the service row first so concurrent edits apply one after the other.
+    """
+    unknown = set(fields) - SERVICE_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    locked = Service.objects.select_for_update(no_key=True).get(pk=service.pk)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    _full_clean(locked, rule_errors(fields))
+    if fields:
+        locked.save(update_fields=list(fields))
+    for name in SERVICE_EDITABLE_FIELDS:
+        setattr(service, name, getattr(locked, name))
+    return service
 
 
 def deleted_email(user: User) -> str:

@@ -1,4 +1,4 @@
-"""HTTP views of the clinic API: accounts, the clinic's settings, therapists.
+"""HTTP views of the clinic API: accounts, the clinic's settings, locations, rooms, services, therapists.
 
 Views parse with a serializer, call one service or selector and serialize
 the answer; the rules live in `clinic.services` and `clinic.selectors`.
@@ -22,10 +22,20 @@ from rest_framework.views import APIView
 
 from clinic import selectors, services
 from clinic.api.serializers import (
+    ActiveFilterQuerySerializer,
     ClinicSerializer,
+    HasFutureBookingsSerializer,
+    LocationSerializer,
     MeSerializer,
     RegisteredSerializer,
     RegisterSerializer,
+    RoomDeleteRefusedSerializer,
+    RoomListQuerySerializer,
+    RoomSerializer,
+    ServiceSerializer,
+    ServiceStaffSerializer,
+    ServiceViewSerializer,
+    ServiceWriteSerializer,
     TherapistCreateSerializer,
     TherapistListQuerySerializer,
     TherapistSerializer,
@@ -36,7 +46,7 @@ from clinic.api.serializers import (
     TokenSerializer,
 )
 from clinic.models import Role
-from clinic.permissions import ReadAnyoneWriteFrontDesk
+from clinic.permissions import IsFrontDesk, ReadAnyoneWriteFrontDesk
 from config.throttling import ScopedRateThrottle
 
 
@@ -56,6 +66,12 @@ VALIDATION_ERROR = OpenApiResponse(
 NOT_AUTHENTICATED = _error("No or an invalid `Authorization: Token <key>` header.")
 FORBIDDEN = _error("Signed in, but only front-desk staff and admins may do this.")
 NOT_FOUND = _error("No such therapist (inactive therapists are visible to staff only).")
+
+
+def _has_future_bookings(description: str) -> OpenApiResponse:
+    return OpenApiResponse(HasFutureBookingsSerializer, description=description)
+
+
 # Reads open to anyone: a token or a session is optional.
 OPTIONAL_AUTH = [{"knoxApiToken": []}, {"cookieAuth": []}, {}]
 THROTTLED = _error("Too many attempts from this address; retry after the `Retry-After` header's seconds.")
@@ -206,7 +222,7 @@ class ClinicView(APIView):
 
     @extend_schema(
         operation_id="clinic_retrieve",
-        summary="The clinic's name, time zone and booking policies",
+        summary="The clinic's name, currency and booking policies",
         responses={200: ClinicSerializer},
         auth=OPTIONAL_AUTH,
         tags=["clinic"],
@@ -217,6 +233,9 @@ class ClinicView(APIView):
     @extend_schema(
         operation_id="clinic_partial_update",
         summary="Change the clinic's settings (staff)",
+        description="Any of the fields. `currency` is an ISO 4217 code (three capital letters); "
+        "`booking_step_minutes` 5 to 60, a multiple of 5; `waitlist_hold_minutes` 5 to 1440. "
+        "Bookings already made keep their price and currency.",
         request=ClinicSerializer(partial=True),
         responses={200: ClinicSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
         tags=["clinic"],
@@ -227,6 +246,294 @@ class ClinicView(APIView):
         params.is_valid(raise_exception=True)
         clinic = services.clinic_update(clinic=clinic, **params.validated_data)
         return Response(ClinicSerializer(clinic).data)
+
+
+# --- Locations --------------------------------------------------------------------
+
+LOCATION_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The location's id.")
+LOCATION_NOT_FOUND = _error("No such location (inactive locations are visible to staff only).")
+
+
+class LocationListView(GenericAPIView):
+    permission_classes = [ReadAnyoneWriteFrontDesk]
+    serializer_class = LocationSerializer
+    filter_backends = []  # filtering is parsed and validated explicitly below
+
+    @extend_schema(
+        operation_id="locations_list",
+        summary="The clinic's active locations",
+        description="Anyone sees the active locations. Staff and admins may add `include_inactive=true` "
+        "to see every location.",
+        parameters=[ActiveFilterQuerySerializer],
+        responses={200: LocationSerializer(many=True), 400: VALIDATION_ERROR},
+        auth=OPTIONAL_AUTH,
+        tags=["locations"],
+    )
+    def get(self, request):
+        query = ActiveFilterQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        include_inactive = query.validated_data["include_inactive"] and _is_front_desk(request)
+        page = self.paginate_queryset(selectors.location_list(include_inactive=include_inactive))
+        return self.get_paginated_response(LocationSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="locations_create",
+        summary="Add a location (staff)",
+        description="`time_zone` is an IANA name; local dates and working hours at the location are in it. "
+        "A location that `uses_rooms` offers a session only where one of its active rooms is free.",
+        request=LocationSerializer,
+        responses={201: LocationSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
+        tags=["locations"],
+    )
+    def post(self, request):
+        params = LocationSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        location = services.location_create(**params.validated_data)
+        return Response(LocationSerializer(location).data, status=status.HTTP_201_CREATED)
+
+
+class LocationDetailView(GenericAPIView):
+    permission_classes = [ReadAnyoneWriteFrontDesk]
+    serializer_class = LocationSerializer
+
+    def get_location(self, request, pk: int):
+        return get_object_or_404(selectors.location_list(include_inactive=_is_front_desk(request)), pk=pk)
+
+    @extend_schema(
+        operation_id="locations_retrieve",
+        summary="One location",
+        description="Inactive locations are 404 except to staff and admins.",
+        parameters=[LOCATION_ID],
+        responses={200: LocationSerializer, 404: LOCATION_NOT_FOUND},
+        auth=OPTIONAL_AUTH,
+        tags=["locations"],
+    )
+    def get(self, request, pk: int):
+        return Response(LocationSerializer(self.get_location(request, pk)).data)
+
+    @extend_schema(
+        operation_id="locations_partial_update",
+        summary="Change a location (staff)",
+        description="Changing `time_zone`, deactivating the location, or making it use rooms while active "
+        "future bookings there (have no room) would be stranded answers 409 `has_future_bookings` with their "
+        "ids in `conflicts`: move or cancel them first.",
+        parameters=[LOCATION_ID],
+        request=LocationSerializer(partial=True),
+        responses={
+            200: LocationSerializer,
+            400: VALIDATION_ERROR,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: LOCATION_NOT_FOUND,
+            409: _has_future_bookings("Active future bookings at this location would be stranded."),
+        },
+        tags=["locations"],
+    )
+    def patch(self, request, pk: int):
+        location = self.get_location(request, pk)
+        params = LocationSerializer(location, data=request.data, partial=True)
+        params.is_valid(raise_exception=True)
+        location = services.location_update(location=location, **params.validated_data)
+        return Response(LocationSerializer(location).data)
+
+
+# --- Rooms ------------------------------------------------------------------------
+
+ROOM_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The room's id.")
+ROOM_NOT_FOUND = _error("No such room.")
+STAFF_ONLY = _error("Signed in, but only front-desk staff and admins may see or change rooms.")
+
+
+class RoomListView(GenericAPIView):
+    permission_classes = [IsFrontDesk]
+    serializer_class = RoomSerializer
+    filter_backends = []  # filtering is parsed and validated explicitly below
+
+    @extend_schema(
+        operation_id="rooms_list",
+        summary="Treatment rooms, active or not (staff)",
+        parameters=[RoomListQuerySerializer],
+        responses={200: RoomSerializer(many=True), 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: STAFF_ONLY},
+        tags=["rooms"],
+    )
+    def get(self, request):
+        query = RoomListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.room_list(location=query.validated_data.get("location")))
+        return self.get_paginated_response(RoomSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="rooms_create",
+        summary="Add a room to a location (staff)",
+        description="Room names are unique within a location.",
+        request=RoomSerializer,
+        responses={201: RoomSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: STAFF_ONLY},
+        tags=["rooms"],
+    )
+    def post(self, request):
+        params = RoomSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        room = services.room_create(**params.validated_data)
+        return Response(RoomSerializer(room).data, status=status.HTTP_201_CREATED)
+
+
+class RoomDetailView(GenericAPIView):
+    permission_classes = [IsFrontDesk]
+    serializer_class = RoomSerializer
+
+    def get_room(self, pk: int):
+        return get_object_or_404(selectors.room_list(), pk=pk)
+
+    @extend_schema(
+        operation_id="rooms_retrieve",
+        summary="One room (staff)",
+        parameters=[ROOM_ID],
+        responses={200: RoomSerializer, 401: NOT_AUTHENTICATED, 403: STAFF_ONLY, 404: ROOM_NOT_FOUND},
+        tags=["rooms"],
+    )
+    def get(self, request, pk: int):
+        return Response(RoomSerializer(self.get_room(pk)).data)
+
+    @extend_schema(
+        operation_id="rooms_partial_update",
+        summary="Rename or (de)activate a room (staff)",
+        description="A room stays at its location (another `location` is a 400). Deactivating a room with "
+        "active future bookings answers 409 `has_future_bookings` with their ids in `conflicts`.",
+        parameters=[ROOM_ID],
+        request=RoomSerializer(partial=True),
+        responses={
+            200: RoomSerializer,
+            400: VALIDATION_ERROR,
+            401: NOT_AUTHENTICATED,
+            403: STAFF_ONLY,
+            404: ROOM_NOT_FOUND,
+            409: _has_future_bookings("Active future bookings are in this room."),
+        },
+        tags=["rooms"],
+    )
+    def patch(self, request, pk: int):
+        room = self.get_room(pk)
+        params = RoomSerializer(room, data=request.data, partial=True)
+        params.is_valid(raise_exception=True)
+        room = services.room_update(room=room, **params.validated_data)
+        return Response(RoomSerializer(room).data)
+
+    @extend_schema(
+        operation_id="rooms_destroy",
+        summary="Delete a room nothing was booked in (staff)",
+        description="A room with active future bookings → 409 `has_future_bookings` with their ids in "
+        "`conflicts`; a room with past (or cancelled) bookings, which the clinic keeps on record → 409 "
+        "`room_in_use`: deactivate it instead.",
+        parameters=[ROOM_ID],
+        request=None,
+        responses={
+            204: None,
+            401: NOT_AUTHENTICATED,
+            403: STAFF_ONLY,
+            404: ROOM_NOT_FOUND,
+            409: OpenApiResponse(RoomDeleteRefusedSerializer, description="The room has bookings."),
+        },
+        tags=["rooms"],
+    )
+    def delete(self, request, pk: int):
+        services.room_delete(room=self.get_room(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Services -----------------------------------------------------------------------
+
+SERVICE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The service's id.")
+SERVICE_NOT_FOUND = _error("No such service (inactive services are visible to staff only).")
+
+
+def _service_context() -> dict:
+    return {"currency": selectors.clinic_get().currency}
+
+
+class ServiceListView(GenericAPIView):
+    permission_classes = [ReadAnyoneWriteFrontDesk]
+    serializer_class = ServiceSerializer
+    filter_backends = []  # filtering is parsed and validated explicitly below
+
+    @extend_schema(
+        operation_id="services_list",
+        summary="What clients can book: the active services, shortest first",
+        description="Prices are decimal strings in the clinic's `currency`. Staff and admins may add "
+        "`include_inactive=true`; they then see every service with `active`.",
+        parameters=[ActiveFilterQuerySerializer],
+        responses={200: ServiceViewSerializer(many=True), 400: VALIDATION_ERROR},
+        auth=OPTIONAL_AUTH,
+        tags=["services"],
+    )
+    def get(self, request):
+        query = ActiveFilterQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        staff_view = query.validated_data["include_inactive"] and _is_front_desk(request)
+        page = self.paginate_queryset(selectors.service_list(include_inactive=staff_view))
+        serializer_class = ServiceStaffSerializer if staff_view else ServiceSerializer
+        return self.get_paginated_response(serializer_class(page, many=True, context=_service_context()).data)
+
+    @extend_schema(
+        operation_id="services_create",
+        summary="Add a service (staff)",
+        description="`duration_minutes` 15 to 240 and `buffer_minutes` 0 to 60, both multiples of 5; "
+        "`price` a decimal string of at least 0.",
+        request=ServiceWriteSerializer,
+        responses={201: ServiceStaffSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
+        tags=["services"],
+    )
+    def post(self, request):
+        params = ServiceWriteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        service = services.service_create(**params.validated_data)
+        return Response(
+            ServiceStaffSerializer(service, context=_service_context()).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ServiceDetailView(GenericAPIView):
+    permission_classes = [ReadAnyoneWriteFrontDesk]
+    serializer_class = ServiceSerializer
+
+    def get_service(self, request, pk: int):
+        return get_object_or_404(selectors.service_list(include_inactive=_is_front_desk(request)), pk=pk)
+
+    @extend_schema(
+        operation_id="services_retrieve",
+        summary="One service",
+        description="Inactive services are 404 except to staff and admins, who also see `active`.",
+        parameters=[SERVICE_ID],
+        responses={200: ServiceViewSerializer, 404: SERVICE_NOT_FOUND},
+        auth=OPTIONAL_AUTH,
+        tags=["services"],
+    )
+    def get(self, request, pk: int):
+        service = self.get_service(request, pk)
+        serializer_class = ServiceStaffSerializer if _is_front_desk(request) else ServiceSerializer
+        return Response(serializer_class(service, context=_service_context()).data)
+
+    @extend_schema(
+        operation_id="services_partial_update",
+        summary="Change or deactivate a service (staff)",
+        description="Rules as when adding one. Bookings already made keep their times and price: a change "
+        "applies to what is offered and booked from now on.",
+        parameters=[SERVICE_ID],
+        request=ServiceWriteSerializer(partial=True),
+        responses={
+            200: ServiceStaffSerializer,
+            400: VALIDATION_ERROR,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: SERVICE_NOT_FOUND,
+        },
+        tags=["services"],
+    )
+    def patch(self, request, pk: int):
+        service = self.get_service(request, pk)
+        params = ServiceWriteSerializer(service, data=request.data, partial=True)
+        params.is_valid(raise_exception=True)
+        service = services.service_update(service=service, **params.validated_data)
+        return Response(ServiceStaffSerializer(service, context=_service_context()).data)
 
 
 # --- Therapists ---------------------------------------------------------------
@@ -247,8 +554,9 @@ class TherapistListView(GenericAPIView):
     @extend_schema(
         operation_id="therapists_list",
         summary="Active therapists",
-        description="Anyone sees the active therapists. Staff and admins may add `include_inactive=true`; "
-        "they then see every therapist with `active` and `email`.",
+        description="Anyone sees the active therapists, with the active locations they work at. Staff and "
+        "admins may add `include_inactive=true`; they then see every therapist with `active`, `email` and "
+        "all their locations.",
         parameters=[TherapistListQuerySerializer],
         responses={200: THERAPIST_VIEWS, 400: VALIDATION_ERROR},
         auth=OPTIONAL_AUTH,
@@ -259,7 +567,9 @@ class TherapistListView(GenericAPIView):
         query.is_valid(raise_exception=True)
         staff_view = query.validated_data["include_inactive"] and _is_front_desk(request)
         therapists = selectors.therapist_list(
-            modality=query.validated_data.get("modality"), include_inactive=staff_view
+            modality=query.validated_data.get("modality"),
+            location=query.validated_data.get("location"),
+            include_inactive=staff_view,
         )
         page = self.paginate_queryset(therapists)
         serializer_class = TherapistStaffSerializer if staff_view else TherapistSerializer
@@ -268,7 +578,7 @@ class TherapistListView(GenericAPIView):
     @extend_schema(
         operation_id="therapists_create",
         summary="Add a therapist (staff)",
-        description="Creates the therapist's account (without a usable password) and profile.",
+        description="Creates the therapist's account (without a usable password), profile and locations.",
         request=TherapistCreateSerializer,
         responses={201: TherapistStaffSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
         tags=["therapists"],
@@ -304,7 +614,11 @@ class TherapistDetailView(GenericAPIView):
 
     @extend_schema(
         operation_id="therapists_partial_update",
-        summary="Change a therapist's bio, modalities or active flag (staff)",
+        summary="Change a therapist's bio, modalities, locations or active flag (staff)",
+        description="Deactivating a therapist, or removing a location or a modality that their active future "
+        "bookings need (a booking needs the modality its intake asks for; a pending intake none), answers "
+        "409 `has_future_bookings` with those bookings' ids in `conflicts`: give them to another therapist "
+        "or cancel them first.",
         parameters=[THERAPIST_ID],
         request=TherapistUpdateSerializer,
         responses={
@@ -313,6 +627,7 @@ class TherapistDetailView(GenericAPIView):
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
+            409: _has_future_bookings("Active future bookings of the therapist need what the change removes."),
         },
         tags=["therapists"],
     )

@@ -246,35 +246,55 @@ class TestClinic:
         assert response.status_code == 200
         assert response.json() == {
             "name": "Test Clinic",
-            "time_zone": "America/New_York",
+            "currency": "USD",
             "min_notice_hours": 2,
             "booking_horizon_days": 60,
             "cancellation_window_hours": 24,
+            "booking_step_minutes": 15,
+            "waitlist_hold_minutes": 30,
             "max_active_bookings_per_client": 4,
         }
 
     def test_the_clinic_row_is_created_from_the_environment_on_first_read(self, api, db):
         response = api.get(CLINIC)
         assert response.status_code == 200
-        assert response.json()["time_zone"] == settings.CLINIC_TIME_ZONE
+        assert response.json()["currency"] == settings.CLINIC_CURRENCY
         assert Clinic.objects.get().pk == 1
 
     @pytest.mark.parametrize("role", FRONT_DESK)
     def test_front_desk_changes_the_clinic(self, api_as, clinic, role):
         response = api_as(role).patch(
-            CLINIC, {"name": "Calm Hands", "time_zone": "Europe/Paris", "min_notice_hours": 4}
+            CLINIC,
+            {
+                "name": "Calm Hands",
+                "currency": "EUR",
+                "min_notice_hours": 4,
+                "booking_step_minutes": 30,
+                "waitlist_hold_minutes": 1440,
+            },
         )
         assert response.status_code == 200
         assert response.json() == {
             "name": "Calm Hands",
-            "time_zone": "Europe/Paris",
+            "currency": "EUR",
             "min_notice_hours": 4,
             "booking_horizon_days": 60,
             "cancellation_window_hours": 24,
+            "booking_step_minutes": 30,
+            "waitlist_hold_minutes": 1440,
             "max_active_bookings_per_client": 4,
         }
         clinic.refresh_from_db()
-        assert (clinic.name, clinic.time_zone, clinic.min_notice_hours) == ("Calm Hands", "Europe/Paris", 4)
+        assert (clinic.name, clinic.currency, clinic.min_notice_hours) == ("Calm Hands", "EUR", 4)
+        assert (clinic.booking_step_minutes, clinic.waitlist_hold_minutes) == (30, 1440)
+
+    def test_the_time_zone_is_each_location_s_not_the_clinic_s(self, api_as, clinic):
+        # v2: local dates and hours are in the time zone of the location (GET /api/v1/locations/).
+        response = api_as("staff").patch(CLINIC, {"time_zone": "Europe/Paris"})
+        assert response.status_code == 200
+        assert "time_zone" not in response.json()
+        clinic.refresh_from_db()
+        assert clinic.time_zone == "America/New_York"
 
     @pytest.mark.parametrize("role", NOT_FRONT_DESK)
     def test_clients_and_therapists_may_not_change_the_clinic(self, api_as, clinic, role):
@@ -289,8 +309,19 @@ class TestClinic:
     @pytest.mark.parametrize(
         ("change", "field"),
         [
-            ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
-            ({"time_zone": "EST5EDT-not"}, "time_zone"),
+            ({"currency": "usd"}, "currency"),
+            ({"currency": "EURO"}, "currency"),
+            ({"currency": "E1R"}, "currency"),
+            ({"currency": ""}, "currency"),
+            ({"currency": "ÉUR"}, "currency"),
+            ({"booking_step_minutes": 0}, "booking_step_minutes"),
+            ({"booking_step_minutes": 4}, "booking_step_minutes"),
+            ({"booking_step_minutes": 7}, "booking_step_minutes"),
+            ({"booking_step_minutes": 65}, "booking_step_minutes"),
+            ({"booking_step_minutes": "quarter"}, "booking_step_minutes"),
+            ({"waitlist_hold_minutes": 4}, "waitlist_hold_minutes"),
+            ({"waitlist_hold_minutes": 1441}, "waitlist_hold_minutes"),
+            ({"waitlist_hold_minutes": -30}, "waitlist_hold_minutes"),
             ({"booking_horizon_days": 0}, "booking_horizon_days"),
             ({"booking_horizon_days": 100000}, "booking_horizon_days"),
             ({"min_notice_hours": -1}, "min_notice_hours"),
@@ -300,9 +331,40 @@ class TestClinic:
         ],
     )
     def test_invalid_settings_are_400(self, api_as, clinic, change, field):
-        response = api_as("staff").patch(CLINIC, change)
+        before = Clinic.objects.values().get()
+        response = api_as("staff").patch(CLINIC, change, format="json")
         assert response.status_code == 400
         assert list(response.json()) == [field]
+        assert Clinic.objects.values().get() == before
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"currency": "usd"}, "Give the ISO 4217 code of the currency: three capital letters, e.g. USD or EUR."),
+            (
+                {"booking_step_minutes": 7},
+                "Give the step between offered start times in minutes: 5 to 60, a multiple of 5.",
+            ),
+            (
+                {"booking_step_minutes": 90},
+                "Give the step between offered start times in minutes: 5 to 60, a multiple of 5.",
+            ),
+            ({"waitlist_hold_minutes": 2}, "Give how long an offer is held in minutes: 5 to 1440 (24 hours)."),
+        ],
+    )
+    def test_the_400_says_what_the_rule_is(self, api_as, clinic, change, message):
+        response = api_as("staff").patch(CLINIC, change, format="json")
+        assert response.status_code == 400
+        assert response.json() == {next(iter(change)): [message]}
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"booking_step_minutes": 5}, {"booking_step_minutes": 60}, {"waitlist_hold_minutes": 5}, {"currency": "JPY"}],
+    )
+    def test_the_bounds_are_allowed(self, api_as, clinic, change):
+        response = api_as("staff").patch(CLINIC, change, format="json")
+        assert response.status_code == 200
+        assert response.json() | change == response.json()
 
     def test_put_is_not_offered(self, api_as, clinic):
         assert api_as("staff").put(CLINIC, {"name": "x"}).status_code == 405
@@ -341,6 +403,7 @@ class TestTherapistList:
             "name": first.user.get_full_name(),
             "bio": "Gentle.",
             "modalities": ["therapeutic"],
+            "locations": [],
         }
         assert ids(response) == active
         assert roster["inactive"].pk not in active
@@ -372,6 +435,7 @@ class TestTherapistList:
             "name": inactive.name,
             "bio": inactive.bio,
             "modalities": ["therapeutic", "deep_tissue"],
+            "locations": [],
             "active": False,
             "email": inactive.user.email,
         }
@@ -410,6 +474,7 @@ class TestTherapistDetail:
             "name": therapist.name,
             "bio": therapist.bio,
             "modalities": ["deep_tissue"],
+            "locations": [],
         }
 
     @pytest.mark.parametrize("role", ["anonymous", *NOT_FRONT_DESK])
@@ -457,6 +522,7 @@ class TestTherapistCreate:
             "name": "Maya Chen",
             "bio": "Sports massage.",
             "modalities": ["therapeutic", "deep_tissue"],
+            "locations": [],
             "active": True,
             "email": "maya@example.com",
         }
@@ -528,6 +594,7 @@ class TestTherapistUpdate:
             "name": therapist.name,
             "bio": "Now deep tissue too.",
             "modalities": ["deep_tissue"],
+            "locations": [],
             "active": False,
             "email": therapist.user.email,
         }
@@ -605,14 +672,35 @@ def test_the_schema_documents_each_endpoint_with_its_errors(api, db):
         ("/api/v1/therapists/", "get"): {"200", "400", "404"},
         ("/api/v1/therapists/", "post"): {"201", "400", "401", "403", "415"},
         ("/api/v1/therapists/{id}/", "get"): {"200", "404"},
-        ("/api/v1/therapists/{id}/", "patch"): {"200", "400", "401", "403", "404", "415"},
+        ("/api/v1/therapists/{id}/", "patch"): {"200", "400", "401", "403", "404", "409", "415"},
+        ("/api/v1/locations/", "get"): {"200", "400", "404"},
+        ("/api/v1/locations/", "post"): {"201", "400", "401", "403", "415"},
+        ("/api/v1/locations/{id}/", "get"): {"200", "404"},
+        ("/api/v1/locations/{id}/", "patch"): {"200", "400", "401", "403", "404", "409", "415"},
+        ("/api/v1/rooms/", "get"): {"200", "400", "401", "403", "404"},
+        ("/api/v1/rooms/", "post"): {"201", "400", "401", "403", "415"},
+        ("/api/v1/rooms/{id}/", "get"): {"200", "401", "403", "404"},
+        ("/api/v1/rooms/{id}/", "patch"): {"200", "400", "401", "403", "404", "409", "415"},
+        ("/api/v1/rooms/{id}/", "delete"): {"204", "401", "403", "404", "409"},
+        ("/api/v1/services/", "get"): {"200", "400", "404"},
+        ("/api/v1/services/", "post"): {"201", "400", "401", "403", "415"},
+        ("/api/v1/services/{id}/", "get"): {"200", "404"},
+        ("/api/v1/services/{id}/", "patch"): {"200", "400", "401", "403", "404", "415"},
     }
     for (path, method), statuses in expected.items():
         assert set(paths[path][method]["responses"]) == statuses, (path, method)
-    assert "put" not in paths["/api/v1/clinic/"]
-    assert "put" not in paths["/api/v1/therapists/{id}/"]
+    for path in ("/api/v1/clinic/", "/api/v1/therapists/{id}/", "/api/v1/locations/{id}/", "/api/v1/services/{id}/"):
+        assert "put" not in paths[path]
+        assert "delete" not in paths[path] or path == "/api/v1/rooms/{id}/"
     list_params = {p["name"] for p in paths["/api/v1/therapists/"]["get"]["parameters"]}
-    assert list_params == {"modality", "include_inactive", "page", "page_size"}
+    assert list_params == {"modality", "location", "include_inactive", "page", "page_size"}
+    assert {p["name"] for p in paths["/api/v1/rooms/"]["get"]["parameters"]} == {"location", "page", "page_size"}
+    conflict = paths["/api/v1/locations/{id}/"]["patch"]["responses"]["409"]["content"]["application/json"]["schema"]
+    body = schema["components"]["schemas"][conflict["$ref"].rsplit("/", 1)[-1]]
+    assert set(body["properties"]) == {"code", "detail", "conflicts"}
+    assert set(body["required"]) == {"code", "detail", "conflicts"}
+    service = schema["components"]["schemas"]["ServiceView"]
+    assert service["properties"]["price"]["type"] == "string"
 
 
 def test_registering_and_logging_in_share_one_budget_per_address(api, db):
