@@ -82,10 +82,10 @@ class OfferedStartsPagination(PageNumberPagination):
         """`fetch(limit, offset)` → (count, rows) for the page asked for; 404 for a page that is not one."""
         self.request = request
         size = self.get_page_size(request)
-        try:
-            number = DjangoPaginator([], size).validate_number(request.query_params.get(self.page_query_param) or 1)
-        except InvalidPage as exc:
-            raise NotFound(self.invalid_page_message.format(page_number="", message=str(exc))) from exc
+        raw = request.query_params.get(self.page_query_param) or "1"
+        number = int(raw) if raw.isdigit() else 0
+        if number < 1:
+            raise NotFound(self.invalid_page_message.format(page_number=raw, message="Not a page number."))
         offset = (number - 1) * size
         count, rows = fetch(size, offset)
         paginator = DjangoPaginator(_Counted(count, rows, offset), size)
