@@ -1,4 +1,9 @@
-"""The Django admin for accounts, the clinic's settings and therapists (staff and admins use it).
+"""The Django admin for accounts, the clinic's settings, locations, rooms, services and therapists
+(staff and admins use it).
+
+Changes that could strand bookings go through clinic.services, which lock
+and check; the forms run the same checks first, so the front desk reads the
+refusal on the form rather than on an error page.
 
 It also holds what keeps health data out of every admin page: `HEALTH_FIELDS`
 and `HealthGuardedAdmin`, which every ModelAdmin of the site inherits.
@@ -18,8 +23,10 @@ from django.db.models import Field
 from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext_lazy as _
 
-from clinic.models import Clinic, Role, Therapist, User
-from clinic.services import CLINIC_POLICY_MAXIMUMS, EMAIL_TAKEN, email_normalize, role_flags
+from clinic import services
+from clinic.errors import HasFutureBookings
+from clinic.models import Clinic, Location, Role, Room, Service, Therapist, User
+from clinic.services import CLINIC_POLICY_MAXIMUMS, EMAIL_TAKEN, email_normalize, role_flags, rule_errors
 
 # --- Health data --------------------------------------------------------------
 
@@ -296,15 +303,32 @@ class UserAdmin(HealthGuardedAdmin, DjangoUserAdmin):
 # --- Clinic -------------------------------------------------------------------
 
 
+def _add_rule_errors(form: forms.ModelForm, cleaned_data: dict) -> None:
+    """The clinic's rules for minutes, currency and price, as field errors in its own words."""
+    given = {name: value for name, value in cleaned_data.items() if value is not None}
+    for name, messages in rule_errors(given).items():
+        if name in form.fields:
+            form.add_error(name, messages)
+
+
+def _refusal(exc: HasFutureBookings) -> ValidationError:
+    """A HasFutureBookings as a form error that names the bookings."""
+    ids = ", ".join(f"#{pk}" for pk in exc.extra["conflicts"])
+    return ValidationError(f"{exc.detail} Bookings: {ids}.")
+
+
 class ClinicAdminForm(forms.ModelForm):
     class Meta:
         model = Clinic
         fields = [
             "name",
             "time_zone",
+            "currency",
             "min_notice_hours",
             "booking_horizon_days",
             "cancellation_window_hours",
+            "booking_step_minutes",
+            "waitlist_hold_minutes",
             "max_active_bookings_per_client",
         ]
 
@@ -316,6 +340,7 @@ class ClinicAdminForm(forms.ModelForm):
                 self.add_error(name, f"Ensure this value is less than or equal to {maximum}.")
         if cleaned_data.get("booking_horizon_days") == 0:
             self.add_error("booking_horizon_days", "Clients must be able to book at least one day ahead.")
+        _add_rule_errors(self, cleaned_data)
         return cleaned_data
 
 
@@ -324,7 +349,7 @@ class ClinicAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     """The clinic's single settings row: it can be added once and never deleted."""
 
     form = ClinicAdminForm
-    list_display = ("name", "time_zone", "min_notice_hours", "booking_horizon_days", "cancellation_window_hours")
+    list_display = ("name", "currency", "min_notice_hours", "booking_horizon_days", "cancellation_window_hours")
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not Clinic.objects.exists()
@@ -338,18 +363,176 @@ class ClinicAdmin(HealthGuardedAdmin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+# --- Locations and rooms --------------------------------------------------------------
+
+
+class LocationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Location
+        fields = ["name", "address", "time_zone", "uses_rooms", "active"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk and not self.errors:
+            # The instance still holds the stored values here (the form copies its own in after clean()).
+            try:
+                services.location_change_check(
+                    location=self.instance,
+                    time_zone=cleaned_data["time_zone"],
+                    active=cleaned_data["active"],
+                    uses_rooms=cleaned_data["uses_rooms"],
+                )
+            except HasFutureBookings as exc:
+                raise _refusal(exc) from None
+        return cleaned_data
+
+
+class RoomAdminForm(forms.ModelForm):
+    class Meta:
+        model = Room
+        fields = ["location", "name", "active"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk and "active" in cleaned_data:
+            try:
+                services.room_change_check(room=self.instance, active=cleaned_data["active"])
+            except HasFutureBookings as exc:
+                raise _refusal(exc) from None
+        return cleaned_data
+
+
+def _room_save(room: Room, changed: list[str]) -> None:
+    """Save a room the admin changed: through room_update, which locks and checks again."""
+    services.room_update(room=room, **{name: getattr(room, name) for name in changed if name in ("name", "active")})
+
+
+class RoomInline(admin.TabularInline):
+    """A location's rooms on its page; deleting one with bookings is refused (they protect it)."""
+
+    model = Room
+    form = RoomAdminForm
+    fields = ["name", "active"]
+    extra = 0
+
+
+@admin.register(Location)
+class LocationAdmin(HealthGuardedAdmin, admin.ModelAdmin):
+    """A location and its rooms. Locations are deactivated, never deleted (bookings refer to them)."""
+
+    form = LocationAdminForm
+    inlines = [RoomInline]
+    list_display = ("name", "time_zone", "uses_rooms", "active")
+    list_filter = ("active", "uses_rooms")
+    search_fields = ("name", "address")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        services.location_update(
+            location=obj, **{name: form.cleaned_data[name] for name in form.changed_data if name in form.fields}
+        )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Room:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for room in formset.deleted_objects:
+            services.room_delete(room=room)
+        for room, changed in formset.changed_objects:
+            _room_save(room, changed)
+        for room in formset.new_objects:
+            room.save()
+
+
+@admin.register(Room)
+class RoomAdmin(HealthGuardedAdmin, admin.ModelAdmin):
+    form = RoomAdminForm
+    list_display = ("name", "location", "active")
+    list_filter = ("active", "location")
+    search_fields = ("name", "location__name")
+    list_select_related = ("location",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A room stays at its location (bookings there name it).
+        return ("location",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        _room_save(obj, form.changed_data)
+
+    def delete_model(self, request, obj):
+        services.room_delete(room=obj)
+
+    def delete_queryset(self, request, queryset):
+        for room in queryset.order_by("pk"):
+            services.room_delete(room=room)
+
+
+# --- Services ---------------------------------------------------------------------
+
+
+class ServiceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ["name", "description", "duration_minutes", "buffer_minutes", "price", "active"]
+        help_texts = {
+            "price": "Bookings already made keep the price and times they were made with.",
+        }
+
+    def clean(self):
+        cleaned_data = super().clean()
+        _add_rule_errors(self, cleaned_data)
+        return cleaned_data
+
+
+@admin.register(Service)
+class ServiceAdmin(HealthGuardedAdmin, admin.ModelAdmin):
+    """What clients book. Services are deactivated, never deleted (bookings refer to them)."""
+
+    form = ServiceAdminForm
+    list_display = ("name", "duration_minutes", "buffer_minutes", "price", "active")
+    list_filter = ("active",)
+    search_fields = ("name",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # --- Therapists ---------------------------------------------------------------
+
+
+def _modalities(values: dict) -> list[str]:
+    """The modalities a therapist form's two boxes tick."""
+    probe = Therapist(gives_therapeutic=bool(values.get("gives_therapeutic")))
+    probe.gives_deep_tissue = bool(values.get("gives_deep_tissue"))
+    return probe.modalities
 
 
 class TherapistAdminForm(forms.ModelForm):
     class Meta:
         model = Therapist
-        fields = ["user", "bio", "gives_therapeutic", "gives_deep_tissue", "active"]
+        fields = ["user", "bio", "gives_therapeutic", "gives_deep_tissue", "locations", "active"]
+        widgets = {"locations": forms.CheckboxSelectMultiple}
 
     def clean(self):
         cleaned_data = super().clean()
         if not (cleaned_data.get("gives_therapeutic") or cleaned_data.get("gives_deep_tissue")):
             raise ValidationError("Tick at least one modality the therapist is trained to give.")
+        if self.instance.pk and not self.errors:
+            try:
+                services.therapist_change_check(
+                    therapist=self.instance,
+                    active=cleaned_data["active"],
+                    modalities=_modalities(cleaned_data),
+                    locations=cleaned_data["locations"],
+                )
+            except HasFutureBookings as exc:
+                raise _refusal(exc) from None
         return cleaned_data
 
 
@@ -357,7 +540,7 @@ class TherapistAdminForm(forms.ModelForm):
 class TherapistAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     form = TherapistAdminForm
     list_display = ("name", "email", "modality_list", "active")
-    list_filter = ("active", "gives_therapeutic", "gives_deep_tissue")
+    list_filter = ("active", "gives_therapeutic", "gives_deep_tissue", "locations")
     search_fields = ("user__email", "user__first_name", "user__last_name", "bio")
     list_select_related = ("user",)
     ordering = ("user__last_name", "user__first_name")
@@ -378,6 +561,19 @@ class TherapistAdmin(HealthGuardedAdmin, admin.ModelAdmin):
         if db_field.name == "user":
             kwargs["queryset"] = User.objects.filter(role=Role.THERAPIST, therapist__isnull=True).order_by("email")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Through the service: it locks the therapist, checks their bookings again and revokes
+        # the tokens of one deactivated. (save_related then sets the same locations.)
+        services.therapist_update(
+            therapist=obj,
+            bio=form.cleaned_data["bio"],
+            modalities=_modalities(form.cleaned_data),
+            active=form.cleaned_data["active"],
+            locations=form.cleaned_data["locations"],
+        )
 
 
 # Every admin registered before this module (INSTALLED_APPS lists those packages first).

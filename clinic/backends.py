@@ -1,11 +1,13 @@
 """Admin permissions that follow the role, so the front desk can use the admin
 without anyone granting them model permissions by hand.
 
-Staff may run the schedule and bookings and see therapists and accounts. They
-get nothing of the intake app: what they may know of an intake (modality,
-needs review) the booking admin shows, and the intake admin is for superusers
-only whatever anyone is granted (`clinic.admin.HEALTH_FIELDS`). Admins are
-superusers and have everything.
+Staff may run the schedule and bookings, keep locations, rooms, services and
+therapists up to date (locations and services are deactivated, never
+deleted: bookings refer to them) and see accounts. They get nothing of the
+intake app: what they may know of an intake (modality, needs review) the
+booking admin shows, and the intake admin is for superusers only whatever
+anyone is granted (`clinic.admin.HEALTH_FIELDS`). Admins are superusers and
+have everything.
 """
 
 from django.contrib.auth.backends import BaseBackend
@@ -14,11 +16,16 @@ from clinic.models import Role
 
 FRONT_DESK_PERMISSIONS = frozenset(
     [f"clinic.{action}_clinic" for action in ("view", "change")]
-    + [f"clinic.{action}_therapist" for action in ("view", "add", "change")]
+    + [
+        f"clinic.{action}_{model}"
+        for model in ("therapist", "location", "service")
+        for action in ("view", "add", "change")
+    ]
+    + [f"clinic.{action}_room" for action in ("view", "add", "change", "delete")]
     + ["clinic.view_user"]
     + [
         f"booking.{action}_{model}"
-        for model in ("workinghours", "slot", "timeoff")
+        for model in ("workinghours", "shift", "timeoff", "closure")
         for action in ("view", "add", "change", "delete")
     ]
     + ["booking.view_booking", "booking.change_booking"]

@@ -18,12 +18,20 @@ def front_desk(client):
     "url",
     [
         "/admin/",
-        "/admin/booking/slot/",
+        "/admin/booking/shift/",
+        "/admin/booking/shift/add/",
+        "/admin/booking/closure/",
         "/admin/booking/booking/",
         "/admin/booking/workinghours/",
         "/admin/booking/timeoff/",
         "/admin/clinic/therapist/",
         "/admin/clinic/clinic/",
+        "/admin/clinic/location/",
+        "/admin/clinic/location/add/",
+        "/admin/clinic/room/",
+        "/admin/clinic/room/add/",
+        "/admin/clinic/service/",
+        "/admin/clinic/service/add/",
     ],
 )
 def test_front_desk_reaches_the_schedule_in_the_admin(front_desk, clinic, url):
@@ -62,4 +70,4 @@ def test_front_desk_cannot_read_the_audit_log_or_change_users(front_desk, clinic
 def test_a_client_cannot_log_into_the_admin(client, clinic):
     user = ClientFactory()
     client.login(email=user.email, password=PASSWORD)
-    assert client.get("/admin/booking/slot/").status_code == 302
+    assert client.get("/admin/clinic/location/").status_code == 302
