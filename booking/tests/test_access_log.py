@@ -4,12 +4,20 @@ A stranger probing booking ids is refused (404) and the attempt is recorded,
 but it must not land in the victim's own access log, where anyone could
 write rows at will. Admins see every row: in the access-log endpoint and
 in the Django admin's audit log.
+
+A front-desk booking whose intake is pending has nothing to read yet: its
+intake is a 404 to everyone who may read it, no row is written, and its
+log is empty (but there for its client and admins).
 """
+
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from booking.models import Booking
 from booking.tests.factories import BookingFactory
 from clinic.tests.factories import ClientFactory, StaffFactory, TherapistFactory
 from intake.models import IntakeAccess
@@ -91,3 +99,44 @@ def test_the_selector_decides_what_each_reader_sees(client_user, admin_user, the
     rows = intake_access_list(intake=intake, user=user)
 
     assert [row.outcome for row in rows] == outcomes  # newest first
+
+
+@pytest.fixture
+def pending(clinic, client_user, staff_user):
+    """A front-desk booking of client_user whose intake the client has not completed."""
+    return BookingFactory(
+        client=client_user, intake=None, intake_status=Booking.IntakeStatus.PENDING, booked_by=staff_user
+    )
+
+
+@pytest.mark.parametrize(("role", "status"), [("client", 404), ("therapist", 404), ("admin", 404), ("staff", 403)])
+def test_a_pending_intake_is_nothing_to_read_and_writes_no_row(api_as, pending, therapist, role, status):
+    pending.therapist = therapist
+    pending.save()
+
+    response = api_as(role).get(f"/api/v1/bookings/{pending.pk}/intake/")
+
+    assert response.status_code == status
+    assert not IntakeAccess.objects.exists()
+
+
+@pytest.mark.parametrize(("role", "status"), [("client", 200), ("admin", 200), ("staff", 403), ("other_client", 404)])
+def test_the_log_of_a_pending_intake_is_empty(api_as, pending, role, status):
+    response = api_as(role).get(log_url(pending))
+
+    assert response.status_code == status
+    if status == 200:
+        assert (response.json()["count"], response.json()["results"]) == (0, [])
+
+
+def test_a_held_offer_is_not_its_clients_to_read(as_user, clinic, client_user):
+    held = BookingFactory(
+        client=client_user,
+        status=Booking.Status.HELD,
+        hold_expires_at=timezone.now() + timedelta(minutes=30),
+        intake=None,
+        intake_status=Booking.IntakeStatus.PENDING,
+    )
+
+    assert as_user(client_user).get(log_url(held)).status_code == 404
+    assert as_user(client_user).get(f"/api/v1/bookings/{held.pk}/intake/").status_code == 404
