@@ -5,7 +5,7 @@ bench database (the same middleware, views and SQL as under gunicorn, without
 the HTTP server), prints the CPU and wall time per request, then profiles
 another N with pyinstrument (`pip install pyinstrument`; a bench-only tool, not a
 requirement of the app). Scenarios: availability_week, availability_day,
-day_sheet, intake_assess, booking_create, healthz.
+day_sheet, booking_list, intake_assess, booking_create, healthz.
 """
 
 import argparse
@@ -20,7 +20,14 @@ from bench.env import setup_django
 
 
 def build_requests(fx, scenario: str):
-    from bench.scenarios import ASSESS_ANSWERS, BOOKING_ANSWERS, availability_week_path
+    from bench.scenarios import (
+        ASSESS_ANSWERS,
+        availability_day_path,
+        availability_week_path,
+        booking_body,
+        booking_list_path,
+        day_sheet_path,
+    )
 
     days = [fx.week1 + timedelta(days=i) for i in range(5)]
     if scenario == "healthz":
@@ -30,30 +37,52 @@ def build_requests(fx, scenario: str):
     if scenario == "availability_day":
         return lambda n: (
             "GET",
-            f"/api/v1/availability/?from={days[n % 5]}&to={days[n % 5]}"
-            f"&therapist={fx.therapist_ids[n % len(fx.therapist_ids)]}",
+            availability_day_path(fx, days[n % 5], fx.therapist_ids[n % len(fx.therapist_ids)]),
             None,
             None,
         )
     if scenario == "day_sheet":
         return lambda n: (
             "GET",
-            f"/api/v1/therapists/me/day/?date={days[n % 5]}",
+            day_sheet_path(days[n % 5]),
             None,
             fx.therapist_tokens[n % len(fx.therapist_tokens)],
+        )
+    if scenario == "booking_list":
+        return lambda n: (
+            "GET",
+            booking_list_path(fx, days[n // 2 % 5], fx.locations[n % 2].pk),
+            None,
+            fx.staff_token,
         )
     if scenario == "intake_assess":
         return lambda n: ("POST", "/api/v1/intake/assess/", ASSESS_ANSWERS, None)
     if scenario == "booking_create":
-        # One client, one slot per start time: worker 0's list never overlaps itself.
-        slots = fx.booking_slots[0]
-        return lambda n: (
-            "POST",
-            "/api/v1/bookings/",
-            {"slot": slots[n], "intake": {"answers": BOOKING_ANSWERS}},
-            fx.booking_tokens[0],
-        )
+        # The first booking client's plan: its accounts take turns, as under load.
+        planned, tokens = fx.booking_plan[0], fx.booking_tokens[0]
+        return lambda n: ("POST", "/api/v1/bookings/", booking_body(planned[n]), tokens[n % len(tokens)])
     raise SystemExit(f"Unknown scenario {scenario!r}")
+
+
+def explain(send_one) -> None:
+    """The database's side of one request: each SELECT it sent, run again under EXPLAIN ANALYZE.
+
+    Time in PostgreSQL does not show in a Python profile (it is a wait on the
+    socket there); this says which statement and which plan node it is.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        send_one()
+    for n, query in enumerate(ctx.captured_queries, 1):
+        sql = query["sql"].strip()
+        print(f"-- statement {n}: {' '.join(sql.split())[:100]}...")
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            print("\n".join(row[0] for row in cursor.fetchall()))
 
 
 def main(argv=None) -> int:
@@ -61,6 +90,9 @@ def main(argv=None) -> int:
     parser.add_argument("scenario")
     parser.add_argument("-n", type=int, default=50, help="requests timed, then as many profiled")
     parser.add_argument("--html", help="also write pyinstrument's HTML report here")
+    parser.add_argument(
+        "--explain", action="store_true", help="also EXPLAIN (ANALYZE, BUFFERS) each SELECT of one request"
+    )
     args = parser.parse_args(argv)
 
     setup_django()
@@ -94,6 +126,8 @@ def main(argv=None) -> int:
             f"{args.scenario}: {wall / args.n * 1000:.2f} ms wall, {cpu / args.n * 1000:.2f} ms CPU per request "
             f"(in-process, {args.n} requests)"
         )
+        if args.explain:
+            explain(lambda: send(2 * args.n + 1))
         try:
             from pyinstrument import Profiler
         except ImportError:

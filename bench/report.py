@@ -17,17 +17,19 @@ def _ge(value, bound):
 
 TARGETS = {
     # scenario: [(label, metric, comparison, bound)]
-    "availability_week": [("p50 ≤ 40 ms", "p50_ms", _le, 40), ("≤ 5 queries", "queries", _le, 5)],
-    "availability_day": [("p50 ≤ 10 ms", "p50_ms", _le, 10)],
-    "booking_create": [
-        ("≥ 150 bookings/s", "rps", _ge, 150),
-        ("p95 ≤ 100 ms", "p95_ms", _le, 100),
-        ("0 errors", "errors", _le, 0),
-    ],
-    "contention": [("1 booking per slot", "one_per_slot", _ge, 1), ("0 server errors", "server_errors", _le, 0)],
+    "availability_week": [("p50 ≤ 25 ms", "p50_ms", _le, 25), ("≤ 3 queries", "queries", _le, 3)],
+    "availability_day": [("p50 ≤ 3× healthz p50", "p50_x_healthz", _le, 3)],
+    "booking_create": [("0 errors", "errors", _le, 0)],
+    "contention": [("no overlap (SQL)", "no_overlap", _ge, 1), ("0 5xx", "server_errors", _le, 0)],
     "day_sheet": [("p50 ≤ 15 ms", "p50_ms", _le, 15), ("≤ 4 queries", "queries", _le, 4)],
-    "slot_generation": [("≤ 5 s", "seconds", _le, 5)],
+    "shift_generation": [("≤ 3 s", "seconds", _le, 3)],
     "intake_assess": [("≥ 1000 req/s", "rps", _ge, 1000)],
+}
+
+# Targets that come with a later issue: shown, measured, not yet held against the run.
+LATER = "with the issue that takes mail off the request"
+DEFERRED = {
+    "booking_create": [("≥ 250 bookings/s", "rps", _ge, 250), ("p95 ≤ 60 ms", "p95_ms", _le, 60)],
 }
 
 
@@ -48,26 +50,36 @@ def idle_bounds(row: dict, cores: int) -> tuple[float, float]:
     return floor, (cores * 1000 / total if total else float("inf"))
 
 
-def verdicts(name: str, row: dict, cores: int = 2) -> tuple[str, str, bool]:
-    """(targets, verdict, all met). A miss that the CPU cost alone explains is marked: it would miss
-    on an idle machine too, so it is the code's, not the busy machine's."""
-    targets = TARGETS.get(name, [])
-    if not targets:
-        return "—", "", True
-    floor, ceiling = idle_bounds(row, cores)
-    labels, ok_all, misses = [], True, []
+def _misses(targets, row: dict, floor: float, ceiling: float, cores: int) -> tuple[list[str], list[str]]:
+    """(labels, the labels of those missed), a miss that the CPU cost alone explains marked so."""
+    labels, misses = [], []
     for label, metric, compare, bound in targets:
-        ok = compare(row[metric], bound)
-        ok_all &= ok
         labels.append(label)
-        if ok:
+        if compare(row[metric], bound):
             continue
         if metric.startswith("p") and metric.endswith("_ms") and floor > bound:
             label += f" (CPU alone {floor:.0f} ms: misses when idle too)"
         elif metric == "rps" and ceiling < bound:
             label += f" (CPU allows ≤ {ceiling:.0f}/s on {cores} idle cores)"
         misses.append(label)
-    return "; ".join(labels), "PASS" if ok_all else "MISS: " + "; ".join(misses), ok_all
+    return labels, misses
+
+
+def verdicts(name: str, row: dict, cores: int = 2) -> tuple[str, str, bool]:
+    """(targets, verdict, all met). A miss that the CPU cost alone explains is marked: it would miss
+    on an idle machine too, so it is the code's, not the busy machine's. Deferred targets (a later
+    issue's) are shown with their verdict but do not fail the run."""
+    targets, deferred = TARGETS.get(name, []), DEFERRED.get(name, [])
+    if not targets and not deferred:
+        return "—", "", True
+    floor, ceiling = idle_bounds(row, cores)
+    labels, misses = _misses(targets, row, floor, ceiling, cores)
+    verdict = "PASS" if not misses else "MISS: " + "; ".join(misses)
+    if deferred:
+        later_labels, later_misses = _misses(deferred, row, floor, ceiling, cores)
+        labels.append(f"later ({LATER}): " + ", ".join(later_labels))
+        verdict += "; later: " + ("met" if not later_misses else "not yet: " + "; ".join(later_misses))
+    return "; ".join(labels), verdict, not misses
 
 
 def render_table(rows: dict, base: dict, cores: int = 2) -> str:
@@ -83,7 +95,8 @@ def render_table(rows: dict, base: dict, cores: int = 2) -> str:
         "booking_create",
         "contention",
         "day_sheet",
-        "slot_generation",
+        "booking_list",
+        "shift_generation",
         "intake_assess",
     ]
     for name in order:
@@ -91,13 +104,21 @@ def render_table(rows: dict, base: dict, cores: int = 2) -> str:
         if row is None:
             continue
         target, verdict, _ = verdicts(name, row, cores)
-        if name == "slot_generation":
+        if name == "shift_generation":
+            rerun = row.get("rerun")
+            again = f"; in the run, rolled back: {', '.join(f'{t:.2f}' for t in rerun['runs_s'])} s" if rerun else ""
             lines.append(
-                f"| slot_generation (40 therapists × 92 days, {row['created']} slots; runs "
-                f"{', '.join(f'{t:.2f}' for t in row['runs_s'])} s) | 1 | 1 | — | {row['seconds'] * 1000:.0f} "
+                f"| shift_generation (build: {row['therapists']} therapists × {row['days']} days, "
+                f"{row['created']} shifts, one call{again}) | 1 | 1 | — | {row['seconds'] * 1000:.0f} "
                 f"| — | — | 0 | — | — | — | {target} | {verdict} |"
             )
             continue
+        if name == "contention":
+            verdict += (
+                f" — {row['created_201']} × 201, {row['refused_409']} × 409, {row['server_errors']} × 5xx of "
+                f"{row['attempts']}; overlaps in SQL: therapist {row['therapist_overlaps']}, room "
+                f"{row['room_overlaps']}, client {row['client_overlaps']}, outside a shift {row['outside_shift']}"
+            )
         b = base.get(row["concurrency"], base.get(min(base)) if base else None) or {}
         hz = name == "healthz"
         lines.append(
@@ -137,12 +158,13 @@ def render_table(rows: dict, base: dict, cores: int = 2) -> str:
 
 
 def rows_of(
-    results: dict, checks: dict, queries: dict, peak_mib, slot_generation: dict | None, contention_clients: int
+    results: dict, checks: dict, queries: dict, peak_mib, shift_generation: dict | None, contention_clients: int
 ):
     """(rows by scenario, healthz baselines by concurrency) from a run's results.
 
     `peak_mib(start, end)` is the server's peak RSS in that interval; each
-    row also gets its scenario's SQL count and, for contention, its checks.
+    row also gets its scenario's SQL count, its p50 as a multiple of
+    healthz's at the same concurrency and, for contention, its checks.
     """
     rows, base = {}, {}
     for name, result in results.items():
@@ -159,12 +181,15 @@ def rows_of(
             base[row["concurrency"]] = row
         if name != "healthz@8":
             rows[base_name] = row
-    # Contention (50 clients) is compared with the busiest baseline.
+    # Contention is compared with the busiest baseline.
     if "contention" in rows:
         rows["contention"]["concurrency"] = contention_clients
         base.setdefault(contention_clients, base.get(8, {}))
-    if slot_generation:
-        rows["slot_generation"] = slot_generation
+    for row in rows.values():
+        b = base.get(row["concurrency"]) or {}
+        row["p50_x_healthz"] = round(row["p50_ms"] / b["p50_ms"], 2) if b.get("p50_ms") else float("nan")
+    if shift_generation:
+        rows["shift_generation"] = shift_generation
     return rows, base
 
 
@@ -176,7 +201,9 @@ NOTES = (
     "CPU ms/req: CPU time of gunicorn (master + workers) and of the bench database's PostgreSQL "
     "backends per request, from /proc: unlike latency, not inflated by waiting for a busy core, so "
     "a latency target below it, or a throughput target above cores ÷ (app + db + driver CPU), "
-    "misses on an idle machine too (marked so)."
+    "misses on an idle machine too (marked so). Targets marked 'later' come with a later issue (mail sent "
+    "by the worker, not in the request): measured and shown, not yet held against the run. The machine's "
+    "2 cores are shared with other work: wall-clock figures are noisy, CPU ms/req much less so."
 )
 
 
@@ -203,7 +230,7 @@ def write(results_dir: str, *, info: dict, server_args: list[str], rows: dict, b
                 "server": server_args,
                 "rows": rows,
                 "baselines": base,
-                "contention_rounds": checks.get("contention", {}).get("rounds"),
+                "contention": checks.get("contention"),
                 "queries": queries,
             },
             fh,

@@ -8,8 +8,9 @@ count and a time. For each: requests, req/s, p50/p95/p99 latency, errors,
 SQL queries per request (one request of each, in-process with Django's test
 client and CaptureQueriesContext against the same database) and the server's
 peak RSS (master + workers, from /proc); every figure also as a ratio to
-/healthz/ measured in the same run. Slot generation is timed in-process on
-the real `slots_generate`, inside a transaction that is rolled back.
+/healthz/ measured in the same run. Shift generation is the build's timing of
+the real `shifts_generate` (bench/results/build.json), timed again here
+in-process over the next 92 days, inside a transaction that is rolled back.
 
 What is sent is bench/scenarios.py, what is measured besides latency
 bench/metering.py, the table and the files bench/report.py; the server is
@@ -22,6 +23,7 @@ without rebuilding.
 """
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -109,13 +111,25 @@ def run_load(server: Gunicorn, fx: scenarios.Fixtures, args, wanted) -> tuple[di
             result, checks["contention"] = scenarios.run_contention(server.port, fx)
             meter.record(result)
         results["contention"] = result
+        c = checks["contention"]
         print(
-            f"  {'contention':<20} {result.requests:6d} requests in {result.seconds:5.1f} s, "
-            f"one booking per slot: {bool(checks['contention']['one_per_slot'])}, "
-            f"5xx: {checks['contention']['server_errors']}",
+            f"  {'contention':<20} {result.requests:6d} requests in {result.seconds:5.1f} s: "
+            f"{c['created_201']} × 201, {c['refused_409']} × 409 {c['refusal_codes']}, {c['server_errors']} × 5xx; "
+            f"in the database {c['bookings_in_db']} new bookings, overlaps: therapist {c['therapist_overlaps']}, "
+            f"room {c['room_overlaps']}, client {c['client_overlaps']}, outside a shift {c['outside_shift']}",
             flush=True,
         )
     return results, checks
+
+
+def built_shift_generation(results_dir: str) -> dict | None:
+    """The build's timing of shifts_generate (40 therapists × 92 days, one call), if build.json is there."""
+    path = os.path.join(results_dir, "build.json")
+    if not os.path.exists(path):
+        print(f"  (no {path}: shift generation is reported from the rerun only)", flush=True)
+        return None
+    with open(path) as fh:
+        return dict(json.load(fh)["shift_generation"])
 
 
 def main(argv=None) -> int:
@@ -132,6 +146,11 @@ def main(argv=None) -> int:
     info = metering.machine()
     scenarios.vacuum()
     fx = scenarios.Fixtures()
+    print(
+        f"bench.run: {fx.planned} bookings planned for the load clients (weeks 3+), "
+        f"{len(fx.contention)} contention attempts on {fx.contention_offers} offered starts of {fx.contention_day}",
+        flush=True,
+    )
 
     # The scenarios over HTTP, the server's memory sampled throughout.
     server = bench_server(args, results_dir)
@@ -144,15 +163,18 @@ def main(argv=None) -> int:
         sampler.stop()
         server.stop()
 
-    # In-process: one request of each for its SQL, slot generation; then the run's bookings go.
-    print("  measuring SQL per request and slot generation in-process ...", flush=True)
+    # In-process: one request of each for its SQL, shift generation again; then the run's bookings go.
+    print("  measuring SQL per request and shift generation in-process ...", flush=True)
     queries = {name: metering.count_queries(*request) for name, request in scenarios.one_request_of_each(fx).items()}
-    slot_generation = scenarios.slot_generation(fx, repeats=3) if wanted("slot_generation") else None
+    shift_generation = None
+    if wanted("shift_generation"):
+        rerun = scenarios.shift_generation(fx, repeats=3)
+        shift_generation = {**(built_shift_generation(results_dir) or rerun), "rerun": rerun}
     removed = fx.remove_load_bookings()
     scenarios.vacuum()
 
     rows, base = report.rows_of(
-        results, checks, queries, sampler.peak_mib, slot_generation, contention_clients=scenarios.CONTENTION_CLIENTS
+        results, checks, queries, sampler.peak_mib, shift_generation, contention_clients=scenarios.CONTENTION_ATTEMPTS
     )
     server_args = [os.path.relpath(a, PROJECT_DIR) if a.startswith("/") else a for a in server.command[3:]]
     all_pass = report.write(

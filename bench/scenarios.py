@@ -1,16 +1,17 @@
-"""Who asks for what: the load users, tokens and slots of a run, and the requests of each scenario.
+"""Who asks for what: the load accounts, tokens and planned bookings of a run, and the requests of each scenario.
 
-Scenarios use disjoint data so they don't disturb each other: week 1 for
-the reads and the day sheet, week 2 for contention, weeks 3+ for bookings.
-Slot generation is a scenario too, timed in-process and rolled back.
+Scenarios use disjoint data so they don't disturb each other: week 1 for the
+reads (availability, day sheets, the front desk's lists), a Tuesday of week 2
+at Midtown for contention, weeks 3+ for the booking load. Shift generation is
+a scenario too: timed in the build, and again here in-process, rolled back.
 """
 
 import statistics
 import threading
 import time
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 from bench.load import Client, Result, drive
 
@@ -23,10 +24,15 @@ ASSESS_ANSWERS = {
     "focus_areas": ["neck", "shoulders"],
     "consent": True,
 }
-LOAD_CLIENTS = 60  # 8 booking + 50 contention + 1 warm-up + 1 in-process
 BOOKING_CONCURRENCY = 8
-CONTENTION_CLIENTS = 50
-CONTENTION_SLOTS = 20
+ACCOUNTS_PER_BOOKING_CLIENT = 5  # each books at most BOOKINGS_PER_ACCOUNT: under the clinic's cap of 100
+BOOKINGS_PER_ACCOUNT = 90
+BOOKING_MAX_REQUESTS = 3_000
+WARMUP_BOOKINGS = 8
+CONTENTION_ATTEMPTS = 400
+# Load accounts: the booking clients', one per contention attempt, the warm-up's, the in-process one.
+LOAD_ACCOUNTS = BOOKING_CONCURRENCY * ACCOUNTS_PER_BOOKING_CLIENT + CONTENTION_ATTEMPTS + 2
+LIST_PAGE_SIZE = 100
 
 
 # --- The data of a run -------------------------------------------------------------------
@@ -36,40 +42,98 @@ def next_monday(day: date) -> date:
     return day + timedelta(days=(7 - day.weekday()) % 7 or 7)
 
 
+def booking_body(item: "Planned") -> dict:
+    return {
+        "service": item.service_id,
+        "starts_at": item.starts_at.isoformat(),
+        "therapist": item.therapist_id,
+        "location": item.location_id,
+        "intake": {"answers": BOOKING_ANSWERS},
+    }
+
+
+@dataclass
+class Planned:
+    """A booking a load client will ask for: an offered start, clear of every other planned one."""
+
+    service_id: int
+    therapist_id: int | None
+    location_id: int
+    starts_at: datetime
+    ends_at: datetime
+    occupied_until: datetime
+
+
+@dataclass
+class Attempt:
+    """One contention request: its own account, a service, a start, a therapist or any."""
+
+    token: str
+    body: dict
+
+
+@dataclass
+class _Capacity:
+    """Free rooms for a planned session at a location with rooms: `free` rooms had no booking over it
+    when planned, `taken` of them may go to planned sessions that overlap it (one each)."""
+
+    starts_at: datetime
+    occupied_until: datetime
+    free: int
+    taken: int = 0
+
+
+@dataclass
+class BookingPlan:
+    """Planned bookings per load client, each client's in the order its accounts take turns."""
+
+    workers: list[list[Planned]]
+    accounts_per_worker: list[int]
+    skipped: Counter = field(default_factory=Counter)
+
+
 class Fixtures:
-    """Tokens, dates and slots each scenario uses, disjoint so scenarios don't disturb each other:
-    week 1 for reads and the day sheet, week 2 for contention, weeks 3+ for bookings."""
+    """Tokens, dates and planned bookings each scenario uses (see the module's docstring)."""
 
     def __init__(self):
         from django.contrib.auth.hashers import make_password
         from knox.models import AuthToken
 
         from booking.availability import BookingWindow
-        from clinic.models import Role, Therapist, User
+        from clinic.models import Location, Role, Service, Therapist, User
         from clinic.selectors import clinic_get
 
         self.clinic = clinic_get()
-        tz = self.clinic.tz
-        self.today = datetime.now(tz).date()
+        self.locations = list(Location.objects.filter(active=True).order_by("pk"))
+        with_rooms = [loc for loc in self.locations if loc.uses_rooms]
+        if not with_rooms or len(self.locations) < 2:
+            raise SystemExit("The bench database looks empty: run `python -m bench.build` first.")
+        self.rooms_location = with_rooms[0]
+        self.tz = self.rooms_location.tz
+        self.today = datetime.now(self.tz).date()
         self.week1 = next_monday(self.today)
         self.week2 = self.week1 + timedelta(days=7)
         self.booking_from = self.week1 + timedelta(days=14)
         self.window = BookingWindow.of(self.clinic)
+        self.services = {s.duration_minutes: s for s in Service.objects.filter(active=True)}
+        self.service60 = self.services[60]
 
         therapists = list(Therapist.objects.filter(active=True).select_related("user").order_by("pk"))
         if len(therapists) < 10:
             raise SystemExit("The bench database looks empty: run `python -m bench.build` first.")
         self.therapist_ids = [t.pk for t in therapists]
-        # One token per user, fresh each run: knox reads all of a user's tokens on every request,
-        # so tokens piling up over runs would slow authentication down run after run.
+        # One token per user, fresh each run.
         AuthToken.objects.filter(user__in=[t.user for t in therapists]).delete()
         self.therapist_tokens = [AuthToken.objects.create(t.user)[1] for t in therapists]
+        staff = User.objects.filter(role=Role.STAFF, is_active=True).order_by("pk").first()
+        AuthToken.objects.filter(user=staff).delete()
+        self.staff_token = AuthToken.objects.create(staff)[1]
 
-        emails = [f"load{i:02d}@bench.example" for i in range(LOAD_CLIENTS)]
+        emails = [f"load{i:03d}@bench.example" for i in range(LOAD_ACCOUNTS)]
         existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
         password = make_password(None)  # unusable: they log in by token only
         User.objects.bulk_create(
-            User(email=e, first_name=f"Load{i:02d}", last_name="Bench", role=Role.CLIENT, password=password)
+            User(email=e, first_name=f"Load{i:03d}", last_name="Bench", role=Role.CLIENT, password=password)
             for i, e in enumerate(emails)
             if e not in existing
         )
@@ -77,61 +141,188 @@ class Fixtures:
         self.load_users = [users[e] for e in emails]
         self.remove_load_bookings()
         AuthToken.objects.filter(user__in=self.load_users).delete()
-        self.load_tokens = [AuthToken.objects.create(u)[1] for u in self.load_users]
-        self.booking_tokens = self.load_tokens[:BOOKING_CONCURRENCY]
-        self.contention_tokens = self.load_tokens[BOOKING_CONCURRENCY : BOOKING_CONCURRENCY + CONTENTION_CLIENTS]
-        self.warmup_token = self.load_tokens[-2]
-        self.inprocess_user = self.load_users[-1]
-        self.inprocess_token = self.load_tokens[-1]
+        tokens = [AuthToken.objects.create(u)[1] for u in self.load_users]
+        n = BOOKING_CONCURRENCY * ACCOUNTS_PER_BOOKING_CLIENT
+        self.booking_tokens = [
+            tokens[w * ACCOUNTS_PER_BOOKING_CLIENT : (w + 1) * ACCOUNTS_PER_BOOKING_CLIENT]
+            for w in range(BOOKING_CONCURRENCY)
+        ]
+        self.contention_tokens = tokens[n : n + CONTENTION_ATTEMPTS]
+        self.contention_user_ids = [u.pk for u in self.load_users[n : n + CONTENTION_ATTEMPTS]]
+        self.warmup_token = tokens[-2]
+        self.inprocess_token = tokens[-1]
 
-        self._pick_slots()
+        plan = self._plan_bookings()
+        self.booking_plan = plan.workers[:BOOKING_CONCURRENCY]
+        self.warmup_bookings = plan.workers[BOOKING_CONCURRENCY]
+        self.inprocess_booking = plan.workers[BOOKING_CONCURRENCY + 1][0]
+        self.planned = sum(len(w) for w in plan.workers)
+        self.contention_day = self.week2 + timedelta(days=1)  # a Tuesday
+        self.contention = self._plan_contention()
 
-    def local_midnight(self, day: date) -> datetime:
-        return datetime.combine(day, datetime.min.time(), tzinfo=self.clinic.tz)
+    # -- The booking load: offered starts in weeks 3+, clear of one another --
 
-    def _open_slots_by_start(self, start: datetime, end: datetime) -> list[list[int]]:
-        from booking.availability import active_booking_exists
-        from booking.models import Slot
+    def _offered(self, service, start: date, end: date, **filters) -> list:
+        from booking.availability import offered_starts
 
-        rows = (
-            Slot.objects.filter(
-                status=Slot.Status.OPEN, starts_at__gte=start, starts_at__lt=end, therapist__active=True
+        rows, day = [], start
+        while day <= end:
+            last = min(day + timedelta(days=6), end)
+            rows += offered_starts(service=service, from_date=day, to_date=last, **filters)[1]
+            day = last + timedelta(days=1)
+        return rows
+
+    def _room_occupancy(self, start: date, end: date) -> dict[tuple[int, date], list]:
+        """(room, local date) → occupied spans: its active bookings and closures, as they are now."""
+        from booking.models import ACTIVE_STATUSES, Booking, Closure
+        from clinic.models import Room
+
+        tz = self.rooms_location.tz
+        since = datetime.combine(start, datetime.min.time(), tzinfo=tz)
+        until = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        spans = defaultdict(list)
+        self.rooms = list(Room.objects.filter(location=self.rooms_location, active=True).values_list("pk", flat=True))
+        busy = Booking.objects.filter(
+            room__in=self.rooms, status__in=ACTIVE_STATUSES, starts_at__lt=until, occupied_until__gt=since
+        ).values_list("room_id", "starts_at", "occupied_until")
+        closed = Closure.objects.filter(location=self.rooms_location, starts_at__lt=until, ends_at__gt=since)
+        rows = list(busy) + [
+            (room, s, e)
+            for room_id, s, e in closed.values_list("room_id", "starts_at", "ends_at")
+            for room in ([room_id] if room_id else self.rooms)
+        ]
+        for room, s, e in rows:
+            day = s.astimezone(tz).date()
+            while day <= e.astimezone(tz).date():
+                spans[room, day].append((s, e))
+                day += timedelta(days=1)
+        return spans
+
+    def _plan_bookings(self) -> BookingPlan:
+        """Planned bookings for the 8 booking clients (5 accounts each, in turn), the warm-up and the
+        in-process request: offered starts of weeks 3+ for therapeutic sessions of 30, 60 and 90 minutes
+        in turn (or the longest shorter one offered there), with a therapist's planned sessions never
+        overlapping (buffers included), an account's never overlapping, and at Midtown never more
+        sessions at once than rooms free for them: every one is still offered when it is asked for, in
+        any order."""
+        from clinic.models import Modality
+
+        last_day = (self.window.latest - timedelta(days=1)).astimezone(self.tz).date()
+        durations = sorted(self.services)
+        offered = {
+            minutes: self._offered(self.services[minutes], self.booking_from, last_day, modality=Modality.THERAPEUTIC)
+            for minutes in durations
+        }
+        # Every start offered for the shortest service, with the longest service offered there up to
+        # the one in turn: free time between bookings is often too short for 90 minutes.
+        fits = {
+            minutes: {(o.therapist_id, o.location_id, o.starts_at) for o in offered[minutes]} for minutes in durations
+        }
+        offers = sorted(offered[durations[0]], key=lambda o: (o.starts_at, o.therapist_id))
+        occupancy = self._room_occupancy(self.booking_from, last_day)
+
+        accounts = [ACCOUNTS_PER_BOOKING_CLIENT] * BOOKING_CONCURRENCY + [1, 1]
+        caps = [ACCOUNTS_PER_BOOKING_CLIENT * BOOKINGS_PER_ACCOUNT] * BOOKING_CONCURRENCY + [WARMUP_BOOKINGS, 1]
+        workers: list[list[Planned]] = [[] for _ in accounts]
+        account_free_from = [[datetime.min.replace(tzinfo=UTC)] * n for n in accounts]
+        therapist_spans = defaultdict(list)  # (therapist, local date) → planned occupied spans
+        room_demand = defaultdict(list)  # local date → _Capacity of planned sessions at Midtown
+        plan = BookingPlan(workers=workers, accounts_per_worker=accounts)
+        turn = 0
+        for n, offer in enumerate(offers):
+            if all(len(w) >= cap for w, cap in zip(workers, caps, strict=True)):
+                break
+            key = (offer.therapist_id, offer.location_id, offer.starts_at)
+            minutes = max(m for m in durations[: n % len(durations) + 1] if key in fits[m])
+            service = self.services[minutes]
+            ends_at = offer.starts_at + timedelta(minutes=service.duration_minutes)
+            until = ends_at + timedelta(minutes=service.buffer_minutes)
+            day = offer.starts_at.astimezone(self.tz).date()
+            if any(s < until and offer.starts_at < e for s, e in therapist_spans[offer.therapist_id, day]):
+                plan.skipped["therapist busy (planned)"] += 1
+                continue
+            capacity = None
+            if offer.location_id == self.rooms_location.pk:
+                free = sum(
+                    not any(s < until and offer.starts_at < e for s, e in occupancy[room, day]) for room in self.rooms
+                )
+                overlapping = [
+                    c for c in room_demand[day] if c.starts_at < until and offer.starts_at < c.occupied_until
+                ]
+                if free - len(overlapping) < 1 or any(c.free - c.taken - 1 < 1 for c in overlapping):
+                    plan.skipped["no room to spare"] += 1
+                    continue
+                capacity = _Capacity(offer.starts_at, until, free, len(overlapping))
+            # The next client in turn whose account in turn is free then; else this start is left.
+            for k in range(len(workers)):
+                w = (turn + k) % len(workers)
+                account = len(workers[w]) % accounts[w]
+                if len(workers[w]) < caps[w] and account_free_from[w][account] <= offer.starts_at:
+                    break
+            else:
+                plan.skipped["no account free"] += 1
+                continue
+            turn = w + 1
+            account_free_from[w][account] = ends_at
+            workers[w].append(
+                Planned(service.pk, offer.therapist_id, offer.location_id, offer.starts_at, ends_at, until)
             )
-            .filter(~active_booking_exists())
-            .order_by("starts_at", "therapist_id")
-            .values_list("starts_at", "pk")
+            therapist_spans[offer.therapist_id, day].append((offer.starts_at, until))
+            if capacity is not None:
+                for c in overlapping:
+                    c.taken += 1
+                room_demand[day].append(capacity)
+        if len(workers[-1]) < 1 or len(workers[-2]) < WARMUP_BOOKINGS:
+            raise SystemExit(
+                "Not enough free time in weeks 3+ for the booking load: rebuild with `python -m bench.build`."
+            )
+        return plan
+
+    # -- Contention: 400 attempts at once on one morning of one location with rooms --
+
+    def _plan_contention(self) -> list[Attempt]:
+        """400 attempts at overlapping times: starts offered now for 30 minutes at Midtown on a Tuesday
+        of week 2, 10:00-14:00, services of 30, 60 and 90 minutes in turn, every other one with the
+        offered therapist, the others for any therapist there."""
+        from clinic.models import Modality
+
+        tz = self.rooms_location.tz
+        shortest = self.services[min(self.services)]
+        offers = self._offered(
+            shortest,
+            self.contention_day,
+            self.contention_day,
+            location_id=self.rooms_location.pk,
+            modality=Modality.THERAPEUTIC,
         )
-        groups = defaultdict(list)
-        for starts_at, pk in rows:
-            groups[starts_at].append(pk)
-        return [groups[k] for k in sorted(groups)]
-
-    def _pick_slots(self) -> None:
-        # Contention: one open slot at each of 20 distinct times in week 2, so a
-        # winner of one round is never refused another for overlapping itself.
-        groups = self._open_slots_by_start(self.local_midnight(self.week2), self.local_midnight(self.booking_from))
-        if len(groups) < CONTENTION_SLOTS:
-            raise SystemExit("Not enough open slots in week 2: rebuild with `python -m bench.build`.")
-        self.contention_slots = [g[0] for g in groups[:CONTENTION_SLOTS]]
-
-        # Bookings: each of the 8 clients books at most one slot per start time.
-        groups = self._open_slots_by_start(self.local_midnight(self.booking_from), self.window.latest)
-        reserve = groups[-2:]  # the last two times: warm-up and the in-process request
-        groups = groups[:-2]
-        self.warmup_slots = reserve[0][:BOOKING_CONCURRENCY]
-        self.inprocess_slot = reserve[1][0]
-        self.booking_slots = [[] for _ in range(BOOKING_CONCURRENCY)]
-        for group in groups:
-            for worker, slot in zip(range(BOOKING_CONCURRENCY), group, strict=False):
-                self.booking_slots[worker].append(slot)
+        offers = [o for o in offers if 10 <= o.starts_at.astimezone(tz).hour < 14] or offers
+        if not offers:
+            raise SystemExit("Nothing offered for the contention day: rebuild with `python -m bench.build`.")
+        durations = sorted(self.services)
+        attempts = []
+        for k, token in enumerate(self.contention_tokens):
+            offer = offers[(k * 7) % len(offers)]
+            body = {
+                "service": self.services[durations[k % len(durations)]].pk,
+                "starts_at": offer.starts_at.isoformat(),
+                "location": offer.location_id,
+                "intake": {"answers": BOOKING_ANSWERS},
+            }
+            if k % 2 == 0:
+                body["therapist"] = offer.therapist_id
+            attempts.append(Attempt(token, body))
+        self.contention_offers = len(offers)
+        return attempts
 
     def remove_load_bookings(self) -> int:
-        """Delete the bookings (and their intakes, unless an audit row keeps one) of the load clients."""
+        """Delete the bookings (and their intakes, unless an audit row keeps one) of the load accounts."""
         from booking.models import Booking
         from intake.models import Intake, IntakeAccess
 
         users = [u.pk for u in self.load_users]
-        intake_ids = list(Booking.objects.filter(client_id__in=users).values_list("intake_id", flat=True))
+        intake_ids = [
+            i for i in Booking.objects.filter(client_id__in=users).values_list("intake_id", flat=True) if i is not None
+        ]
         deleted, _ = Booking.objects.filter(client_id__in=users).delete()
         audited = set(IntakeAccess.objects.filter(intake_id__in=intake_ids).values_list("intake_id", flat=True))
         Intake.objects.filter(pk__in=[i for i in intake_ids if i not in audited]).delete()
@@ -139,7 +330,7 @@ class Fixtures:
 
 
 VACUUMED_TABLES = (
-    "booking_slot",
+    "booking_shift",
     "booking_booking",
     "intake_intake",
     "intake_intakeaccess",
@@ -153,9 +344,9 @@ def vacuum() -> None:
     """VACUUM ANALYZE the tables a run writes: each run starts from the same state.
 
     Without it, the dead rows a previous run left (its deleted bookings, the
-    rolled-back slot generations) sit at the ends of the indexes, and the
-    planner walks them to estimate join ranges: planning a 6-table booking
-    query went from 1.4 ms to 8 ms with 187,000 dead slot rows.
+    rolled-back shift generations) sit at the ends of the indexes, and the
+    planner walks them to estimate join ranges (v1: planning a 6-table
+    booking query went from 1.4 ms to 8 ms with 187,000 dead rows).
     """
     from django.db import connection
 
@@ -172,12 +363,22 @@ def rotate(items, worker: int, n: int, stride: int = 1):
 
 
 def availability_week_path(fx: Fixtures) -> str:
-    return f"/api/v1/availability/?from={fx.week1}&to={fx.week1 + timedelta(days=6)}&page_size=500"
+    return (
+        f"/api/v1/availability/?service={fx.service60.pk}&from={fx.week1}&to={fx.week1 + timedelta(days=6)}"
+        "&page_size=500"
+    )
 
 
-def availability_day_path(fx: Fixtures) -> str:
-    """The first therapist's first day of week 1 (warm-up and SQL count; the load rotates both)."""
-    return f"/api/v1/availability/?from={fx.week1}&to={fx.week1}&therapist={fx.therapist_ids[0]}"
+def availability_day_path(fx: Fixtures, day: date, therapist_id: int) -> str:
+    return f"/api/v1/availability/?service={fx.service60.pk}&from={day}&to={day}&therapist={therapist_id}"
+
+
+def booking_list_path(fx: Fixtures, day: date, location_id: int) -> str:
+    return f"/api/v1/bookings/?from={day}&to={day}&location={location_id}&page_size={LIST_PAGE_SIZE}"
+
+
+def day_sheet_path(day: date) -> str:
+    return f"/api/v1/therapists/me/day/?date={day}"
 
 
 def scenario_requests(fx: Fixtures):
@@ -185,6 +386,7 @@ def scenario_requests(fx: Fixtures):
     week1_days = [fx.week1 + timedelta(days=i) for i in range(5)]
     two_weeks = week1_days + [fx.week2 + timedelta(days=i) for i in range(5)]
     week_path = availability_week_path(fx)
+    location_ids = [loc.pk for loc in fx.locations]
 
     def healthz(worker, n):
         return "GET", "/healthz/", None
@@ -195,53 +397,65 @@ def scenario_requests(fx: Fixtures):
     def availability_day(worker, n):
         therapist = rotate(fx.therapist_ids, worker, n, 7)
         day = rotate(two_weeks, worker, n // len(fx.therapist_ids), 3)
-        return "GET", f"/api/v1/availability/?from={day}&to={day}&therapist={therapist}", None
+        return "GET", availability_day_path(fx, day, therapist), None
 
     def day_sheet(worker, n):
-        # The worker's therapist token is picked per request: see day_sheet_clients.
-        day = rotate(week1_days, worker, n)
-        return "GET", f"/api/v1/therapists/me/day/?date={day}", None
+        # The worker's therapist token is picked per request: see load_plan.
+        return "GET", day_sheet_path(rotate(week1_days, worker, n)), None
+
+    def booking_list(worker, n):
+        return "GET", booking_list_path(fx, rotate(week1_days, worker, n // 2), location_ids[n % 2]), None
 
     def assess(worker, n):
         return "POST", "/api/v1/intake/assess/", ASSESS_ANSWERS
 
     def booking(worker, n):
-        slots = fx.booking_slots[worker]
-        if n >= len(slots):
+        planned = fx.booking_plan[worker]
+        if n >= len(planned):
             return None
-        return "POST", "/api/v1/bookings/", {"slot": slots[n], "intake": {"answers": BOOKING_ANSWERS}}
+        return "POST", "/api/v1/bookings/", booking_body(planned[n])
 
     return {
         "healthz": healthz,
         "availability_week": availability_week,
         "availability_day": availability_day,
         "day_sheet": day_sheet,
+        "booking_list": booking_list,
         "intake_assess": assess,
         "booking_create": booking,
     }
 
 
+def _code(payload: bytes) -> str:
+    import json
+
+    try:
+        return json.loads(payload).get("code", "?")
+    except (ValueError, AttributeError):
+        return "?"
+
+
 def run_contention(port: int, fx: Fixtures) -> tuple[Result, dict]:
-    """50 clients at once on one slot, 20 times: exactly one 201 each time, the rest 409."""
-    clients = [Client(port, token) for token in fx.contention_tokens]
+    """400 clients, each its own account, post at once (a barrier) bookings at overlapping times; then
+    the database is asked whether anything overlaps that must not."""
+    clients = [Client(port, a.token, timeout=120) for a in fx.contention]
     result = Result(name="contention", concurrency=len(clients))
     barrier = threading.Barrier(len(clients))
-    per_round = [defaultdict(int) for _ in fx.contention_slots]
+    codes = Counter()
     lock = threading.Lock()
 
     def work(i: int) -> None:
-        for r, slot in enumerate(fx.contention_slots):
-            barrier.wait()
-            body = {"slot": slot, "intake": {"answers": BOOKING_ANSWERS}}
-            status, seconds, payload = clients[i].request("POST", "/api/v1/bookings/", body)
-            with lock:
-                result.latencies.append(seconds)
-                result.statuses[status] += 1
-                per_round[r][status] += 1
-                if status not in (201, 409):
-                    result.errors += 1
-                    if len(result.error_samples) < 5:
-                        result.error_samples.append(f"{status}: {payload[:300]!r}")
+        barrier.wait()
+        status, seconds, payload = clients[i].request("POST", "/api/v1/bookings/", fx.contention[i].body)
+        with lock:
+            result.latencies.append(seconds)
+            result.statuses[status] += 1
+            if status == 409:
+                codes[_code(payload)] += 1
+            if status not in (201, 409):
+                result.errors += 1
+                if len(result.error_samples) < 5:
+                    result.error_samples.append(f"{status}: {payload[:300]!r}")
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(clients))]
     result.started_at = time.perf_counter()
@@ -254,47 +468,119 @@ def run_contention(port: int, fx: Fixtures) -> tuple[Result, dict]:
     result.requests = len(result.latencies)
     for c in clients:
         c.close()
-
-    from django.db.models import Count
-
-    from booking.models import Booking
-
-    confirmed = dict(
-        Booking.objects.filter(slot_id__in=fx.contention_slots, status=Booking.Status.CONFIRMED)
-        .values_list("slot_id")
-        .annotate(n=Count("id"))
-        .values_list("slot_id", "n")
-    )
-    rounds = [
+    check = contention_check(fx.contention_user_ids)
+    check.update(
         {
-            "slot": slot,
-            "created_201": per_round[r].get(201, 0),
-            "refused_409": per_round[r].get(409, 0),
-            "confirmed_in_db": confirmed.get(slot, 0),
+            "attempts": len(fx.contention),
+            "offered_starts_aimed_at": fx.contention_offers,
+            "created_201": result.statuses.get(201, 0),
+            "refused_409": result.statuses.get(409, 0),
+            "refusal_codes": dict(codes),
+            "server_errors": sum(n for status, n in result.statuses.items() if status >= 500 or status == 0),
         }
-        for r, slot in enumerate(fx.contention_slots)
-    ]
-    check = {
-        "rounds": rounds,
-        "one_per_slot": int(all(r["confirmed_in_db"] == 1 and r["created_201"] == 1 for r in rounds)),
-        "server_errors": sum(n for status, n in result.statuses.items() if status >= 500 or status == 0),
-    }
+    )
+    check["created_match_db"] = int(check["created_201"] == check["bookings_in_db"])
+    check["no_overlap"] = int(
+        check["created_match_db"]
+        and not any(check[k] for k in ("therapist_overlaps", "room_overlaps", "client_overlaps", "outside_shift"))
+        and not any(check[k] for k in ("in_time_off", "in_closure", "midtown_without_room"))
+    )
     return result, check
+
+
+_CONTENTION_CHECKS = {
+    "bookings_in_db": "SELECT count(*) FROM booking_booking WHERE client_id = ANY(%(ids)s) AND status = 'confirmed'",
+    # Invariants 1-3 (the exclusion constraints), counted by hand over the whole table, pairs with a new booking.
+    "therapist_overlaps": """
+        SELECT count(*) FROM booking_booking a JOIN booking_booking b
+          ON a.therapist_id = b.therapist_id AND a.id < b.id
+         AND tstzrange(a.starts_at, a.occupied_until) && tstzrange(b.starts_at, b.occupied_until)
+        WHERE a.status IN ('confirmed', 'held') AND b.status IN ('confirmed', 'held')
+          AND (a.client_id = ANY(%(ids)s) OR b.client_id = ANY(%(ids)s))""",
+    "room_overlaps": """
+        SELECT count(*) FROM booking_booking a JOIN booking_booking b
+          ON a.room_id = b.room_id AND a.id < b.id
+         AND tstzrange(a.starts_at, a.occupied_until) && tstzrange(b.starts_at, b.occupied_until)
+        WHERE a.status IN ('confirmed', 'held') AND b.status IN ('confirmed', 'held')
+          AND (a.client_id = ANY(%(ids)s) OR b.client_id = ANY(%(ids)s))""",
+    "client_overlaps": """
+        SELECT count(*) FROM booking_booking a JOIN booking_booking b
+          ON a.client_id = b.client_id AND a.id < b.id
+         AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
+        WHERE a.status = 'confirmed' AND b.status = 'confirmed' AND a.client_id = ANY(%(ids)s)""",
+    # Invariant 5 (checked by the service under the therapist's lock): inside a shift, outside time off
+    # and closures; a location with rooms gives every session one.
+    "outside_shift": """
+        SELECT count(*) FROM booking_booking b
+        WHERE b.client_id = ANY(%(ids)s) AND b.status = 'confirmed' AND NOT EXISTS (
+            SELECT 1 FROM booking_shift s WHERE s.therapist_id = b.therapist_id AND s.location_id = b.location_id
+               AND s.starts_at <= b.starts_at AND s.ends_at >= b.ends_at)""",
+    "in_time_off": """
+        SELECT count(*) FROM booking_booking b JOIN booking_timeoff o ON o.therapist_id = b.therapist_id
+         AND tstzrange(o.starts_at, o.ends_at) && tstzrange(b.starts_at, b.occupied_until)
+        WHERE b.client_id = ANY(%(ids)s) AND b.status = 'confirmed'""",
+    "in_closure": """
+        SELECT count(*) FROM booking_booking b JOIN booking_closure z ON z.location_id = b.location_id
+         AND (z.room_id IS NULL OR z.room_id = b.room_id)
+         AND tstzrange(z.starts_at, z.ends_at) && tstzrange(b.starts_at, b.occupied_until)
+        WHERE b.client_id = ANY(%(ids)s) AND b.status = 'confirmed'""",
+    "midtown_without_room": """
+        SELECT count(*) FROM booking_booking b JOIN clinic_location l ON l.id = b.location_id
+        WHERE b.client_id = ANY(%(ids)s) AND b.status = 'confirmed' AND l.uses_rooms AND b.room_id IS NULL""",
+}
+
+
+def contention_check(user_ids: list[int]) -> dict:
+    """What the database holds after contention: the new bookings, and every overlap that must not be."""
+    from django.db import connection
+
+    check = {}
+    with connection.cursor() as cursor:
+        for name, sql in _CONTENTION_CHECKS.items():
+            cursor.execute(sql, {"ids": user_ids})
+            check[name] = cursor.fetchone()[0]
+        cursor.execute(
+            """SELECT (b.room_id IS NOT NULL), count(*), count(DISTINCT b.therapist_id)
+               FROM booking_booking b WHERE b.client_id = ANY(%(ids)s) AND b.status = 'confirmed' GROUP BY 1""",
+            {"ids": user_ids},
+        )
+        check["created_by_kind"] = {
+            ("with room" if with_room else "without room"): {"bookings": n, "therapists": t}
+            for with_room, n, t in cursor.fetchall()
+        }
+    return check
 
 
 def one_request_of_each(fx: Fixtures) -> dict[str, tuple]:
     """(method, path, body, token) of one request per scenario, for its SQL (booking_create: a 201;
-    contention: the typical answer, a 409 on a slot already taken)."""
-    booking = {"slot": fx.inprocess_slot, "intake": {"answers": BOOKING_ANSWERS}}
-    taken = {"slot": fx.contention_slots[0], "intake": {"answers": BOOKING_ANSWERS}}
+    contention: the typical answer, a 409 on a time a contention winner took)."""
+    from booking.models import Booking
+
+    taken = (
+        Booking.objects.filter(client_id__in=fx.contention_user_ids, status="confirmed", therapist__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    body = (
+        {
+            "service": taken.service_id,
+            "starts_at": taken.starts_at.isoformat(),
+            "therapist": taken.therapist_id,
+            "location": taken.location_id,
+            "intake": {"answers": BOOKING_ANSWERS},
+        }
+        if taken
+        else fx.contention[0].body
+    )
     return {
         "healthz": ("GET", "/healthz/", None, None),
         "availability_week": ("GET", availability_week_path(fx), None, None),
-        "availability_day": ("GET", availability_day_path(fx), None, None),
-        "day_sheet": ("GET", f"/api/v1/therapists/me/day/?date={fx.week1}", None, fx.therapist_tokens[0]),
+        "availability_day": ("GET", availability_day_path(fx, fx.week1, fx.therapist_ids[0]), None, None),
+        "day_sheet": ("GET", day_sheet_path(fx.week1), None, fx.therapist_tokens[0]),
+        "booking_list": ("GET", booking_list_path(fx, fx.week1, fx.locations[-1].pk), None, fx.staff_token),
         "intake_assess": ("POST", "/api/v1/intake/assess/", ASSESS_ANSWERS, None),
-        "booking_create": ("POST", "/api/v1/bookings/", booking, fx.inprocess_token),
-        "contention": ("POST", "/api/v1/bookings/", taken, fx.inprocess_token),
+        "booking_create": ("POST", "/api/v1/bookings/", booking_body(fx.inprocess_booking), fx.inprocess_token),
+        "contention": ("POST", "/api/v1/bookings/", body, fx.inprocess_token),
     }
 
 
@@ -303,7 +589,7 @@ def warm_up(port: int, fx: Fixtures) -> None:
     warm = [
         ("GET", "/healthz/", None),
         ("GET", availability_week_path(fx), None),
-        ("GET", availability_day_path(fx), None),
+        ("GET", availability_day_path(fx, fx.week1, fx.therapist_ids[0]), None),
         ("POST", "/api/v1/intake/assess/", ASSESS_ANSWERS),
     ]
     drive(
@@ -312,27 +598,31 @@ def warm_up(port: int, fx: Fixtures) -> None:
         next_request=lambda w, n: warm[n % len(warm)],
         ok_statuses={200},
         max_requests=200,
-        max_seconds=20,
+        max_seconds=30,
     )
     drive(
         "warm-up day sheet",
         clients=[Client(port, t) for t in fx.therapist_tokens[:8]],
-        next_request=lambda w, n: ("GET", f"/api/v1/therapists/me/day/?date={fx.week1}", None),
+        next_request=lambda w, n: ("GET", day_sheet_path(fx.week1), None),
         ok_statuses={200},
         max_requests=40,
+        max_seconds=10,
+    )
+    drive(
+        "warm-up booking list",
+        clients=[Client(port, fx.staff_token) for _ in range(4)],
+        next_request=lambda w, n: ("GET", booking_list_path(fx, fx.week1, fx.locations[n % 2].pk), None),
+        ok_statuses={200},
+        max_requests=20,
         max_seconds=10,
     )
     drive(
         "warm-up booking",
         clients=[Client(port, fx.warmup_token)],
         ok_statuses={201},
-        max_requests=len(fx.warmup_slots),
+        max_requests=len(fx.warmup_bookings),
         max_seconds=10,
-        next_request=lambda w, n: (
-            "POST",
-            "/api/v1/bookings/",
-            {"slot": fx.warmup_slots[n], "intake": {"answers": BOOKING_ANSWERS}},
-        ),
+        next_request=lambda w, n: ("POST", "/api/v1/bookings/", booking_body(fx.warmup_bookings[n])),
     )
 
 
@@ -362,26 +652,29 @@ def load_plan(port: int, fx: Fixtures, *, read_concurrency: int, seconds: float)
         RoundRobinClient([Client(port, t) for t in fx.therapist_tokens[w::read_concurrency]])
         for w in range(read_concurrency)
     ]
+    # The booking load: each client's accounts take turns, as the plan expects.
+    booking_clients = [RoundRobinClient([Client(port, t) for t in tokens]) for tokens in fx.booking_tokens]
     return [
         Load("healthz", anon(read_concurrency), requests["healthz"], {200}, 50_000, seconds * 0.5),
         Load("healthz@8", anon(8), requests["healthz"], {200}, 50_000, seconds * 0.5),
         Load("availability_week", anon(read_concurrency), requests["availability_week"], {200}, 5_000, seconds),
         Load("availability_day", anon(read_concurrency), requests["availability_day"], {200}, 20_000, seconds),
         Load("day_sheet", day_sheet_clients, requests["day_sheet"], {200}, 20_000, seconds),
-        Load("intake_assess", anon(8), requests["intake_assess"], {200}, 50_000, seconds),
         Load(
-            "booking_create",
-            [Client(port, t) for t in fx.booking_tokens],
-            requests["booking_create"],
-            {201},
-            3_000,
-            seconds * 2,
+            "booking_list",
+            [Client(port, fx.staff_token) for _ in range(read_concurrency)],
+            requests["booking_list"],
+            {200},
+            20_000,
+            seconds,
         ),
+        Load("intake_assess", anon(8), requests["intake_assess"], {200}, 50_000, seconds),
+        Load("booking_create", booking_clients, requests["booking_create"], {201}, BOOKING_MAX_REQUESTS, seconds * 2),
     ]
 
 
 class RoundRobinClient:
-    """Several users' connections behind one worker: each request goes out as the next user."""
+    """Several users' connections behind one worker: request n goes out as user n mod len(users)."""
 
     def __init__(self, clients: list[Client]):
         self.clients = clients
@@ -397,29 +690,29 @@ class RoundRobinClient:
             c.close()
 
 
-# --- Slot generation ---------------------------------------------------------------------
+# --- Shift generation ---------------------------------------------------------------------
 
 
 class _Rollback(Exception):
     pass
 
 
-def slot_generation(fx: Fixtures, repeats: int) -> dict:
-    """slots_generate for all therapists over 92 days past the built range, rolled back each time."""
+def shift_generation(fx: Fixtures, repeats: int) -> dict:
+    """shifts_generate for all therapists over the 92 days past the built range, rolled back each time."""
     from django.db import transaction
 
-    from booking.models import Slot
-    from booking.schedule import MAX_GENERATE_DAYS, slots_generate
+    from booking.models import Shift
+    from booking.schedule import MAX_GENERATE_DAYS, shifts_generate
 
-    last = Slot.objects.order_by("-starts_at").values_list("starts_at", flat=True).first()
-    start = last.astimezone(fx.clinic.tz).date() + timedelta(days=1)
+    last = Shift.objects.order_by("-starts_at").values_list("starts_at", flat=True).first()
+    start = last.astimezone(fx.tz).date() + timedelta(days=1)
     end = start + timedelta(days=MAX_GENERATE_DAYS - 1)
     times, created = [], 0
     for _ in range(repeats):
         try:
             with transaction.atomic():
                 began = time.perf_counter()
-                created = slots_generate(start=start, end=end).created
+                created = shifts_generate(start=start, end=end).created
                 times.append(time.perf_counter() - began)
                 raise _Rollback
         except _Rollback:
@@ -427,6 +720,7 @@ def slot_generation(fx: Fixtures, repeats: int) -> dict:
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
+        "days": MAX_GENERATE_DAYS,
         "therapists": len(fx.therapist_ids),
         "created": created,
         "runs_s": [round(t, 3) for t in times],
