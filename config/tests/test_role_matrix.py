@@ -28,6 +28,8 @@ from clinic.tests.factories import (
     AdminFactory,
     ClientFactory,
     LocationFactory,
+    RoomFactory,
+    ServiceFactory,
     StaffFactory,
     TherapistFactory,
     clinic_configure,
@@ -63,6 +65,8 @@ class World:
     time_off: object
     shift: object
     closure: object
+    room: object
+    service: object
 
     def fmt(self, path: str) -> str:
         return path.format(
@@ -75,6 +79,9 @@ class World:
             time_off=self.time_off.pk,
             shift=self.shift.pk,
             closure=self.closure.pk,
+            location=self.room.location_id,
+            room=self.room.pk,
+            service=self.service.pk,
             token=self.therapist.feed_token,
             today=timezone.localdate().isoformat(),
             week=(timezone.localdate() + timedelta(days=7)).isoformat(),
@@ -119,6 +126,9 @@ def build_world() -> World:
         closure=ClosureFactory(
             location=schedule_location, starts_at=soon + timedelta(days=25), ends_at=soon + timedelta(days=26)
         ),
+        # A room (of a location with rooms) and a service nobody booked: they may be changed, the room deleted.
+        room=RoomFactory(location__name="Rooms"),
+        service=ServiceFactory(),
     )
 
 
@@ -192,6 +202,38 @@ MATRIX = [
     ("POST", "therapists/", "/api/v1/therapists/", therapist_body, FRONT_DESK_201),
     ("GET", "therapists/{}/", "/api/v1/therapists/{therapist}/", None, ANYONE),
     ("PATCH", "therapists/{}/", "/api/v1/therapists/{therapist}/", lambda w: {"bio": "New bio"}, FRONT_DESK),
+    # Locations, rooms, services
+    ("GET", "locations/", "/api/v1/locations/", None, ANYONE),
+    (
+        "POST",
+        "locations/",
+        "/api/v1/locations/",
+        lambda w: {"name": f"L-{uuid.uuid4().hex[:8]}", "time_zone": "Europe/Paris"},
+        FRONT_DESK_201,
+    ),
+    ("GET", "locations/{}/", "/api/v1/locations/{location}/", None, ANYONE),
+    ("PATCH", "locations/{}/", "/api/v1/locations/{location}/", lambda w: {"address": "2 Side St"}, FRONT_DESK),
+    ("GET", "rooms/", "/api/v1/rooms/", None, FRONT_DESK),
+    (
+        "POST",
+        "rooms/",
+        "/api/v1/rooms/",
+        lambda w: {"location": w.room.location_id, "name": f"R-{uuid.uuid4().hex[:8]}"},
+        FRONT_DESK_201,
+    ),
+    ("GET", "rooms/{}/", "/api/v1/rooms/{room}/", None, FRONT_DESK),
+    ("PATCH", "rooms/{}/", "/api/v1/rooms/{room}/", lambda w: {"name": "Blue room"}, FRONT_DESK),
+    ("DELETE", "rooms/{}/", "/api/v1/rooms/{room}/", None, FRONT_DESK_204),
+    ("GET", "services/", "/api/v1/services/", None, ANYONE),
+    (
+        "POST",
+        "services/",
+        "/api/v1/services/",
+        lambda w: {"name": "Massage, 45 min", "duration_minutes": 45, "buffer_minutes": 5, "price": "70.00"},
+        FRONT_DESK_201,
+    ),
+    ("GET", "services/{}/", "/api/v1/services/{service}/", None, ANYONE),
+    ("PATCH", "services/{}/", "/api/v1/services/{service}/", lambda w: {"price": "95.00"}, FRONT_DESK),
     # Schedules: working hours, shifts, time off, closures
     ("GET", "working-hours/", "/api/v1/working-hours/", None, FRONT_DESK),
     (
