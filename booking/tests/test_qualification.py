@@ -5,6 +5,8 @@
   `therapist_not_qualified` warning on the booking, which then needs review:
   in the API (any role), the list filter, the day sheet, the calendar feed
   and a mail to the therapist.
+- A front-desk booking's pending intake, completed with such answers, is
+  kept the same way: the booking stands, with the warning.
 - `POST .../review/` into a modality the therapist does not give is a 409
   `therapist_not_qualified`, as booking such a therapist is.
 
@@ -19,8 +21,20 @@ from booking import services
 from booking.errors import TherapistNotQualified
 from booking.ics import therapist_calendar
 from booking.models import Booking
-from booking.tests.helpers import BOOKINGS, DEEP_TISSUE, NEEDS_REVIEW, NOW, THERAPEUTIC, assert_conflict, frozen, local
-from booking.tests.helpers import slot_at as make_slot
+from booking.tests.helpers import (
+    BOOKINGS,
+    DEEP_TISSUE,
+    NEEDS_REVIEW,
+    NOW,
+    THERAPEUTIC,
+    assert_conflict,
+    booked,
+    frozen,
+    hour_service,
+    local,
+    new_york,
+    works,
+)
 from clinic.tests.factories import TherapistFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,18 +49,41 @@ def _now():
         yield
 
 
+FRIDAY_9 = local(2026, 12, 4, 9)
+
+
 @pytest.fixture
-def gentle():
+def place(clinic):
+    return new_york()
+
+
+@pytest.fixture
+def service(clinic):
+    return hour_service()
+
+
+def _working(therapist, place):
+    """`therapist`, working at `place` every day of December from 08:00 to 20:00."""
+    works(therapist, place)
+    return therapist
+
+
+@pytest.fixture
+def gentle(place):
     """A therapist trained in therapeutic massage only."""
-    return TherapistFactory(gives_therapeutic=True, gives_deep_tissue=False)
+    return _working(TherapistFactory(gives_therapeutic=True, gives_deep_tissue=False), place)
 
 
 @pytest.fixture
-def booking(clinic, client_user, gentle):
+def therapist(place):
+    """The root conftest's therapist (trained in both), working at `place`."""
+    return _working(TherapistFactory(), place)
+
+
+@pytest.fixture
+def booking(client_user, gentle, service):
     """client_user's therapeutic booking with `gentle`, three days ahead."""
-    return services.booking_create(
-        client=client_user, slot_id=make_slot(gentle, local(2026, 12, 4, 9)).pk, answers=THERAPEUTIC
-    )
+    return booked(client_user, service, FRIDAY_9, THERAPEUTIC, therapist=gentle)
 
 
 def _url(booking, action: str = "") -> str:
@@ -109,10 +146,10 @@ class TestIntakeChange:
         assert (body["warnings"], body["needs_review"]) == ([WARNING], True)
 
     def test_the_needs_review_filter_finds_it(
-        self, as_user, client_user, staff_user, booking, django_capture_on_commit_callbacks
+        self, as_user, client_user, staff_user, booking, place, django_capture_on_commit_callbacks
     ):
-        calm = services.booking_create(
-            client=client_user, slot_id=make_slot(TherapistFactory(), local(2026, 12, 7, 9)).pk, answers=THERAPEUTIC
+        calm = booked(
+            client_user, booking.service, local(2026, 12, 7, 9), therapist=_working(TherapistFactory(), place)
         )
         _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
         api = as_user(staff_user)
@@ -161,11 +198,9 @@ class TestIntakeChange:
         assert (body["warnings"], body["needs_review"]) == ([], False)
 
     def test_a_trained_therapist_gets_no_warning(
-        self, as_user, clinic, client_user, therapist, django_capture_on_commit_callbacks
+        self, as_user, client_user, therapist, service, django_capture_on_commit_callbacks
     ):
-        booking = services.booking_create(
-            client=client_user, slot_id=make_slot(therapist, local(2026, 12, 4, 9)).pk, answers=THERAPEUTIC
-        )
+        booking = booked(client_user, service, FRIDAY_9, THERAPEUTIC, therapist=therapist)
 
         _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
 
@@ -194,15 +229,61 @@ class TestIntakeChange:
         assert not _feed_summary(gentle, booking).endswith("(intake needs review)")
 
     def test_a_move_to_a_trained_therapist_settles_it(
-        self, as_user, client_user, booking, django_capture_on_commit_callbacks
+        self, as_user, client_user, booking, place, django_capture_on_commit_callbacks
     ):
         _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
-        trained = make_slot(TherapistFactory(gives_deep_tissue=True), local(2026, 12, 8, 14))
+        trained = _working(TherapistFactory(gives_deep_tissue=True), place)
 
-        response = as_user(client_user).post(_url(booking, "reschedule"), {"slot": trained.pk}, format="json")
+        response = as_user(client_user).post(
+            _url(booking, "reschedule"),
+            {"starts_at": local(2026, 12, 8, 14).isoformat(), "therapist": trained.pk},
+            format="json",
+        )
 
         assert response.status_code == 200, response.json()
         assert (response.json()["modality"], response.json()["warnings"]) == ("deep_tissue", [])
+
+
+# --- A front-desk booking's intake, completed later ----------------------------------------
+
+
+class TestPendingIntake:
+    @pytest.fixture
+    def phoned(self, staff_user, client_user, gentle, service):
+        """A front-desk booking of client_user with `gentle`, its intake pending."""
+        return booked(client_user, service, FRIDAY_9, therapist=gentle, by=staff_user)
+
+    def test_a_deep_tissue_intake_keeps_the_booking_with_the_warning(
+        self, as_user, client_user, phoned, django_capture_on_commit_callbacks
+    ):
+        response = _put_answers(as_user, client_user, phoned, DEEP_TISSUE, django_capture_on_commit_callbacks)
+
+        assert response.json()["warnings"] == [WARNING]
+        body = as_user(client_user).get(_url(phoned)).json()
+        assert (body["status"], body["intake_status"], body["suggested_modality"]) == (
+            "confirmed",
+            "complete",
+            "deep_tissue",
+        )
+        assert (body["warnings"], body["needs_review"]) == ([WARNING], True)
+
+    def test_the_front_desk_books_any_therapist_while_the_intake_is_pending(
+        self, as_user, staff_user, client_user, gentle, service
+    ):
+        # no answers, no modality to check: even a therapist trained in one modality only
+        response = as_user(staff_user).post(
+            BOOKINGS,
+            {
+                "client": client_user.pk,
+                "service": service.pk,
+                "starts_at": FRIDAY_9.isoformat(),
+                "therapist": gentle.pk,
+            },
+            format="json",
+        )
+
+        assert response.status_code == 201, response.json()
+        assert (response.json()["modality"], response.json()["warnings"]) == (None, [])
 
 
 # --- A review into a modality the therapist does not give ----------------------------------
@@ -222,21 +303,17 @@ class TestReview:
         assert (after.reviewed_modality, after.reviewed_at, after.review_note) == ("", None, "")
         assert (before.reviewed_modality, before.updated_at) == (after.reviewed_modality, after.updated_at)
 
-    def test_a_therapist_trained_for_it_may(self, as_user, clinic, client_user, therapist):
-        booking = services.booking_create(
-            client=client_user, slot_id=make_slot(therapist, local(2026, 12, 4, 9)).pk, answers=THERAPEUTIC
-        )
+    def test_a_therapist_trained_for_it_may(self, as_user, client_user, therapist, service):
+        booking = booked(client_user, service, FRIDAY_9, THERAPEUTIC, therapist=therapist)
 
         response = as_user(therapist.user).post(_url(booking, "review"), {"modality": "deep_tissue"}, format="json")
 
         assert response.status_code == 200, response.json()
         assert (response.json()["modality"], response.json()["warnings"]) == ("deep_tissue", [])
 
-    def test_a_deep_tissue_only_therapist_may_not_review_into_therapeutic(self, as_user, clinic, client_user):
-        deep_only = TherapistFactory(gives_therapeutic=False, gives_deep_tissue=True)
-        booking = services.booking_create(
-            client=client_user, slot_id=make_slot(deep_only, local(2026, 12, 4, 9)).pk, answers=DEEP_TISSUE
-        )
+    def test_a_deep_tissue_only_therapist_may_not_review_into_therapeutic(self, as_user, client_user, place, service):
+        deep_only = _working(TherapistFactory(gives_therapeutic=False, gives_deep_tissue=True), place)
+        booking = booked(client_user, service, FRIDAY_9, DEEP_TISSUE, therapist=deep_only)
 
         response = as_user(deep_only.user).post(_url(booking, "review"), {"modality": "therapeutic"}, format="json")
 
