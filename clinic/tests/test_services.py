@@ -2,22 +2,38 @@
 
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from clinic.models import Clinic, Modality, Role, Therapist, User
+from clinic.models import Clinic, Location, Modality, Role, Service, Therapist, User
 from clinic.services import (
     EMAIL_TAKEN,
+    PRICE_MESSAGE,
+    ROOM_NAME_TAKEN,
+    SERVICE_BUFFER,
+    SERVICE_DURATION,
     account_create,
     clinic_update,
+    location_update,
     modalities_clean,
     role_flags,
+    room_create,
+    service_create,
+    service_update,
     therapist_create,
     therapist_update,
 )
-from clinic.tests.factories import ClientFactory, TherapistFactory, clinic_configure
+from clinic.tests.factories import (
+    ClientFactory,
+    LocationFactory,
+    RoomFactory,
+    ServiceFactory,
+    TherapistFactory,
+    clinic_configure,
+)
 
 PASSWORD = "plum-orchard-velvet-42"
 
@@ -294,6 +310,14 @@ class TestClinicUpdate:
             ("booking_horizon_days", 10_000),
             ("min_notice_hours", -2),
             ("cancellation_window_hours", 10**6),
+            ("currency", "usd"),
+            ("currency", "ÉUR"),
+            ("currency", "US"),
+            ("booking_step_minutes", 12),
+            ("booking_step_minutes", 0),
+            ("booking_step_minutes", True),
+            ("waitlist_hold_minutes", 4),
+            ("waitlist_hold_minutes", 24 * 60 + 1),
         ],
     )
     def test_policies_stay_in_range(self, field, value):
@@ -307,3 +331,61 @@ class TestClinicUpdate:
         with pytest.raises(ValidationError) as exc_info:
             clinic_update(clinic=clinic, id=2)
         assert list(exc_info.value.message_dict) == ["id"]
+
+
+# --- locations, rooms, services ----------------------------------------------------
+
+
+@pytest.mark.django_db
+class TestPlacesAndServices:
+    def test_a_location_keeps_its_fields_to_itself(self):
+        location = LocationFactory()
+        with pytest.raises(ValidationError) as exc_info:
+            location_update(location=location, id=99, name="New")
+        assert list(exc_info.value.message_dict) == ["id"]
+        assert Location.objects.get(pk=location.pk).name == location.name
+
+    def test_every_field_problem_of_a_service_is_reported_at_once(self):
+        with pytest.raises(ValidationError) as exc_info:
+            service_create(name="", duration_minutes=7, buffer_minutes=61, price=Decimal("-1"))
+        assert exc_info.value.message_dict == {
+            "name": ["This field cannot be blank."],
+            "duration_minutes": [SERVICE_DURATION.message],
+            "buffer_minutes": [SERVICE_BUFFER.message],
+            "price": [PRICE_MESSAGE],
+        }
+        assert not Service.objects.exists()
+
+    def test_a_service_update_changes_only_what_is_given(self):
+        service = ServiceFactory(price=Decimal("90"), buffer_minutes=10)
+        returned = service_update(service=service, price=Decimal("95.50"))
+        assert returned is service
+        service.refresh_from_db()
+        assert (service.price, service.buffer_minutes, service.duration_minutes) == (Decimal("95.50"), 10, 60)
+
+    def test_a_service_keeps_its_fields_to_itself(self):
+        service = ServiceFactory()
+        with pytest.raises(ValidationError) as exc_info:
+            service_update(service=service, currency="EUR")
+        assert list(exc_info.value.message_dict) == ["currency"]
+
+    def test_room_names_are_unique_per_location_only(self):
+        room = RoomFactory(name="Room 1")
+        with pytest.raises(ValidationError) as exc_info:
+            room_create(location=room.location, name="Room 1")
+        assert exc_info.value.message_dict == {"name": [ROOM_NAME_TAKEN]}
+        assert room_create(location=LocationFactory(), name="Room 1").pk
+
+    def test_therapist_update_gives_fresh_locations_to_the_caller(self):
+        first, second = LocationFactory(), LocationFactory()
+        therapist = Therapist.objects.prefetch_related("locations").get(pk=TherapistFactory(locations=[first]).pk)
+        assert list(therapist.locations.all()) == [first]  # prefetched
+        therapist_update(therapist=therapist, locations=[second])
+        assert list(therapist.locations.all()) == [second]
+
+    def test_a_therapist_created_at_locations(self):
+        location = LocationFactory()
+        therapist = therapist_create(
+            email="t@example.com", first_name="T", last_name="X", modalities=["therapeutic"], locations=[location]
+        )
+        assert list(therapist.locations.all()) == [location]
