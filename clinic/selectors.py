@@ -2,6 +2,7 @@
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -87,9 +88,12 @@ BOOKING_CONFIRMED = "confirmed"
 BOOKING_HELD = "held"
 
 
-def future_active_q(now=None) -> Q:
-    """Bookings that still need their therapist, location and room: confirmed or held (a hold not yet
-    expired: an expired one no longer counts), starting after `now`."""
+def future_active_q(now: datetime | None = None) -> Q:
+    """Bookings that still need their therapist, location and room, starting after `now`.
+
+    Confirmed ones, and held ones (a waitlist offer) whose hold has not
+    expired: an expired hold no longer counts, whatever its status says.
+    """
     now = now or timezone.now()
     return Q(starts_at__gt=now) & (Q(status=BOOKING_CONFIRMED) | Q(status=BOOKING_HELD, hold_expires_at__gt=now))
 
