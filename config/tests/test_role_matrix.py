@@ -8,7 +8,8 @@ Roles, relative to one booking: its client, another client, its therapist,
 another therapist, front-desk staff, an admin, and anonymous. A 409 where a
 role is allowed would hide a permission bug, so the world is built so that
 every allowed request succeeds (a future booking that may still be cancelled,
-a started one that may be marked done, a free slot to move to).
+a started one that may be marked done, free starts in a shift to book and to
+move to, a free room to move to).
 """
 
 import json
@@ -22,7 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from booking.models import TimeOff, WorkingHours
-from booking.tests.factories import BookingFactory, ClosureFactory, ShiftFactory, SlotFactory
+from booking.tests.factories import BookingFactory, ClosureFactory, ShiftFactory
 from clinic.tests.factories import (
     PASSWORD,
     AdminFactory,
@@ -59,8 +60,9 @@ class World:
     therapist: object
     booking: object
     past_booking: object
-    free_slot: object
-    spare_slot: object
+    free_start: object
+    spare_start: object
+    spare_room: object
     working_hours: object
     time_off: object
     shift: object
@@ -73,8 +75,7 @@ class World:
             booking=self.booking.pk,
             past_booking=self.past_booking.pk,
             therapist=self.therapist.pk,
-            free_slot=self.free_slot.pk,
-            spare_slot=self.spare_slot.pk,
+            booking_service=self.booking.service_id,
             working_hours=self.working_hours.pk,
             time_off=self.time_off.pk,
             shift=self.shift.pk,
@@ -104,17 +105,29 @@ def build_world() -> World:
         "admin": AdminFactory(),
     }
     soon = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    booking = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=soon))
+    # The booking, in a room of a location with rooms, inside a shift with free starts after it.
+    room = RoomFactory(location__name="Rooms")
+    therapist.locations.add(room.location)
+    ShiftFactory(therapist=therapist, location=room.location, starts_at=soon, ends_at=soon + timedelta(hours=8))
+    booked_room = RoomFactory(location=room.location, name="Booked")
+    booking = BookingFactory(
+        client=client, therapist=therapist, location=room.location, room=booked_room, starts_at=soon
+    )
     past_booking = BookingFactory(
-        client=client, slot=SlotFactory(therapist=therapist, starts_at=timezone.now() - timedelta(hours=2))
+        client=client,
+        therapist=therapist,
+        location=room.location,
+        service=booking.service,
+        starts_at=timezone.now() - timedelta(hours=2),
     )
     return World(
         users=users,
         therapist=therapist,
         booking=booking,
         past_booking=past_booking,
-        free_slot=SlotFactory(therapist=therapist, starts_at=soon + timedelta(days=1)),
-        spare_slot=SlotFactory(therapist=therapist, starts_at=soon + timedelta(days=2)),
+        free_start=soon + timedelta(hours=2),
+        spare_start=soon + timedelta(hours=4),
+        spare_room=RoomFactory(location=room.location, name="Spare"),
         working_hours=WorkingHours.objects.create(
             therapist=therapist, location=schedule_location, weekday=0, start_time="09:00", end_time="12:00"
         ),
@@ -127,7 +140,7 @@ def build_world() -> World:
             location=schedule_location, starts_at=soon + timedelta(days=25), ends_at=soon + timedelta(days=26)
         ),
         # A room (of a location with rooms) and a service nobody booked: they may be changed, the room deleted.
-        room=RoomFactory(location__name="Rooms"),
+        room=room,
         service=ServiceFactory(),
     )
 
@@ -285,16 +298,33 @@ MATRIX = [
     ("GET", "closures/{}/", "/api/v1/closures/{closure}/", None, FRONT_DESK),
     ("DELETE", "closures/{}/", "/api/v1/closures/{closure}/", None, FRONT_DESK_204),
     # Availability and intake
-    ("GET", "availability/", "/api/v1/availability/?from={today}&to={week}", None, ANYONE),
+    ("GET", "availability/", "/api/v1/availability/?service={booking_service}&from={today}&to={week}", None, ANYONE),
     ("GET", "intake/form/", "/api/v1/intake/form/", None, ANYONE),
     ("POST", "intake/assess/", "/api/v1/intake/assess/", lambda w: ANSWERS, ANYONE),
     # Bookings
+    # A client's body (with their answers), then the front desk's (for a client, without answers):
+    # each role is refused the other's shape with a 400.
     (
         "POST",
         "bookings/",
         "/api/v1/bookings/",
-        lambda w: {"slot": w.free_slot.pk, "intake": {"answers": ANSWERS}},
-        expect(403, anonymous=401, client=201, other_client=201),
+        lambda w: {
+            "service": w.booking.service_id,
+            "starts_at": w.free_start.isoformat(),
+            "intake": {"answers": ANSWERS},
+        },
+        expect(403, anonymous=401, client=201, other_client=201, staff=400, admin=400),
+    ),
+    (
+        "POST",
+        "bookings/",
+        "/api/v1/bookings/",
+        lambda w: {
+            "client": w.users["other_client"].pk,
+            "service": w.booking.service_id,
+            "starts_at": w.free_start.isoformat(),
+        },
+        expect(403, anonymous=401, staff=201, admin=201, client=400, other_client=400),
     ),
     ("GET", "bookings/", "/api/v1/bookings/", None, ANY_USER),
     (
@@ -303,6 +333,13 @@ MATRIX = [
         "/api/v1/bookings/{booking}/",
         None,
         expect(200, anonymous=401, other_client=404, other_therapist=404),
+    ),
+    (
+        "PATCH",
+        "bookings/{}/",
+        "/api/v1/bookings/{booking}/",
+        lambda w: {"room": w.spare_room.pk},
+        expect(403, anonymous=401, other_client=404, other_therapist=404, staff=200, admin=200),
     ),
     (
         "POST",
@@ -315,7 +352,7 @@ MATRIX = [
         "POST",
         "bookings/{}/reschedule/",
         "/api/v1/bookings/{booking}/reschedule/",
-        lambda w: {"slot": w.spare_slot.pk},
+        lambda w: {"starts_at": w.spare_start.isoformat()},
         expect(200, anonymous=401, other_client=404, other_therapist=404, therapist=403),
     ),
     (
