@@ -20,7 +20,11 @@ TARGETS = {
     "availability_week": [("p50 ≤ 25 ms", "p50_ms", _le, 25), ("≤ 3 queries", "queries", _le, 3)],
     "availability_day": [("p50 ≤ 3× healthz p50", "p50_x_healthz", _le, 3)],
     "booking_create": [("0 errors", "errors", _le, 0)],
-    "contention": [("no overlap (SQL)", "no_overlap", _ge, 1), ("0 5xx", "server_errors", _le, 0)],
+    "contention": [
+        ("no overlap (SQL)", "no_overlap", _ge, 1),
+        ("0 5xx", "server_errors", _le, 0),
+        ("no 409 while a fit was free", "refused_but_free", _le, 0),
+    ],
     "day_sheet": [("p50 ≤ 15 ms", "p50_ms", _le, 15), ("≤ 4 queries", "queries", _le, 4)],
     "shift_generation": [("≤ 3 s", "seconds", _le, 3)],
     "intake_assess": [("≥ 1000 req/s", "rps", _ge, 1000)],
@@ -117,7 +121,8 @@ def render_table(rows: dict, base: dict, cores: int = 2) -> str:
             verdict += (
                 f" — {row['created_201']} × 201, {row['refused_409']} × 409, {row['server_errors']} × 5xx of "
                 f"{row['attempts']}; overlaps in SQL: therapist {row['therapist_overlaps']}, room "
-                f"{row['room_overlaps']}, client {row['client_overlaps']}, outside a shift {row['outside_shift']}"
+                f"{row['room_overlaps']}, client {row['client_overlaps']}, outside a shift {row['outside_shift']}; "
+                f"refused though still offered after: {row['refused_but_free']}"
             )
         b = base.get(row["concurrency"], base.get(min(base)) if base else None) or {}
         hz = name == "healthz"

@@ -116,7 +116,8 @@ def run_load(server: Gunicorn, fx: scenarios.Fixtures, args, wanted) -> tuple[di
             f"  {'contention':<20} {result.requests:6d} requests in {result.seconds:5.1f} s: "
             f"{c['created_201']} × 201, {c['refused_409']} × 409 {c['refusal_codes']}, {c['server_errors']} × 5xx; "
             f"in the database {c['bookings_in_db']} new bookings, overlaps: therapist {c['therapist_overlaps']}, "
-            f"room {c['room_overlaps']}, client {c['client_overlaps']}, outside a shift {c['outside_shift']}",
+            f"room {c['room_overlaps']}, client {c['client_overlaps']}, outside a shift {c['outside_shift']}; "
+            f"refused though still offered after: {c['refused_but_free']}",
             flush=True,
         )
     return results, checks
