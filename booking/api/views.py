@@ -163,6 +163,7 @@ def _close_schema(verb: str):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             200: BookingSerializer,
+            400: OpenApiResponse(description="`Idempotency-Key` empty or longer than 255 characters."),
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,

@@ -10,7 +10,8 @@ against the test database. Each answer must:
 - have a documented Content-Type and a body matching the documented schema.
 
 Path ids are drawn half the time from a small world built for each test (a
-therapist with slots, working hours and time off, a booking of the client's),
+therapist with shifts at a location with rooms, working hours, time off, a
+closure, a service, a booking of the client's in a room),
 so the fuzz reaches real objects and not only 404s. Throttles are lifted:
 they are tested in test_security.py, and 429 is documented once for the
 whole API.
@@ -44,8 +45,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from booking.models import TimeOff, WorkingHours
-from booking.tests.factories import BookingFactory, SlotFactory
-from clinic.tests.factories import ClientFactory, StaffFactory, TherapistFactory, clinic_configure
+from booking.tests.factories import BookingFactory, ClosureFactory, ShiftFactory
+from clinic.tests.factories import (
+    ClientFactory,
+    RoomFactory,
+    ServiceFactory,
+    StaffFactory,
+    TherapistFactory,
+    clinic_configure,
+)
 
 MAX_EXAMPLES = 25
 # Three of the root conftest's ROLES: the fuzz is the slowest module, and who may do what is
@@ -102,16 +110,27 @@ def world(transactional_db, role):
     """Objects for the path ids to hit, and the caller's token header."""
     clinic_configure()
     client = ClientFactory()
-    therapist = TherapistFactory()
+    room = RoomFactory()
+    location = room.location
+    therapist = TherapistFactory(locations=[location])
+    service = ServiceFactory()
     soon = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    booking = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=soon))
-    SlotFactory(therapist=therapist, starts_at=soon + timedelta(days=1))
+    shift = ShiftFactory(therapist=therapist, location=location, starts_at=soon, ends_at=soon + timedelta(hours=8))
+    booking = BookingFactory(
+        client=client, therapist=therapist, location=location, room=room, service=service, starts_at=soon
+    )
     ids = {
         "bookings": booking.pk,
-        "slots": booking.slot_id,
+        "shifts": shift.pk,
         "therapists": therapist.pk,
+        "locations": location.pk,
+        "rooms": room.pk,
+        "services": service.pk,
+        "closures": ClosureFactory(
+            location=location, starts_at=soon + timedelta(days=25), ends_at=soon + timedelta(days=26)
+        ).pk,
         "working-hours": WorkingHours.objects.create(
-            therapist=therapist, weekday=1, start_time="09:00", end_time="17:00"
+            therapist=therapist, location=location, weekday=1, start_time="09:00", end_time="17:00"
         ).pk,
         "time-off": TimeOff.objects.create(
             therapist=therapist, starts_at=soon + timedelta(days=20), ends_at=soon + timedelta(days=21)
@@ -122,7 +141,7 @@ def world(transactional_db, role):
     if user is not None:
         _, token = AuthToken.objects.create(user)
         headers["Authorization"] = f"Token {token}"
-    return {"ids": ids, "headers": headers, "feed_token": therapist.feed_token}
+    return {"ids": ids, "headers": headers, "feed_token": therapist.feed_token, "service": service.pk}
 
 
 def known_object(operation, world) -> dict:
@@ -133,6 +152,8 @@ def known_object(operation, world) -> dict:
         fixed["path_parameters"] = {"id": world["ids"][resource]}
     if operation.path.endswith("calendar.ics"):
         fixed["query"] = {"token": world["feed_token"]}
+    if operation.path == "/api/v1/availability/":
+        fixed["query"] = {"service": world["service"]}
     return fixed
 
 
@@ -202,7 +223,7 @@ def as_client(replaying):
     return {"headers": {"Authorization": f"Token {token}"}}
 
 
-@pytest.mark.parametrize("path", ["/api/v1/slots/{id}/", "/api/v1/therapists/{id}/", "/api/v1/bookings/{id}/"])
+@pytest.mark.parametrize("path", ["/api/v1/shifts/{id}/", "/api/v1/therapists/{id}/", "/api/v1/bookings/{id}/"])
 def test_found_an_id_the_route_does_not_match_was_an_html_404(as_staff, path):
     assert replay("GET", path, world=as_staff, id=-1).status_code == 404  # JSON, documented
 
@@ -211,7 +232,7 @@ def test_found_an_id_the_route_does_not_match_was_an_html_404(as_staff, path):
     ("method", "path"),
     [
         ("POST", "/api/v1/bookings/{id}/cancel/"),
-        ("GET", "/api/v1/slots/"),
+        ("GET", "/api/v1/shifts/"),
         ("POST", "/api/v1/time-off/"),
         ("DELETE", "/api/v1/working-hours/{id}/"),
         ("GET", "/api/v1/bookings/{id}/intake/access-log/"),
@@ -225,8 +246,8 @@ def test_found_401_undocumented_where_a_login_is_required(replaying, method, pat
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/api/v1/slots/{id}/"),
-        ("POST", "/api/v1/slots/"),
+        ("GET", "/api/v1/shifts/{id}/"),
+        ("POST", "/api/v1/shifts/"),
         ("DELETE", "/api/v1/time-off/{id}/"),
         ("PATCH", "/api/v1/working-hours/{id}/"),
     ],
@@ -238,7 +259,7 @@ def test_found_403_undocumented_where_a_role_is_refused(as_client, method, path)
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/therapists/", "/api/v1/bookings/", "/api/v1/slots/", "/api/v1/time-off/", "/api/v1/working-hours/"],
+    ["/api/v1/therapists/", "/api/v1/bookings/", "/api/v1/shifts/", "/api/v1/time-off/", "/api/v1/working-hours/"],
 )
 def test_found_404_undocumented_for_a_page_past_the_end(as_staff, path):
     assert replay("GET", path, world=as_staff, query={"page": 99}).status_code == 404
@@ -246,7 +267,8 @@ def test_found_404_undocumented_for_a_page_past_the_end(as_staff, path):
 
 def test_found_404_undocumented_for_a_page_of_availability(replaying):
     day = timezone.localdate().isoformat()
-    assert replay("GET", "/api/v1/availability/", query={"from": day, "to": day, "page": 99}).status_code == 404
+    query = {"service": ServiceFactory().pk, "from": day, "to": day, "page": 99}
+    assert replay("GET", "/api/v1/availability/", query=query).status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/api/v1/time-off/", "/api/v1/working-hours/"])
@@ -281,6 +303,13 @@ def test_found_the_staff_view_of_a_therapist_matched_both_schemas_of_a_oneof(as_
 
 
 def test_found_working_hours_times_did_not_match_their_schema_format(as_staff):
-    hours = WorkingHours.objects.create(therapist=TherapistFactory(), weekday=1, start_time="09:00", end_time="17:30")
+    location = RoomFactory().location
+    hours = WorkingHours.objects.create(
+        therapist=TherapistFactory(locations=[location]),
+        location=location,
+        weekday=1,
+        start_time="09:00",
+        end_time="17:30",
+    )
     assert replay("GET", "/api/v1/working-hours/{id}/", world=as_staff, id=hours.pk).json()["end_time"] == "17:30:00"
     assert replay("GET", "/api/v1/working-hours/", world=as_staff).status_code == 200
