@@ -168,13 +168,14 @@ NULLABLE_MODALITY = serializers.ChoiceField(choices=Modality.choices, allow_null
 
 
 class BookingSerializer(serializers.Serializer):
-    """The booking as docs/api.md shows it: never the answers.
+    """A booking: never the intake's answers.
 
-    Front-desk staff see `flags` as `[]` (Privacy). While the intake is
-    pending (a front-desk booking), `modality`, `suggested_modality` and
-    `reviewed_at` are null and `flags` empty. Render bookings loaded by
-    `booking.selectors.booking_list_for` (their relations in the same query).
+    Front-desk staff see `flags` as `[]`. While the intake is pending (a
+    front-desk booking), `modality`, `suggested_modality` and `reviewed_at`
+    are null and `flags` empty.
     """
+
+    # Render bookings loaded by `booking.selectors.booking_list_for`: their relations come in the same query.
 
     id = serializers.IntegerField()
     service = ServiceRefSerializer()
@@ -300,7 +301,19 @@ class BookingRescheduleSerializer(serializers.Serializer):
 
 
 class BookingRoomSerializer(serializers.Serializer):
+    """Move the booking to another room: `room` is required."""
+
     room = id_field(help_text="A free active room of the booking's location.")
+
+    # Never partial. drf-spectacular documents a PATCH body as partial (every field
+    # optional), as DRF's UpdateModelMixin would parse it; this PATCH names the room or is a 400.
+    @property
+    def partial(self) -> bool:
+        return False
+
+    @partial.setter
+    def partial(self, value: bool) -> None:
+        pass
 
 
 class BookingReviewSerializer(serializers.Serializer):

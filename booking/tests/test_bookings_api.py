@@ -1317,3 +1317,42 @@ def test_a_patch_changes_the_room_only(api_as, booking, role):
     assert response.status_code in (400, 403, 404)
     assert response.status_code == {"staff": 400, "admin": 400, "client": 403, "therapist": 403}.get(role, 404)
     assert _snapshot(booking) == before
+
+
+# --- The schema ----------------------------------------------------------------------
+
+
+SCHEMA_ANSWERS = {
+    ("get", "/api/v1/availability/"): {"200", "400", "404"},
+    ("get", "/api/v1/bookings/"): {"200", "400", "401", "404"},
+    ("post", "/api/v1/bookings/"): {"201", "400", "401", "403", "409", "422"},
+    ("get", "/api/v1/bookings/{id}/"): {"200", "401", "404"},
+    ("patch", "/api/v1/bookings/{id}/"): {"200", "400", "401", "403", "404", "409"},
+    ("post", "/api/v1/bookings/{id}/cancel/"): {"200", "400", "401", "403", "404", "409", "422"},
+    ("post", "/api/v1/bookings/{id}/reschedule/"): {"200", "400", "401", "403", "404", "409", "422"},
+    ("post", "/api/v1/bookings/{id}/complete/"): {"200", "400", "401", "403", "404", "409", "422"},
+    ("post", "/api/v1/bookings/{id}/no-show/"): {"200", "400", "401", "403", "404", "409", "422"},
+    ("get", "/api/v1/bookings/{id}/intake/"): {"200", "401", "403", "404"},
+    ("put", "/api/v1/bookings/{id}/intake/"): {"200", "400", "401", "403", "404", "409"},
+    ("post", "/api/v1/bookings/{id}/review/"): {"200", "400", "401", "403", "404", "409"},
+    ("get", "/api/v1/bookings/{id}/intake/access-log/"): {"200", "401", "403", "404"},
+}
+
+
+def test_the_schema_documents_every_answer_and_both_bodies(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+
+    for (method, path), answers in SCHEMA_ANSWERS.items():
+        assert answers <= set(schema["paths"][path][method]["responses"]), (method, path)
+    create = schema["paths"][BOOKINGS]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    shapes = [ref["$ref"].rsplit("/", 1)[1] for ref in components[body]["oneOf"]]
+    assert shapes == ["BookingCreateRequest", "StaffBookingCreateRequest"]
+    assert set(components["BookingCreateRequest"]["required"]) == {"service", "starts_at", "intake"}
+    assert set(components["StaffBookingCreateRequest"]["required"]) == {"client", "service", "starts_at"}
+    assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]
+    assert components["BookingRoomRequest"]["required"] == ["room"]
+    assert set(components["Booking"]["required"]) == BOOKING_FIELDS
+    for code in ("slot_unavailable", "therapist_not_qualified", "client_overlap", "too_many_bookings"):
+        assert code in create["responses"]["409"]["description"]
