@@ -68,6 +68,9 @@ class _Counted:
         return self._rows
 
 
+MAX_OFFSET = 2**62
+
+
 class OfferedStartsPagination(PageNumberPagination):
     """Pages of offered starts: the page is computed in SQL with its exact count, one query a page.
 
@@ -83,10 +86,11 @@ class OfferedStartsPagination(PageNumberPagination):
         self.request = request
         size = self.get_page_size(request)
         raw = request.query_params.get(self.page_query_param) or "1"
-        number = int(raw) if raw.isdigit() else 0
-        if number < 1:
-            raise NotFound(self.invalid_page_message.format(page_number=raw, message="Not a page number."))
+        number = int(raw) if raw.isascii() and raw.isdigit() else 0
         offset = (number - 1) * size
+        # Past MAX_OFFSET no list reaches, and SQL's bigint OFFSET would overflow.
+        if number < 1 or offset > MAX_OFFSET:
+            raise NotFound(self.invalid_page_message.format(page_number=raw, message="Not a page of this list."))
         count, rows = fetch(size, offset)
         paginator = DjangoPaginator(_Counted(count, rows, offset), size)
         try:

@@ -197,7 +197,7 @@ def test_each_page_is_one_query_with_its_exact_count(api, therapist, service):
     assert offered_queries == 1
 
 
-@pytest.mark.parametrize("page", ["4", "0", "-1", "abc", "last"])
+@pytest.mark.parametrize("page", ["4", "0", "-1", "abc", "last", "²", "1.0", str(10**30)])
 def test_a_page_that_is_not_one_is_a_404(api, therapist, service, page):
     response = _friday(api, service, page_size=2, page=page)
 
