@@ -480,8 +480,10 @@ def booking_reschedule(
         ends_at = starts_at + timedelta(minutes=service.duration_minutes)
         _check_client_free(client_id, starts_at, ends_at, exclude_booking_id=booking.pk)
         modality = requested_modality(booking.intake)
-        new_therapist = _lock_therapist(new_therapist_id) if new_therapist_id != booking.therapist_id else None
-        if new_therapist is not None:
+        if new_therapist_id != booking.therapist_id:
+            new_therapist = Therapist.objects.filter(pk=new_therapist_id).first()
+            if new_therapist is None:
+                raise SlotUnavailable("No such therapist. Choose a time from the availability list.")
             _check_modality(new_therapist, modality)
         old_therapist_id = booking.therapist_id
         fields = {"sequence": booking.sequence + 1, "reminder_sent_at": None}
