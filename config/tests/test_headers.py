@@ -11,8 +11,15 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from booking.tests.factories import BookingFactory, SlotFactory
-from clinic.tests.factories import PASSWORD, ClientFactory, StaffFactory, TherapistFactory
+from booking.tests.factories import BookingFactory, ShiftFactory
+from clinic.tests.factories import (
+    PASSWORD,
+    ClientFactory,
+    LocationFactory,
+    ServiceFactory,
+    StaffFactory,
+    TherapistFactory,
+)
 from config.middleware import PUBLIC_API_ANSWERS
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +33,36 @@ def no_store(response) -> bool:
 
 @pytest.fixture
 def world(clinic):
-    """A client with a booking (and its intake) with a therapist; a staff member."""
-    therapist = TherapistFactory()
+    """A client's booking (and its intake) of a service with a therapist at a location, in their shift; staff."""
+    place = LocationFactory()
+    therapist = TherapistFactory(locations=[place])
+    service = ServiceFactory()
     client = ClientFactory()
-    soon = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    booking = BookingFactory(client=client, slot=SlotFactory(therapist=therapist, starts_at=soon))
-    return {"client": client, "therapist": therapist, "staff": StaffFactory(), "booking": booking}
+    shift = ShiftFactory(therapist=therapist, location=place)  # three days ahead, eight hours
+    booking = BookingFactory(
+        client=client, therapist=therapist, location=place, service=service, starts_at=shift.starts_at
+    )
+    return {
+        "client": client,
+        "therapist": therapist,
+        "staff": StaffFactory(),
+        "booking": booking,
+        "service": service,
+        "location": place,
+    }
+
+
+def url_of(path: str, world) -> str:
+    """`path` with the world's ids and dates (this week, in the clinic's zone) filled in."""
+    today = timezone.localdate()
+    return path.format(
+        booking=world["booking"].pk,
+        therapist=world["therapist"].pk,
+        service=world["service"].pk,
+        location=world["location"].pk,
+        today=today,
+        week=today + timedelta(days=7),
+    )
 
 
 # --- Cache-Control: no-store ------------------------------------------------------------------
@@ -48,18 +79,23 @@ def world(clinic):
         ("client", "/api/v1/bookings/{booking}/intake/access-log/"),
         ("therapist", "/api/v1/therapists/me/day/?date={today}"),
         ("therapist", "/api/v1/therapists/me/feed/"),
-        ("staff", "/api/v1/slots/"),
+        ("staff", "/api/v1/shifts/"),
+        ("staff", "/api/v1/working-hours/"),
+        ("staff", "/api/v1/time-off/"),
+        ("staff", "/api/v1/closures/"),
+        ("staff", "/api/v1/rooms/"),
         # Public reads, but signed in: staff see more (emails, inactive therapists).
         ("staff", "/api/v1/therapists/"),
         ("staff", "/api/v1/clinic/"),
-        ("client", "/api/v1/availability/?from={today}&to={week}"),
+        ("staff", "/api/v1/locations/"),
+        ("staff", "/api/v1/services/"),
+        ("client", "/api/v1/availability/?service={service}&from={today}&to={week}"),
+        ("staff", "/api/v1/availability/?service={service}&from={today}&to={week}&location={location}"),
     ],
 )
 def test_what_a_signed_in_user_reads_is_never_stored(as_user, world, role, path):
     user = world[role].user if role == "therapist" else world[role]
-    today = timezone.localdate()
-    url = path.format(booking=world["booking"].pk, today=today, week=today + timedelta(days=7))
-    response = as_user(user).get(url)
+    response = as_user(user).get(url_of(path, world))
     assert response.status_code == 200, response.content
     assert response["Cache-Control"] == "no-store"
 
@@ -116,15 +152,13 @@ def test_a_throttled_answer_is_never_stored(api, clinic, settings):
         "/api/v1/clinic/",
         "/api/v1/therapists/",
         "/api/v1/therapists/{therapist}/",
-        "/api/v1/availability/?from={today}&to={week}",
+        "/api/v1/availability/?service={service}&from={today}&to={week}",
         "/api/v1/intake/form/",
         "/api/schema/",
     ],
 )
 def test_public_answers_to_anonymous_callers_may_be_cached(api, world, path):
-    today = timezone.localdate()
-    url = path.format(therapist=world["therapist"].pk, today=today, week=today + timedelta(days=7))
-    response = api.get(url)
+    response = api.get(url_of(path, world))
     assert response.status_code == 200
     assert not no_store(response)
 
