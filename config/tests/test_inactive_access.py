@@ -1,16 +1,20 @@
 """An inactive account, or a therapist whose profile staff set inactive, loses everything at once:
 its API tokens, its calendar feed, the day sheet and the intakes (issue 10, finding 2)."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from booking.tests.factories import BookingFactory, SlotFactory
+from booking.models import Booking
+from booking.tests.factories import BookingFactory, ShiftFactory
+from clinic.errors import HasFutureBookings
 from clinic.models import Therapist
 from clinic.services import therapist_update
-from clinic.tests.factories import PASSWORD, TherapistFactory
+from clinic.tests.factories import PASSWORD, LocationFactory, ServiceFactory, TherapistFactory
 from intake.models import IntakeAccess
 
 DAY_SHEET = "/api/v1/therapists/me/day/"
@@ -37,10 +41,28 @@ def day_sheet_url() -> str:
     return f"{DAY_SHEET}?date={timezone.localdate().isoformat()}"
 
 
+def session_of(therapist: Therapist, days: int) -> Booking:
+    """A confirmed session of a service with `therapist` at their location, `days` from now in their
+    shift (on the hour), its intake awaiting review."""
+    place = therapist.locations.first() or LocationFactory()
+    therapist.locations.add(place)
+    starts_at = (timezone.now() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    shift = ShiftFactory(therapist=therapist, location=place, starts_at=starts_at)
+    return BookingFactory(
+        therapist=therapist,
+        location=place,
+        service=ServiceFactory(),
+        starts_at=shift.starts_at,
+        intake__needs_review=True,
+    )
+
+
 @pytest.fixture
 def booked(clinic, therapist):
-    """A confirmed booking of `therapist`'s, three days ahead, its intake awaiting review."""
-    return BookingFactory(slot=SlotFactory(therapist=therapist), intake__needs_review=True)
+    """A session of `therapist`'s three days ago, not yet closed: its client's name and intake are
+    theirs to read until they are deactivated. (In the past: v2 refuses to deactivate a
+    therapist with active future bookings, see TestUpcomingBookings.)"""
+    return session_of(therapist, days=-3)
 
 
 def intake_url(booking) -> str:
@@ -136,6 +158,55 @@ class TestInactiveTherapistLosesEverything:
         assert web.get(day_sheet_url()).status_code in (401, 403)
         assert web.get(intake_url(booked)).status_code in (401, 403)
         assert web.get(FEED_TOKEN).status_code in (401, 403)
+
+
+# --- A therapist with upcoming sessions ------------------------------------------------------------
+
+
+class TestUpcomingBookings:
+    """v2 refuses to deactivate a therapist whose active future bookings would be stranded
+    (docs/api.md: 409 `has_future_bookings`); a refusal changes nothing, tokens included."""
+
+    @pytest.fixture
+    def upcoming(self, booked, therapist):
+        return session_of(therapist, days=3)
+
+    def test_staff_are_refused_and_the_therapist_keeps_their_access(self, upcoming, therapist, staff_user):
+        token = token_for(therapist.user)
+        response = with_token(token_for(staff_user)).patch(
+            f"/api/v1/therapists/{therapist.pk}/", {"active": False}, format="json"
+        )
+        assert response.status_code == 409
+        assert response.json()["code"] == "has_future_bookings"
+        assert response.json()["conflicts"] == [upcoming.pk]
+        assert Therapist.objects.get(pk=therapist.pk).active
+        assert with_token(token).get(day_sheet_url()).status_code == 200
+        assert with_token(token).get(intake_url(upcoming)).status_code == 200
+        assert APIClient().get(feed_url(therapist)).status_code == 200
+
+    def test_the_service_refuses_and_revokes_nothing(self, upcoming, therapist):
+        token = token_for(therapist.user)
+        with pytest.raises(HasFutureBookings):
+            therapist_update(therapist=therapist, active=False)
+        assert AuthToken.objects.filter(user=therapist.user).exists()
+        assert with_token(token).get(intake_url(upcoming)).status_code == 200
+
+    @pytest.mark.parametrize(
+        "deactivate",
+        [
+            pytest.param(deactivate_user, id="user-deactivated"),
+            pytest.param(save_profile_inactive, id="profile-saved-inactive"),
+        ],
+    )
+    def test_deactivated_around_the_service_they_lose_everything_all_the_same(self, upcoming, therapist, deactivate):
+        token = token_for(therapist.user)
+        deactivate(therapist)
+        assert not AuthToken.objects.filter(user=therapist.user).exists()
+        assert with_token(token).get(intake_url(upcoming)).status_code == 401
+        assert with_token(token_for(therapist.user)).get(intake_url(upcoming)).status_code == 401
+        response = APIClient().get(feed_url(therapist))
+        assert response.status_code == 404
+        assert upcoming.client.last_name.encode() not in response.content
 
 
 def test_reactivating_a_therapist_revives_no_old_token(booked, therapist):
