@@ -5,7 +5,7 @@ import json
 import socket
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from unittest import mock
 
 import pytest
@@ -18,8 +18,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from booking.models import Slot
-from clinic.tests.factories import PASSWORD, ClientFactory, StaffFactory, TherapistFactory
+from booking.models import Shift
+from booking.tests.factories import ShiftFactory
+from clinic.tests.factories import (
+    PASSWORD,
+    ClientFactory,
+    LocationFactory,
+    ServiceFactory,
+    StaffFactory,
+    TherapistFactory,
+)
 from config.middleware import ApiGuardMiddleware
 from config.tests.test_settings import BASE_DIR, production_env
 
@@ -32,6 +40,8 @@ ADMIN_LOGIN = "/admin/login/"
 A, B = "203.0.113.10", "198.51.100.20"
 BAD_CREDENTIALS = {"non_field_errors": ["Unable to log in with the email and password given."]}
 DEFAULT_RATES = {"auth": "10000/min", "user": "10000/min", "anon": "10000/min"}
+# A booking the serializer refuses (no such service, no answers): a 400, before any rule of the clinic.
+BAD_BOOKING = {"service": 999999, "starts_at": "2026-12-01T10:00:00-05:00", "intake": {"answers": {}}}
 
 pytestmark = pytest.mark.django_db
 
@@ -120,10 +130,10 @@ class TestThrottles:
         rates(user="3/min")
         first, second = as_user(ClientFactory()), as_user(ClientFactory())
         for _ in range(3):
-            assert first.post(BOOKINGS, {"slot": 999999, "intake": {"answers": {}}}, format="json").status_code == 400
+            assert first.post(BOOKINGS, BAD_BOOKING, format="json").status_code == 400
         # when
-        throttled = first.post(BOOKINGS, {"slot": 999999, "intake": {"answers": {}}}, format="json")
-        other_user = second.post(BOOKINGS, {"slot": 999999, "intake": {"answers": {}}}, format="json")
+        throttled = first.post(BOOKINGS, BAD_BOOKING, format="json")
+        other_user = second.post(BOOKINGS, BAD_BOOKING, format="json")
         # then
         assert throttled.status_code == 429
         assert int(throttled["Retry-After"]) > 0
@@ -437,19 +447,38 @@ class TestErrorBodies:
         assert response["Content-Type"] == "application/json"
 
     def test_page_size_is_capped_at_500(self, as_user, clinic):
-        # given: 501 slots
-        therapist = TherapistFactory()
+        # given: 501 shifts
+        place = LocationFactory()
+        therapist = TherapistFactory(locations=[place])
         start = timezone.now().replace(microsecond=0) + timedelta(days=1)
         starts = [start + timedelta(hours=n) for n in range(501)]
-        Slot.objects.bulk_create(
-            Slot(therapist=therapist, starts_at=s, ends_at=s + timedelta(minutes=5)) for s in starts
+        Shift.objects.bulk_create(
+            Shift(therapist=therapist, location=place, starts_at=s, ends_at=s + timedelta(minutes=5)) for s in starts
         )
         # when
-        response = as_user(StaffFactory()).get("/api/v1/slots/", {"page_size": 100000})
+        response = as_user(StaffFactory()).get("/api/v1/shifts/", {"page_size": 100000})
         # then
         body = response.json()
         assert response.status_code == 200
         assert (body["count"], len(body["results"])) == (501, 500)
+        assert body["next"] is not None
+
+    def test_the_offered_starts_page_is_capped_at_500_too(self, api, clinic):
+        # given: twelve days of 08:00-20:00 shifts, 45 starts of an hour's session each (every 15 minutes)
+        place = LocationFactory()
+        therapist = TherapistFactory(locations=[place])
+        first_day = timezone.localdate() + timedelta(days=2)
+        days = [first_day + timedelta(days=n) for n in range(12)]
+        for day in days:
+            eight = datetime.combine(day, time(8), tzinfo=place.tz)
+            ShiftFactory(therapist=therapist, location=place, starts_at=eight, ends_at=eight + timedelta(hours=12))
+        params = {"service": ServiceFactory().pk, "from": days[0], "to": days[-1], "page_size": 100000}
+        # when
+        response = api.get("/api/v1/availability/", params)
+        # then
+        body = response.json()
+        assert response.status_code == 200, body
+        assert (body["count"], len(body["results"])) == (12 * 45, 500)
         assert body["next"] is not None
 
 
