@@ -226,7 +226,7 @@ def test_the_app_survives_the_database_going_away_and_coming_back(cluster, app):
     # then: 503 JSON everywhere the database is needed, with Retry-After advice
     assert_unavailable(app.request("GET", "/healthz/"))
     assert_unavailable(app.request("GET", "/api/v1/clinic/"))
-    assert_unavailable(app.request("GET", "/api/v1/availability/?from=2026-12-01&to=2026-12-02"))
+    assert_unavailable(app.request("GET", "/api/v1/availability/?service=1&from=2026-12-01&to=2026-12-02"))
     assert_unavailable(app.request("GET", "/api/v1/me/", token=token))  # fails at the token lookup
     registration = {"email": "outage@example.com", "password": PASSWORD, "first_name": "O", "last_name": "U"}
     assert_unavailable(app.request("POST", "/api/v1/auth/register/", registration))
