@@ -135,13 +135,15 @@ def test_answers_nest_in_a_booking_like_serializer():
         answers = AnswersSerializer()
 
     class BookingInput(serializers.Serializer):
-        slot = serializers.IntegerField()
+        service = serializers.IntegerField()
+        starts_at = serializers.DateTimeField()
         intake = IntakeInput()
 
-    good = BookingInput(data={"slot": 1, "intake": {"answers": BASE}})
-    bad = BookingInput(data={"slot": 1, "intake": {"answers": {**BASE, "consent": False}}})
-    not_an_object = BookingInput(data={"slot": 1, "intake": {"answers": ["x"]}})
-    missing = BookingInput(data={"slot": 1, "intake": {}})
+    session = {"service": 1, "starts_at": "2026-12-01T10:00:00-05:00"}
+    good = BookingInput(data={**session, "intake": {"answers": BASE}})
+    bad = BookingInput(data={**session, "intake": {"answers": {**BASE, "consent": False}}})
+    not_an_object = BookingInput(data={**session, "intake": {"answers": ["x"]}})
+    missing = BookingInput(data={**session, "intake": {}})
 
     assert good.is_valid(), good.errors
     assert good.validated_data["intake"]["answers"]["pain_tolerance"] == "medium"
