@@ -71,7 +71,18 @@ class ApiGuardMiddleware:
 # GET answers under /api/ that are the same for every anonymous caller (by URL name):
 # the clinic, its therapists, the open slots, the intake form, the schema.
 PUBLIC_API_ANSWERS = frozenset(
-    {"clinic", "therapist-list", "therapist-detail", "availability", "intake-form", "schema"}
+    {
+        "clinic",
+        "location-list",
+        "location-detail",
+        "service-list",
+        "service-detail",
+        "therapist-list",
+        "therapist-detail",
+        "availability",
+        "intake-form",
+        "schema",
+    }
 )
 
 
