@@ -12,9 +12,8 @@ always follows from the answers.
 
 from functools import cache
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,12 +22,11 @@ from django.utils.html import format_html
 from clinic.admin import HealthGuardedAdmin
 from config.security import client_ip
 from intake import rules
-from intake.form import FIELDS, FORM_VERSION, validate_answers
+from intake.form import FIELDS, FORM_VERSION
 from intake.models import Intake, IntakeAccess
-from intake.services import REVIEW_NOTE_MAX_LENGTH, intake_access_log, intake_review, intake_update_answers
+from intake.services import intake_access_log
 
-# What a superuser may change; saving goes through the services.
-EDITABLE_FIELDS = ("answers", "reviewed_modality", "review_note")
+# What a superuser sees of an intake (nobody changes one here).
 ALL_FIELDS = (
     "client",
     "form_version",
@@ -47,31 +45,6 @@ ALL_FIELDS = (
     "created_at",
     "updated_at",
 )
-
-
-class IntakeAdminForm(forms.ModelForm):
-    """Checks edited answers against the form and keeps a review whole."""
-
-    class Meta:
-        model = Intake
-        fields = EDITABLE_FIELDS
-
-    def clean_answers(self):
-        try:
-            return validate_answers(self.cleaned_data["answers"])
-        except ValidationError as exc:
-            raise ValidationError(
-                [f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()]
-            ) from None
-
-    def clean(self):
-        cleaned = super().clean()
-        review_changed = {"reviewed_modality", "review_note"} & set(self.changed_data)
-        if review_changed and not cleaned.get("reviewed_modality"):
-            self.add_error("reviewed_modality", "Choose the final modality to record a review.")
-        if len(cleaned.get("review_note") or "") > REVIEW_NOTE_MAX_LENGTH:
-            self.add_error("review_note", f"At most {REVIEW_NOTE_MAX_LENGTH} characters.")
-        return cleaned
 
 
 _RULES_PAGE = """{% extends "admin/base_site.html" %}
@@ -111,7 +84,6 @@ def _rules_page_template():
 
 @admin.register(Intake)
 class IntakeAdmin(HealthGuardedAdmin, admin.ModelAdmin):
-    form = IntakeAdminForm
     list_display = ("id", "client", "suggested_modality", "modality", "needs_review", "reviewed_at", "created_at")
     list_filter = (
         "suggested_modality",
@@ -127,8 +99,7 @@ class IntakeAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     ordering = ("-created_at", "-id")
     fields = ALL_FIELDS
 
-    def get_readonly_fields(self, request, obj=None):
-        return tuple(name for name in ALL_FIELDS if name not in EDITABLE_FIELDS)
+    readonly_fields = ALL_FIELDS
 
     def has_add_permission(self, request):
         # An intake comes with a booking, through the booking API.
@@ -150,18 +121,11 @@ class IntakeAdmin(HealthGuardedAdmin, admin.ModelAdmin):
             )
         return response
 
-    def save_model(self, request, obj, form, change):
-        # Through the services: new answers are reassessed (and mark a review
-        # stale); a review records who and when.
-        if "answers" in form.changed_data:
-            intake_update_answers(intake=obj, answers=form.cleaned_data["answers"])
-        if {"reviewed_modality", "review_note"} & set(form.changed_data):
-            intake_review(
-                intake=obj,
-                reviewer=request.user,
-                modality=form.cleaned_data["reviewed_modality"],
-                note=form.cleaned_data["review_note"],
-            )
+    def has_change_permission(self, request, obj=None):
+        # Read-only for everyone: answers are the client's facts (they change them through their
+        # booking), and a review goes through the booking's review endpoint, whose training check
+        # (therapist_not_qualified) and warnings live in the booking app, which this app must not import.
+        return False
 
     def get_urls(self):
         rules_page = path("rules/", self.admin_site.admin_view(self.rules_view), name="intake_intake_rules")

@@ -116,7 +116,8 @@ class AccountExportSerializer(serializers.Serializer):
     )
     intakes = ExportIntakeSerializer(many=True, help_text="Their intakes: answers, assessment and review.")
     intake_reads = ExportIntakeReadSerializer(
-        many=True, help_text="The audit log: every read (or refused read) of their intakes, this export's included."
+        many=True,
+        help_text="The audit log: every read of their intakes, this export's included.",
     )
 
 
