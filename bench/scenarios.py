@@ -57,7 +57,7 @@ class Planned:
     """A booking a load client will ask for: an offered start, clear of every other planned one."""
 
     service_id: int
-    therapist_id: int | None
+    therapist_id: int
     location_id: int
     starts_at: datetime
     ends_at: datetime
@@ -88,8 +88,7 @@ class BookingPlan:
     """Planned bookings per load client, each client's in the order its accounts take turns."""
 
     workers: list[list[Planned]]
-    accounts_per_worker: list[int]
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)  # candidate starts left, by reason
 
 
 class Fixtures:
@@ -100,7 +99,7 @@ class Fixtures:
         from knox.models import AuthToken
 
         from booking.availability import BookingWindow
-        from clinic.models import Location, Role, Service, Therapist, User
+        from clinic.models import Location, Role, Room, Service, Therapist, User
         from clinic.selectors import clinic_get
 
         self.clinic = clinic_get()
@@ -109,6 +108,7 @@ class Fixtures:
         if not with_rooms or len(self.locations) < 2:
             raise SystemExit("The bench database looks empty: run `python -m bench.build` first.")
         self.rooms_location = with_rooms[0]
+        self.rooms = list(Room.objects.filter(location=self.rooms_location, active=True).values_list("pk", flat=True))
         self.tz = self.rooms_location.tz
         self.today = datetime.now(self.tz).date()
         self.week1 = next_monday(self.today)
@@ -175,13 +175,11 @@ class Fixtures:
     def _room_occupancy(self, start: date, end: date) -> dict[tuple[int, date], list]:
         """(room, local date) → occupied spans: its active bookings and closures, as they are now."""
         from booking.models import ACTIVE_STATUSES, Booking, Closure
-        from clinic.models import Room
 
         tz = self.rooms_location.tz
         since = datetime.combine(start, datetime.min.time(), tzinfo=tz)
         until = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
         spans = defaultdict(list)
-        self.rooms = list(Room.objects.filter(location=self.rooms_location, active=True).values_list("pk", flat=True))
         busy = Booking.objects.filter(
             room__in=self.rooms, status__in=ACTIVE_STATUSES, starts_at__lt=until, occupied_until__gt=since
         ).values_list("room_id", "starts_at", "occupied_until")
@@ -227,7 +225,7 @@ class Fixtures:
         account_free_from = [[datetime.min.replace(tzinfo=UTC)] * n for n in accounts]
         therapist_spans = defaultdict(list)  # (therapist, local date) → planned occupied spans
         room_demand = defaultdict(list)  # local date → _Capacity of planned sessions at Midtown
-        plan = BookingPlan(workers=workers, accounts_per_worker=accounts)
+        plan = BookingPlan(workers=workers)
         turn = 0
         for n, offer in enumerate(offers):
             if all(len(w) >= cap for w, cap in zip(workers, caps, strict=True)):
@@ -274,7 +272,8 @@ class Fixtures:
                 room_demand[day].append(capacity)
         if len(workers[-1]) < 1 or len(workers[-2]) < WARMUP_BOOKINGS:
             raise SystemExit(
-                "Not enough free time in weeks 3+ for the booking load: rebuild with `python -m bench.build`."
+                f"Not enough free time in weeks 3+ for the booking load ({dict(plan.skipped)}): "
+                "rebuild with `python -m bench.build`."
             )
         return plan
 
