@@ -22,11 +22,13 @@ of length `d` and buffer `b` with a therapist at a location when
    and, with `modality`, is trained for it.
 
 The whole rule is one SQL statement: the candidates come from
-`generate_series` over the shifts and the ends of occupied ranges, the
-conditions are `NOT EXISTS` probes on the same ranges the exclusion
-constraints index, and the exact count rides along as a window function. A
-page is one query, whatever the span or the number of therapists, rooms
-or bookings.
+`generate_series` over the shifts and the ends of occupied ranges; each
+shift's busy time (its therapist's bookings and holds with their buffers,
+time off, the location's closures) and each room's are gathered once as a
+`tstzmultirange`, so a candidate is one multirange test rather than an
+index probe per candidate and room; the exact count rides along as a
+window function. A page is one query, whatever the span or the number of
+therapists, rooms or bookings (bench/README.md measures it).
 """
 
 from dataclasses import dataclass
@@ -106,17 +108,54 @@ WITH shift AS (
       AND s.starts_at < ((%(to_date)s::date + 1)::timestamp AT TIME ZONE l.time_zone)
       AND s.ends_at > (%(from_date)s::date::timestamp AT TIME ZONE l.time_zone)
 ),
+-- Each shift's busy time as one multirange (its therapist's bookings and holds with their buffers,
+-- time off, the location's closures), and each room's over the span: a candidate is then one
+-- multirange test, not an index probe per candidate (per room).
+shift_busy AS MATERIALIZED (
+    SELECT sh.*, COALESCE((
+        SELECT range_agg(x.r) FROM (
+            SELECT tstzrange(b.starts_at, b.occupied_until) AS r FROM booking_booking b
+            WHERE b.therapist_id = sh.therapist_id AND b.status = ANY(%(active)s)
+              AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(sh.starts_at, sh.ends_at + %(occupied)s)
+              AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
+            UNION ALL
+            SELECT tstzrange(o.starts_at, o.ends_at) FROM booking_timeoff o
+            WHERE o.therapist_id = sh.therapist_id
+              AND tstzrange(o.starts_at, o.ends_at) && tstzrange(sh.starts_at, sh.ends_at + %(occupied)s)
+            UNION ALL
+            SELECT tstzrange(z.starts_at, z.ends_at) FROM booking_closure z
+            WHERE z.location_id = sh.location_id AND z.room_id IS NULL
+              AND tstzrange(z.starts_at, z.ends_at) && tstzrange(sh.starts_at, sh.ends_at + %(occupied)s)
+        ) x), '{}'::tstzmultirange) AS busy
+    FROM shift sh
+),
+room_busy AS MATERIALIZED (
+    SELECT r.id, r.location_id, COALESCE((
+        SELECT range_agg(x.r) FROM (
+            SELECT tstzrange(b.starts_at, b.occupied_until) AS r FROM booking_booking b
+            WHERE b.room_id = r.id AND b.status = ANY(%(active)s)
+              AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(%(span_start)s, %(span_end)s + %(occupied)s)
+              AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
+            UNION ALL
+            SELECT tstzrange(z.starts_at, z.ends_at) FROM booking_closure z
+            WHERE z.room_id = r.id
+              AND tstzrange(z.starts_at, z.ends_at) && tstzrange(%(span_start)s, %(span_end)s + %(occupied)s)
+        ) x), '{}'::tstzmultirange) AS busy
+    FROM clinic_room r
+    WHERE r.active AND r.location_id IN (SELECT location_id FROM shift WHERE uses_rooms)
+),
 candidate AS (
     SELECT sh.*, g.t
-    FROM shift sh
+    FROM shift_busy sh
     CROSS JOIN LATERAL generate_series(sh.starts_at, sh.ends_at - %(duration)s, %(step)s) AS g(t)
     WHERE %(exact)s::timestamptz IS NULL
     UNION
     SELECT sh.*, e.t
-    FROM shift sh
+    FROM shift_busy sh
     CROSS JOIN LATERAL (
         SELECT b.occupied_until FROM booking_booking b
         WHERE b.therapist_id = sh.therapist_id AND b.status = ANY(%(active)s)
+          AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(sh.starts_at, sh.ends_at, '[]')
           AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
         UNION ALL
         SELECT o.ends_at FROM booking_timeoff o WHERE o.therapist_id = sh.therapist_id
@@ -127,7 +166,7 @@ candidate AS (
     UNION
     -- One start asked for (a booking): it is offered if it fits a shift by the grid or an occupied end.
     SELECT sh.*, %(exact)s::timestamptz
-    FROM shift sh
+    FROM shift_busy sh
     WHERE %(exact)s::timestamptz IS NOT NULL
       AND %(exact)s::timestamptz >= sh.starts_at AND %(exact)s::timestamptz <= sh.ends_at - %(duration)s
       AND (
@@ -156,38 +195,12 @@ offered AS (
       AND (%(latest)s::timestamptz IS NULL OR c.t <= %(latest)s)
       AND c.t >= (%(from_date)s::date::timestamp AT TIME ZONE l.time_zone)
       AND c.t < ((%(to_date)s::date + 1)::timestamp AT TIME ZONE l.time_zone)
-      AND NOT EXISTS (
-          SELECT 1 FROM booking_booking b
-          WHERE b.therapist_id = c.therapist_id AND b.status = ANY(%(active)s)
-            AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(c.t, c.t + %(occupied)s)
-            AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
-      )
-      AND NOT EXISTS (
-          SELECT 1 FROM booking_timeoff o
-          WHERE o.therapist_id = c.therapist_id
-            AND tstzrange(o.starts_at, o.ends_at) && tstzrange(c.t, c.t + %(occupied)s)
-      )
-      AND NOT EXISTS (
-          SELECT 1 FROM booking_closure z
-          WHERE z.location_id = c.location_id AND z.room_id IS NULL
-            AND tstzrange(z.starts_at, z.ends_at) && tstzrange(c.t, c.t + %(occupied)s)
-      )
+      AND NOT (c.busy && tstzrange(c.t, c.t + %(occupied)s))
       AND (
           NOT c.uses_rooms
           OR EXISTS (
-              SELECT 1 FROM clinic_room r
-              WHERE r.location_id = c.location_id AND r.active
-                AND NOT EXISTS (
-                    SELECT 1 FROM booking_booking b
-                    WHERE b.room_id = r.id AND b.status = ANY(%(active)s)
-                      AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(c.t, c.t + %(occupied)s)
-                      AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
-                )
-                AND NOT EXISTS (
-                    SELECT 1 FROM booking_closure z
-                    WHERE z.room_id = r.id
-                      AND tstzrange(z.starts_at, z.ends_at) && tstzrange(c.t, c.t + %(occupied)s)
-                )
+              SELECT 1 FROM room_busy rb
+              WHERE rb.location_id = c.location_id AND NOT (rb.busy && tstzrange(c.t, c.t + %(occupied)s))
           )
       )
 )
