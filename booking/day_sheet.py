@@ -70,6 +70,7 @@ def day_sheet_record_access(
         [
             IntakeAccess(
                 intake_id=booking.intake_id,
+                client_id=booking.client_id,
                 booking_id=booking.pk,
                 accessed_by=accessed_by,
                 remote_addr=addr,

@@ -69,11 +69,26 @@ class Intake(models.Model):
 
 
 class IntakeAccess(models.Model):
-    """One read (or refused read) of a full intake: the audit log.
+    """One read (or refused read) of a client's health data: the audit log.
+
+    - `kind`: what was read — `intake` (a full intake), `notes` (a booking's
+      treatment notes) or `history` (a client's history: their sessions and
+      signed notes across bookings).
+    - `client`: whose data it was, always. For an intake read the database
+      sets it from the intake (a trigger), so it cannot disagree with it.
+    - `intake`: the intake read; required for `intake` rows, empty for a
+      history read (no single intake) and for notes (they belong to a booking).
+    - `booking_id`: the booking the read came through, as a plain number so
+      the log outlives what it points at; required for `notes` rows.
 
     Append-only, enforced by the database: on PostgreSQL triggers refuse
     UPDATE, DELETE and TRUNCATE on this table, whatever code or person tries.
     """
+
+    class Kind(models.TextChoices):
+        INTAKE = "intake", "Intake"
+        NOTES = "notes", "Treatment notes"
+        HISTORY = "history", "Client history"
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", "Allowed"
@@ -84,8 +99,10 @@ class IntakeAccess(models.Model):
         DAY_SHEET = "day_sheet", "Therapist's day sheet"
         ADMIN = "admin", "Django admin"
 
-    intake = models.ForeignKey(Intake, on_delete=models.PROTECT, related_name="accesses")
-    booking_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INTAKE, db_default=Kind.INTAKE)
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    intake = models.ForeignKey(Intake, null=True, blank=True, on_delete=models.PROTECT, related_name="accesses")
+    booking_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     accessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
@@ -95,7 +112,27 @@ class IntakeAccess(models.Model):
     class Meta:
         ordering = ["-accessed_at", "-id"]
         verbose_name_plural = "intake accesses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="intake", intake__isnull=False)
+                | Q(kind="notes", booking_id__isnull=False)
+                | Q(kind="history"),
+                name="intake_access_names_what_was_read",
+            ),
+        ]
         triggers = [
+            pgtrigger.Trigger(
+                name="intake_access_client_of_intake",
+                operation=pgtrigger.Insert,
+                level=pgtrigger.Row,
+                when=pgtrigger.Before,
+                # Whose data an intake read was is the intake's client, whatever the writer said.
+                func=(
+                    "IF NEW.intake_id IS NOT NULL THEN "
+                    "SELECT client_id INTO NEW.client_id FROM intake_intake WHERE id = NEW.intake_id; "
+                    "END IF; RETURN NEW;"
+                ),
+            ),
             pgtrigger.Protect(name="intake_access_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
             pgtrigger.Trigger(
                 name="intake_access_no_truncate",
@@ -118,4 +155,5 @@ class IntakeAccess(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.accessed_by} read intake #{self.intake_id} ({self.outcome})"
+        what = f"intake #{self.intake_id}" if self.kind == self.Kind.INTAKE else f"{self.kind} of #{self.client_id}"
+        return f"{self.accessed_by} read {what} ({self.outcome})"

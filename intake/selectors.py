@@ -1,6 +1,6 @@
 """Reads of the intake app."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from clinic.models import Role, User
 from intake.models import Intake, IntakeAccess
@@ -30,16 +30,23 @@ def intake_assessment(intake: Intake) -> dict:
     return {key: getattr(intake, column) for key, column in ASSESSMENT_COLUMNS.items()}
 
 
-def intake_access_list(*, intake: Intake, user: User) -> QuerySet[IntakeAccess]:
-    """The audit log of `intake` as `user` may see it, newest first, with who read it.
+def intake_access_list(*, intake: Intake | None, booking_id: int | None = None, user: User) -> QuerySet[IntakeAccess]:
+    """The audit log of a booking as `user` may see it, newest first, with who read it.
 
-    Admins see every row. Anyone else (the client) sees the reads of the
-    intake, not the refused attempts: those read nothing, and anyone probing
-    booking ids writes one, so showing them would let a stranger fill a
-    client's log. They stay in the table, for admins. Whether `user` may see
-    the log at all is the caller's check.
+    The reads of its intake (`intake`, through any channel) and of its
+    treatment notes (by `booking_id`); while the intake is pending (`intake`
+    None) only the notes' reads. Admins see every row. Anyone else (the
+    client) sees the reads, not the refused attempts: those read nothing, and
+    anyone probing booking ids writes one, so showing them would let a
+    stranger fill a client's log. They stay in the table, for admins. Whether
+    `user` may see the log at all is the caller's check.
     """
-    rows = IntakeAccess.objects.filter(intake=intake)
+    about = Q(pk__in=[])
+    if intake is not None:
+        about |= Q(intake=intake)
+    if booking_id is not None:
+        about |= Q(kind=IntakeAccess.Kind.NOTES, booking_id=booking_id)
+    rows = IntakeAccess.objects.filter(about)
     if user.role != Role.ADMIN:
         rows = rows.filter(outcome=IntakeAccess.Outcome.ALLOWED)
     return rows.select_related("accessed_by").order_by("-accessed_at", "-id")

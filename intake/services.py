@@ -118,24 +118,48 @@ def ip_or_none(remote_addr: str | None) -> str | None:
 @transaction.atomic
 def intake_access_log(
     *,
-    intake: Intake,
+    kind: str = IntakeAccess.Kind.INTAKE,
+    client: User | None = None,
+    intake: Intake | None = None,
     user: User | None,
     booking_id: int | None = None,
     remote_addr: str | None = None,
     channel: str,
     outcome: str = IntakeAccess.Outcome.ALLOWED,
 ) -> IntakeAccess:
-    """Write one audit row: `user` read (or was refused) `intake` through `channel`.
+    """Write one audit row: `user` read (or was refused) `client`'s data of `kind` through `channel`.
 
-    `channel` is an `IntakeAccess.Channel` value and `outcome` an
-    `IntakeAccess.Outcome` value (a wrong one is a programming error:
-    ValueError). The log is append-only in the database.
+    - `intake` (kind `intake`, the default): the intake read; `client` is its
+      client and may be left out.
+    - `notes`: a booking's treatment notes; `booking_id` and `client` are
+      required, `intake` is not (the notes are the booking's).
+    - `history`: a client's history; `client` is required, no single intake.
+
+    `kind`, `channel` and `outcome` are `IntakeAccess.Kind`, `.Channel` and
+    `.Outcome` values; a wrong one, or a missing subject, is a programming
+    error (ValueError). The log is append-only in the database.
     """
+    if kind not in IntakeAccess.Kind.values:
+        raise ValueError(f"Unknown access kind {kind!r}.")
     if channel not in IntakeAccess.Channel.values:
         raise ValueError(f"Unknown intake access channel {channel!r}.")
     if outcome not in IntakeAccess.Outcome.values:
         raise ValueError(f"Unknown intake access outcome {outcome!r}.")
+    if kind == IntakeAccess.Kind.INTAKE and intake is None:
+        raise ValueError("An intake read names the intake.")
+    if kind == IntakeAccess.Kind.NOTES and booking_id is None:
+        raise ValueError("A read of treatment notes names the booking.")
+    if intake is not None:
+        if client is not None and client.pk != intake.client_id:
+            raise ValueError("The intake read is not that client's.")
+        client_id = intake.client_id
+    elif client is not None:
+        client_id = client.pk
+    else:
+        raise ValueError("An audit row names whose data was read.")
     return IntakeAccess.objects.create(
+        kind=kind,
+        client_id=client_id,
         intake=intake,
         booking_id=booking_id,
         accessed_by=user if user is not None and user.is_authenticated else None,

@@ -208,15 +208,16 @@ class IntakeAccessSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IntakeAccess
-        fields = ["id", "accessed_by", "accessed_at", "remote_addr", "channel", "outcome"]
+        fields = ["id", "kind", "accessed_by", "accessed_at", "remote_addr", "channel", "outcome"]
         read_only_fields = fields
 
 
 @extend_schema(responses={200: IntakeAccessSerializer(many=True), 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND})
 class BookingIntakeAccessLogView(generics.ListAPIView):
-    """Who read this booking's intake, when and from where: its client sees the reads, admins refusals too.
+    """Who read this booking's intake or its treatment notes (`kind`), when and from where.
 
-    While the intake is pending the log is empty: there was nothing to read.
+    Its client sees the reads, admins refusals too. While the intake is
+    pending only reads of the notes can be there: the intake had nothing to read.
     """
 
     permission_classes = [IsAuthenticated]
@@ -228,6 +229,4 @@ class BookingIntakeAccessLogView(generics.ListAPIView):
             return IntakeAccess.objects.none()
         booking = _booking(self.kwargs["pk"])
         _authorize(self.request.user, booking, {CLIENT, ADMIN})
-        if booking.intake is None:
-            return IntakeAccess.objects.none()
-        return intake_access_list(intake=booking.intake, user=self.request.user)
+        return intake_access_list(intake=booking.intake, booking_id=booking.pk, user=self.request.user)

@@ -140,3 +140,30 @@ def test_a_held_offer_is_not_its_clients_to_read(as_user, clinic, client_user):
 
     assert as_user(client_user).get(log_url(held)).status_code == 404
     assert as_user(client_user).get(f"/api/v1/bookings/{held.pk}/intake/").status_code == 404
+
+
+def test_a_bookings_log_shows_the_reads_of_its_notes_not_other_bookings_or_histories(as_user, clinic, client_user):
+    # given the client's booking, its notes read by its therapist, another booking's notes and a history read
+    booking = BookingFactory(client=client_user)
+    other = BookingFactory(client=client_user, starts_at=booking.starts_at + timedelta(days=7))
+    reader = booking.therapist.user
+    intake_access_log(intake=booking.intake, user=reader, booking_id=booking.pk, channel="api")
+    intake_access_log(kind="notes", client=client_user, user=reader, booking_id=booking.pk, channel="api")
+    intake_access_log(kind="notes", client=client_user, user=reader, booking_id=other.pk, channel="api")
+    intake_access_log(kind="history", client=client_user, user=reader, channel="api")
+
+    # when its client reads the booking's log
+    rows = as_user(client_user).get(log_url(booking)).json()["results"]
+
+    # then it holds the intake read and the notes read of that booking, newest first
+    assert [row["kind"] for row in rows] == ["notes", "intake"]
+
+
+def test_the_log_of_a_pending_intake_shows_the_reads_of_the_notes(as_user, pending, client_user):
+    intake_access_log(
+        kind="notes", client=client_user, user=pending.therapist.user, booking_id=pending.pk, channel="api"
+    )
+
+    rows = as_user(client_user).get(log_url(pending)).json()["results"]
+
+    assert [(row["kind"], row["accessed_by"]["id"]) for row in rows] == [("notes", pending.therapist.user_id)]

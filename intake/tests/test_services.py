@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from intake import rules
@@ -258,6 +258,51 @@ def test_access_log_survives_a_bad_address(client_user, remote_addr):
 def test_access_log_refuses_an_unknown_channel(client_user):
     with pytest.raises(ValueError, match="Unknown intake access channel"):
         intake_access_log(intake=IntakeFactory(), user=client_user, channel="fax")
+
+
+def test_an_intake_read_is_its_clients_whatever_the_writer_says(client_user):
+    # given a row written straight to the table naming another client
+    intake = IntakeFactory()
+    row = IntakeAccess.objects.create(intake=intake, client=client_user, channel="api")
+
+    # then the database recorded the intake's own client
+    assert IntakeAccess.objects.get(pk=row.pk).client_id == intake.client_id
+    assert IntakeAccess.objects.get(pk=row.pk).kind == "intake"
+
+
+def test_reads_of_notes_and_of_a_history_name_whose_data_they_were(client_user, therapist):
+    notes = intake_access_log(kind="notes", client=client_user, user=therapist.user, booking_id=7, channel="api")
+    history = intake_access_log(kind="history", client=client_user, user=therapist.user, channel="api")
+
+    for row in (notes, history):
+        stored = IntakeAccess.objects.get(pk=row.pk)
+        assert (stored.client, stored.intake, stored.accessed_by) == (client_user, None, therapist.user)
+    assert (notes.kind, notes.booking_id, history.kind) == ("notes", 7, "history")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": "intake", "client": "client"}, "names the intake"),
+        ({"kind": "notes", "client": "client"}, "names the booking"),
+        ({"kind": "history"}, "whose data"),
+        ({"kind": "records", "client": "client"}, "Unknown access kind"),
+        ({"kind": "intake", "intake": "other", "client": "client"}, "not that client's"),
+    ],
+)
+def test_an_audit_row_names_what_was_read_and_whose(client_user, kwargs, message):
+    values = {"client": client_user, "other": IntakeFactory()}
+    kwargs = {key: values.get(value, value) for key, value in kwargs.items()}
+
+    with pytest.raises(ValueError, match=message):
+        intake_access_log(user=client_user, channel="api", **kwargs)
+    assert not IntakeAccess.objects.exists()
+
+
+def test_the_database_refuses_a_row_that_names_nothing_read(client_user):
+    for kind, extra in (("intake", {}), ("notes", {})):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            IntakeAccess.objects.create(kind=kind, client=client_user, channel="api", **extra)
 
 
 def test_the_audit_log_is_append_only_in_the_database(client_user):
