@@ -180,12 +180,10 @@ REST_FRAMEWORK = {
         "clinic.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON nested too deep for Python is a 400, not a RecursionError 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.NestingSafeJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API reads JSON only (docs/api.md, Conventions): a form or multipart body is a 415.
+    # (The admin's forms are Django's, not REST framework's.) JSON nested too deep for
+    # Python is a 400, not a RecursionError 500.
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.NestingSafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
