@@ -21,7 +21,7 @@ class TherapistNotQualified(DomainError):
     code = "therapist_not_qualified"
     default_detail = (
         "Your intake suggests deep tissue massage, which this therapist does not give. "
-        "Please choose a slot with a therapist trained in deep tissue massage."
+        "Please choose a time with a therapist trained in deep tissue massage."
     )
 
     @classmethod

@@ -121,7 +121,7 @@ class Clinic(models.Model):
         max_length=64, validators=[_validate_time_zone], help_text="IANA time zone, e.g. America/New_York"
     )
     min_notice_hours = models.PositiveIntegerField(
-        default=2, help_text="How long before its start a slot stops being bookable online."
+        default=2, help_text="How long before its start a time stops being bookable online."
     )
     booking_horizon_days = models.PositiveIntegerField(default=60, help_text="How far ahead clients may book.")
     cancellation_window_hours = models.PositiveIntegerField(
