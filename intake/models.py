@@ -19,7 +19,9 @@ class Intake(models.Model):
     The assessment columns are written by the rules in `intake/rules.py` and
     keep the `rules_version` that produced them; `form_version` is the form
     the answers were given on. A later change of the rules never rewrites
-    a stored assessment.
+    a stored assessment. `changes_since_last` and `new_flags` compare it with
+    the same client's previous intake (`intake/changes.py`), stored when it is
+    given and recomputed against the same previous one when it is edited.
     """
 
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="intakes")
@@ -33,6 +35,18 @@ class Intake(models.Model):
     flags = models.JSONField(default=list)
     reasons = models.JSONField(default=list)
     rules_version = models.PositiveIntegerField()
+
+    # Against the same client's previous intake (docs/intake.md, Changes since the last intake).
+    changes_since_last = models.JSONField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="The answer fields that differ from the client's previous intake, in form order; "
+        "null for their first intake.",
+    )
+    new_flags = models.JSONField(
+        default=list, blank=True, help_text="Flags the previous intake did not have (all of them for a first intake)."
+    )
 
     # The treating therapist's review (the final word), if any.
     reviewed_modality = models.CharField(max_length=16, choices=Modality.choices, blank=True)

@@ -25,6 +25,20 @@ def intake_get(*, intake_id: int) -> Intake:
     return Intake.objects.select_related("client", "reviewed_by").get(pk=intake_id)
 
 
+def intake_last_given(*, client_id: int, before: Intake | None = None) -> Intake | None:
+    """The client's most recent intake (given before `before`, when set), whatever became of its booking.
+
+    Every stored intake is a completed one: a pending intake is a booking
+    without one. Order is when it was given, then its id.
+    """
+    intakes = Intake.objects.filter(client_id=client_id)
+    if before is not None:
+        intakes = intakes.filter(
+            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+        )
+    return intakes.order_by("-created_at", "-pk").first()
+
+
 def intake_assessment(intake: Intake) -> dict:
     """The intake's stored assessment, in the shape `intake.rules.assess` returns."""
     return {key: getattr(intake, column) for key, column in ASSESSMENT_COLUMNS.items()}

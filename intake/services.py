@@ -13,31 +13,39 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import Modality, User
-from intake import rules
+from intake import changes, rules
 from intake.form import FORM_VERSION, validate_answers
 from intake.models import Intake, IntakeAccess
-from intake.selectors import ASSESSMENT_COLUMNS
+from intake.selectors import ASSESSMENT_COLUMNS, intake_last_given
 
 # As long as the client's own notes may be.
 REVIEW_NOTE_MAX_LENGTH = 2000
 
 
-def _assessment_fields(answers: dict) -> dict:
-    """The Intake columns the rules fill in for these (validated) answers."""
+def _assessment_fields(answers: dict, previous: Intake | None) -> dict:
+    """The Intake columns the rules fill in for these (validated) answers, and what changed since `previous`."""
     assessment = rules.assess(answers)
-    return {column: assessment[key] for key, column in ASSESSMENT_COLUMNS.items()}
+    return {
+        **{column: assessment[key] for key, column in ASSESSMENT_COLUMNS.items()},
+        "changes_since_last": changes.changes_since_last(previous.answers if previous else None, answers),
+        "new_flags": changes.new_flags(previous.flags if previous else None, assessment["flags"]),
+    }
 
 
 @transaction.atomic
 def intake_create(*, client: User, answers: dict) -> Intake:
     """Validate and assess `answers` and store them as `client`'s intake.
 
-    Raises Django's `ValidationError` (`{field: [message]}`) and stores
-    nothing when the answers are invalid.
+    `changes_since_last` and `new_flags` compare it with the client's latest
+    intake. Raises Django's `ValidationError` (`{field: [message]}`) and
+    stores nothing when the answers are invalid. Two intakes of one client
+    given at once would both compare with the same one: the booking app
+    locks the client's row first, as every booking write does.
     """
     cleaned = validate_answers(answers)
+    previous = intake_last_given(client_id=client.pk)
     return Intake.objects.create(
-        client=client, form_version=FORM_VERSION, answers=cleaned, **_assessment_fields(cleaned)
+        client=client, form_version=FORM_VERSION, answers=cleaned, **_assessment_fields(cleaned, previous)
     )
 
 
@@ -46,10 +54,12 @@ def intake_update_answers(*, intake: Intake, answers: dict) -> Intake:
     """Replace the answers, reassess them, and return the intake (the same instance, updated).
 
     A therapist's review stays, but is marked stale when the answers changed:
-    it was made against the older intake. Locks the intake row (and reloads
-    it) so that two edits, or an edit and a review, apply one after the
-    other. Whether the client may still edit (before the appointment) is the
-    caller's check.
+    it was made against the older intake. `changes_since_last` and
+    `new_flags` are recomputed against the same previous intake (the one
+    given before this one); a later intake keeps what it stored. Locks the
+    intake row (and reloads it) so that two edits, or an edit and a review,
+    apply one after the other. Whether the client may still edit (before the
+    appointment) is the caller's check.
     """
     # Validation needs no row, so bad answers are refused before taking a lock.
     cleaned = validate_answers(answers)
@@ -59,7 +69,8 @@ def intake_update_answers(*, intake: Intake, answers: dict) -> Intake:
         intake.review_stale = True
     intake.form_version = FORM_VERSION
     intake.answers = cleaned
-    for name, value in _assessment_fields(cleaned).items():
+    previous = intake_last_given(client_id=intake.client_id, before=intake)
+    for name, value in _assessment_fields(cleaned, previous).items():
         setattr(intake, name, value)
     intake.save()
     return intake

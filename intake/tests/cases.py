@@ -27,3 +27,8 @@ def assert_matches_expected(assessment: dict, expected: dict) -> None:
     assert assessment["needs_review"] is expected["needs_review"]
     assert assessment["flags"] == expected["flags"]
     assert {reason["code"] for reason in assessment["reasons"]} == set(expected["reason_codes"])
+
+
+CHANGE_CASES = [
+    pytest.param(pair, id=pair["name"]) for pair in json.loads(CHANGE_CASES_PATH.read_text(encoding="utf-8"))["pairs"]
+]
