@@ -16,10 +16,10 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template import engines
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.urls import path
 
 from clinic.admin import HealthGuardedAdmin
+from clinic.models import Modality
 from config.security import client_ip
 from intake import rules
 from intake.form import FIELDS, FORM_VERSION
@@ -84,7 +84,7 @@ def _rules_page_template():
 
 @admin.register(Intake)
 class IntakeAdmin(HealthGuardedAdmin, admin.ModelAdmin):
-    list_display = ("id", "client", "suggested_modality", "modality", "needs_review", "reviewed_at", "created_at")
+    list_display = ("id", "client", "suggested_modality", "final_modality", "needs_review", "reviewed_at", "created_at")
     list_filter = (
         "suggested_modality",
         "reviewed_modality",
@@ -100,6 +100,10 @@ class IntakeAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     fields = ALL_FIELDS
 
     readonly_fields = ALL_FIELDS
+
+    @admin.display(description="modality (final)")
+    def final_modality(self, intake: Intake) -> str:
+        return Modality(intake.modality).label
 
     def has_add_permission(self, request):
         # An intake comes with a booking, through the booking API.
@@ -130,10 +134,6 @@ class IntakeAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     def get_urls(self):
         rules_page = path("rules/", self.admin_site.admin_view(self.rules_view), name="intake_intake_rules")
         return [rules_page, *super().get_urls()]
-
-    def changelist_view(self, request, extra_context=None):
-        link = format_html('<a href="{}">The intake form and its rules</a>', reverse("admin:intake_intake_rules"))
-        return super().changelist_view(request, {"subtitle": link, **(extra_context or {})})
 
     def rules_view(self, request):
         """The form and the modality rules, as the code holds them, for people to read."""

@@ -1,6 +1,7 @@
 """The intake admin: for superusers only, their reads audited; the front desk has no intake page."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -145,3 +146,22 @@ def test_audit_log_is_read_only_and_for_superusers(admin_user, front_desk, intak
     assert client.post(reverse("admin:intake_intakeaccess_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
     assert browser(front_desk).get(reverse("admin:intake_intakeaccess_changelist")).status_code == 403
     assert IntakeAccess.objects.get(pk=row.pk).outcome == "allowed"
+
+
+def test_the_intakes_list_title_is_plain_text_and_the_rules_link_sits_beside_the_list(admin_user, intake):
+    content = browser(admin_user).get(reverse("admin:intake_intake_changelist")).content.decode()
+
+    title = re.search(r"<title>(.*?)</title>", content, re.S).group(1)
+    assert "<a" not in title
+    assert "&lt;a" not in title
+    tools = re.search(r'<ul class="object-tools">(.*?)</ul>', content, re.S).group(1)
+    assert reverse("admin:intake_intake_rules") in tools
+
+
+def test_the_intakes_list_shows_modality_labels(admin_user, client_user):
+    intake_create(client=client_user, answers={**ANSWERS, "health_screening": []})
+
+    content = browser(admin_user).get(reverse("admin:intake_intake_changelist")).content.decode()
+
+    cells = re.findall(r'<td class="field-(?:suggested_modality|final_modality)">([^<]*)</td>', content)
+    assert cells == ["Deep tissue massage", "Deep tissue massage"]
