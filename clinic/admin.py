@@ -10,6 +10,7 @@ and `HealthGuardedAdmin`, which every ModelAdmin of the site inherits.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
@@ -21,11 +22,12 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Field
 from django.db.models.constants import LOOKUP_SEP
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from clinic import services
 from clinic.errors import HasFutureBookings
-from clinic.models import Clinic, Location, Role, Room, Service, Therapist, User
+from clinic.models import Clinic, Location, Modality, Role, Room, Service, Therapist, User
 from clinic.services import CLINIC_POLICY_MAXIMUMS, EMAIL_TAKEN, email_normalize, role_flags, rule_errors
 
 # --- Health data --------------------------------------------------------------
@@ -551,7 +553,7 @@ class TherapistAdmin(HealthGuardedAdmin, admin.ModelAdmin):
 
     @admin.display(description="modalities")
     def modality_list(self, therapist: Therapist) -> str:
-        return ", ".join(therapist.modalities)
+        return ", ".join(Modality(modality).label for modality in therapist.modalities)
 
     def get_readonly_fields(self, request, obj=None):
         # A profile stays with the account it was made for.
@@ -578,3 +580,24 @@ class TherapistAdmin(HealthGuardedAdmin, admin.ModelAdmin):
 
 # Every admin registered before this module (INSTALLED_APPS lists those packages first).
 health_guard_registered_admins(admin.site)
+
+
+# --- The site -------------------------------------------------------------------------
+
+
+def _clinic_name() -> str:
+    """The name in the clinic's settings row, or the environment's until there is one (this never adds it:
+    the row's add page stays open until an admin fills it in)."""
+    return Clinic.objects.filter(pk=1).values_list("name", flat=True).first() or settings.CLINIC_NAME
+
+
+def _clinic_named(template: str):
+    """`template` with the clinic's name for `{name}`, read when a page shows it, never at import."""
+    return lazy(lambda: template.format(name=_clinic_name()), str)()
+
+
+admin.site.site_header = _clinic_named("{name}")
+admin.site.site_title = _clinic_named("{name} admin")
+admin.site.index_title = _clinic_named("{name}: front desk and administration")
+# No "View site" link until the clinic has web pages of its own (the API is not one).
+admin.site.site_url = None

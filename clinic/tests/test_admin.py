@@ -1,8 +1,10 @@
 """The Django admin for accounts, the clinic row, locations, rooms, services and therapists, driven as staff would."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -154,7 +156,7 @@ def test_the_therapist_list_shows_name_email_modalities_and_active(browser, db):
     page = browser.get("/admin/clinic/therapist/").content.decode()
     assert therapist.name in page
     assert "maya@example.com" in page
-    assert "therapeutic" in page
+    assert '<td class="field-modality_list">Therapeutic massage</td>' in page
 
 
 def test_a_therapist_needs_at_least_one_modality_in_the_admin(browser, db):
@@ -445,3 +447,35 @@ def test_the_therapist_form_refuses_a_change_that_strands_bookings(front_desk, d
     therapist.refresh_from_db()
     assert therapist.active is True
     assert list(therapist.locations.all()) == [downtown]
+
+
+# --- The site (issue 13) ------------------------------------------------------------------
+
+
+def test_the_admin_carries_the_clinics_name_and_no_view_site_link(front_desk, db):
+    clinic_configure(name="Calm Hands")
+
+    content = front_desk.get("/admin/").content.decode()
+
+    assert '<div id="site-name"><a href="/admin/">Calm Hands</a></div>' in content
+    assert re.search(r"<title>Calm Hands: front desk and administration \| Calm Hands admin</title>", content)
+    assert "Django" not in content
+    assert "View site" not in content
+
+
+def test_a_renamed_clinic_shows_on_the_next_page(browser, db):
+    clinic_configure(name="Calm Hands")
+    assert "Calm Hands" in browser.get("/admin/").content.decode()
+
+    Clinic.objects.filter(pk=1).update(name="Calm & Co")
+
+    content = browser.get("/admin/").content.decode()
+    assert "Calm &amp; Co" in content
+    assert "Calm Hands" not in content
+
+
+def test_before_the_clinic_row_exists_the_header_is_the_environments_and_the_row_is_not_made(browser, db):
+    content = browser.get("/admin/clinic/clinic/add/").content.decode()
+
+    assert f'<a href="/admin/">{settings.CLINIC_NAME}</a>' in content
+    assert not Clinic.objects.exists()
