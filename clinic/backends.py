@@ -28,6 +28,7 @@ FRONT_DESK_PERMISSIONS = frozenset(
         for model in ("workinghours", "shift", "timeoff", "closure")
         for action in ("view", "add", "change", "delete")
     ]
+    # Change: the bookings list's cancel action (a booking's own page only shows it).
     + ["booking.view_booking", "booking.change_booking"]
 )
 
