@@ -10,8 +10,12 @@ phones, laptops and third-party servers, so no health detail (flags,
 conditions, medications, areas, notes) ever goes into one.
 
 - UID is `booking-<id>@<domain>`: a booking keeps its id when rescheduled, so
-  calendar apps update the event in place; SEQUENCE is `booking.sequence`
-  (bumped on each reschedule).
+  calendar apps update the event in place. SEQUENCE is `booking.sequence`,
+  which `booking.services` bumps on every change an event shows: a new time,
+  service, therapist or location, a room move, a cancellation, and a review or
+  an intake (completed or edited) that changes its text (`shown`). Calendar
+  apps replace an event they hold only with a higher SEQUENCE (RFC 5546 2.1.4).
+  LAST-MODIFIED is the booking's `updated_at`, saved with every such change.
 - Times are the session's own (`starts_at` to `ends_at`, the buffer after it
   is the clinic's business), written in UTC (`...Z`), so no VTIMEZONE is
   needed: a calendar app shows them in its own zone whatever the location's.
@@ -19,16 +23,36 @@ conditions, medications, areas, notes) ever goes into one.
   holds an event sees it go, cancelled ones as `STATUS:CANCELLED`; completed
   and no-show sessions stay as the past events they were. Only bookings from
   `FEED_PAST_DAYS` ago onward are included, to keep the feed small.
+
+Two kinds of calendar object, as RFC 5545 and RFC 5546 (iTIP) tell them apart:
+
+- The therapist's feed is a subscription, a snapshot of their calendar: it
+  has no METHOD (RFC 5545 3.7.2: without one, "a scheduling transaction MUST
+  NOT be assumed"), which calendar apps subscribe to as they do to any
+  published calendar. Its events have no ORGANIZER and no ATTENDEE (the
+  client's address stays out of a calendar synced to third parties), so they
+  are no group-scheduled entities, for which RFC 5545 asks an ORGANIZER.
+  DTSTAMP is then the LAST-MODIFIED (RFC 5545 3.8.7.2), so an unchanged
+  booking reads the same in every poll.
+- The `.ics` mailed to the client is an iTIP message (over iMIP, RFC 6047):
+  METHOD:REQUEST while the booking stands (booked, moved), METHOD:CANCEL with
+  STATUS:CANCELLED once cancelled, the same UID and a higher SEQUENCE; the
+  clinic is the ORGANIZER (`DEFAULT_FROM_EMAIL`, the address the mail comes
+  from, CN the clinic's name) and the client the one ATTENDEE, already
+  accepted and asked for no reply (PARTSTAT=ACCEPTED, RSVP=FALSE): a booking
+  is changed in the app, never by answering the mail. DTSTAMP is when the
+  message was made.
 """
 
 import secrets
 from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress
 
 from booking.models import Booking
 from clinic.models import Modality, Therapist, new_feed_token
@@ -153,14 +177,35 @@ def _client_event(booking: Booking, *, stamp: datetime) -> Event:
     return _event(booking=booking, summary=summary, description="\n".join(lines), location=where(booking), stamp=stamp)
 
 
-def _calendar(*, name: str, method: str | None = None) -> Calendar:
+# What a change of an event is not: the bookkeeping that says when and which revision.
+_BOOKKEEPING = ("DTSTAMP", "LAST-MODIFIED", "SEQUENCE")
+
+
+def shown(booking: Booking) -> bytes:
+    """What calendars show of the booking: both its events (the feed's and the mailed one) without bookkeeping.
+
+    A service compares it before and after a change (a review, an intake) to
+    know whether the change is one a calendar shows, and so bumps SEQUENCE.
+    Expects the booking with `EVENT_RELATED` loaded.
+    """
+    parts = []
+    for build in (_therapist_event, _client_event):
+        event = build(booking, stamp=booking.updated_at)
+        for name in _BOOKKEEPING:
+            event.pop(name, None)
+        parts.append(event.to_ical())
+    return b"".join(parts)
+
+
+def _calendar(*, name: str | None = None, method: str | None = None) -> Calendar:
     cal = Calendar()
     cal.add("prodid", f"-//{uid_domain()}//Massage clinic bookings//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     if method:
         cal.add("method", method)
-    cal.add("x-wr-calname", name)
+    if name:
+        cal.add("x-wr-calname", name)
     return cal
 
 
@@ -177,7 +222,11 @@ def feed_bookings(*, therapist: Therapist, now: datetime | None = None) -> Query
 
 
 def therapist_calendar(*, therapist: Therapist, now: datetime | None = None) -> bytes:
-    """The therapist's calendar feed (RFC 5545) in two queries, whatever its size."""
+    """The therapist's calendar feed (RFC 5545) in two queries, whatever its size.
+
+    A subscription, not an iTIP message: no METHOD, no ORGANIZER or ATTENDEE
+    (see the module's docstring).
+    """
     now = now or timezone.now()
     clinic = clinic_get()
     cal = _calendar(name=f"{clinic.name} — {therapist.user.display_name}")
@@ -185,24 +234,49 @@ def therapist_calendar(*, therapist: Therapist, now: datetime | None = None) -> 
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
     for booking in feed_bookings(therapist=therapist, now=now):
-        cal.add_component(_therapist_event(booking, stamp=now))
+        # No METHOD: DTSTAMP is the LAST-MODIFIED (RFC 5545 3.8.7.2), not the time of the request.
+        cal.add_component(_therapist_event(booking, stamp=booking.updated_at))
     return cal.to_ical()
 
 
-def booking_event_ics(*, booking: Booking, audience: str = "client", now: datetime | None = None) -> bytes:
-    """One booking as a single-event calendar (METHOD:PUBLISH) to attach to a mail.
+def itip_method(booking: Booking) -> str:
+    """The iTIP method (RFC 5546) of the booking's mailed event: CANCEL once cancelled, else REQUEST."""
+    return "CANCEL" if booking.status == Booking.Status.CANCELLED else "REQUEST"
 
-    `audience="client"` (the default, for the client's mails) names the
-    therapist; `"therapist"` is the feed's event. A cancelled booking comes
-    out as `STATUS:CANCELLED` with the same UID, so a calendar app that
-    imported the confirmation can mark it cancelled. Expects the booking
-    with `EVENT_RELATED` loaded.
+
+def organizer_address() -> str:
+    """The clinic's address as ORGANIZER: that of `DEFAULT_FROM_EMAIL` (`Name <addr>` or a bare address)."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
+
+
+def booking_event_ics(*, booking: Booking, now: datetime | None = None) -> bytes:
+    """The client's event of one booking as an iTIP message (RFC 5546) to attach to a mail.
+
+    METHOD:REQUEST (STATUS:CONFIRMED) while the booking stands, METHOD:CANCEL
+    (STATUS:CANCELLED) once cancelled (`itip_method`); always the same UID,
+    and the booking's SEQUENCE, higher after each change, so the client's
+    calendar app replaces the event it imported. ORGANIZER is the clinic
+    (`organizer_address`, CN the clinic's name), the one ATTENDEE the client.
+    The mail's `text/calendar` part carries the same method (RFC 6047).
+    Expects the booking with `EVENT_RELATED` loaded.
     """
     clinic = clinic_get()
-    stamp = now or timezone.now()
-    cal = _calendar(name=clinic.name, method="PUBLISH")
-    build = {"client": _client_event, "therapist": _therapist_event}[audience]
-    cal.add_component(build(booking, stamp=stamp))
+    cal = _calendar(method=itip_method(booking))
+    event = _client_event(booking, stamp=now or timezone.now())
+    event.add("organizer", vCalAddress.new(organizer_address(), cn=clinic.name))
+    client = booking.client
+    event.add(
+        "attendee",
+        vCalAddress.new(
+            client.email,
+            cn=client.display_name,
+            cutype="INDIVIDUAL",
+            role="REQ-PARTICIPANT",
+            partstat="ACCEPTED",
+            rsvp=False,
+        ),
+    )
+    cal.add_component(event)
     return cal.to_ical()
 
 

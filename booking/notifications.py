@@ -15,6 +15,12 @@ where (the location, its room, its address), with whom, which service at
 which price, and which massage (the final modality), and nothing of the
 client's health: no flags, conditions, medications, areas or notes. Mail
 crosses servers we do not control; the intake stays in the app.
+
+The confirmation, the move and the cancellation carry the event as an iTIP
+message over iMIP (RFC 5546, RFC 6047; see `booking.ics`): METHOD:REQUEST,
+or METHOD:CANCEL once cancelled, from the address that is its ORGANIZER
+(`DEFAULT_FROM_EMAIL`), in a `text/calendar` part whose `method` parameter
+is the same.
 """
 
 import logging
@@ -26,7 +32,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 
-from booking.ics import EVENT_RELATED, HEALTH_COLUMNS, booking_event_ics, modality_label, what, where
+from booking.ics import EVENT_RELATED, HEALTH_COLUMNS, booking_event_ics, itip_method, modality_label, what, where
 from booking.models import Booking
 from clinic.selectors import clinic_get
 
@@ -98,18 +104,18 @@ def _details(booking: Booking) -> str:
     )
 
 
-def _ics_part(ics: bytes) -> MIMEText:
-    """The calendar as an attachment: `text/calendar; method=PUBLISH` as iMIP (RFC 6047) asks."""
+def _ics_part(ics: bytes, method: str) -> MIMEText:
+    """The calendar as an attachment: `text/calendar; method=<its METHOD>`, as iMIP (RFC 6047 2.4) asks."""
     part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
-    part.set_param("method", "PUBLISH")
+    part.set_param("method", method)
     part.add_header("Content-Disposition", "attachment", filename=ICS_FILENAME)
     return part
 
 
-def _send(*, to: str, subject: str, body: str, ics: bytes | None = None) -> None:
+def _send(*, to: str, subject: str, body: str, ics: bytes | None = None, method: str = "") -> None:
     message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
     if ics is not None:
-        message.attach(_ics_part(ics))
+        message.attach(_ics_part(ics, method))
     message.send()
 
 
@@ -210,7 +216,7 @@ def _client_mail(booking_id: int, mail: ClientMail) -> bool:
             return False
         subject, body = _client_text(mail, booking, clinic_get().name)
         ics = booking_event_ics(booking=booking) if mail.with_ics else None
-        _send(to=booking.client.email, subject=subject, body=body, ics=ics)
+        _send(to=booking.client.email, subject=subject, body=body, ics=ics, method=itip_method(booking))
         return True
     except Exception:
         logger.exception("Could not send the %s mail for booking %s.", mail.kind, booking_id)
@@ -218,17 +224,17 @@ def _client_mail(booking_id: int, mail: ClientMail) -> bool:
 
 
 def send_booking_confirmed(booking_id: int) -> bool:
-    """Mail the client their confirmation with the event as an .ics attachment."""
+    """Mail the client their confirmation with the event as an .ics attachment (METHOD:REQUEST)."""
     return _client_mail(booking_id, CONFIRMATION)
 
 
 def send_booking_rescheduled(booking_id: int) -> bool:
-    """Mail the client the new time with the updated event (same UID, higher SEQUENCE)."""
+    """Mail the client the new time (or room) with the updated event (METHOD:REQUEST, same UID, higher SEQUENCE)."""
     return _client_mail(booking_id, RESCHEDULE)
 
 
 def send_booking_cancelled(booking_id: int) -> bool:
-    """Mail the client that the booking is cancelled, with the event as STATUS:CANCELLED."""
+    """Mail the client that the booking is cancelled, with the event as METHOD:CANCEL, STATUS:CANCELLED."""
     return _client_mail(booking_id, CANCELLATION)
 
 

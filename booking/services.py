@@ -19,6 +19,11 @@ Mail goes out only after commit, so a rolled-back booking sends nothing.
 
 A booking's `warnings` follow from its intake and its therapist: every
 service here that changes either recomputes them (`_set_warnings`).
+
+Every change a calendar event of the booking shows bumps `sequence` (the
+event's SEQUENCE; `updated_at`, its LAST-MODIFIED, moves with it): a
+reschedule, a room move, a cancellation, and a review or an intake that
+changes the event's text (`_bump_sequence_if_shown`, booking.ics).
 """
 
 from collections.abc import Iterator
@@ -44,6 +49,7 @@ from booking.errors import (
     TooEarly,
     TooManyBookings,
 )
+from booking.ics import shown
 from booking.models import Booking
 from booking.notifications import (
     notify_on_commit,
@@ -170,6 +176,13 @@ def _set_warnings(booking: Booking) -> list[str]:
         booking.warnings = warnings
         booking.save(update_fields=["warnings", "updated_at"])
     return warnings
+
+
+def _bump_sequence_if_shown(booking: Booking, before: bytes) -> None:
+    """Bump the booking's SEQUENCE (and LAST-MODIFIED) when its events now show other than `before` (`shown`)."""
+    if shown(booking) != before:
+        booking.sequence += 1
+        booking.save(update_fields=["sequence", "updated_at"])
 
 
 def _fewest_bookings_first(offers: list[OfferedStart], starts_at: datetime) -> list[OfferedStart]:
@@ -571,6 +584,7 @@ def booking_intake_update(*, booking_id: int, answers: dict, now: datetime | Non
         booking = _lock_booking(booking_id)
         if not booking.is_active:
             raise BookingNotActive()
+        before = shown(booking)
         if booking.is_pending:
             # Completing a front-desk booking's intake (after the start only by its therapist or admin:
             # the caller's check).
@@ -582,6 +596,7 @@ def booking_intake_update(*, booking_id: int, answers: dict, now: datetime | Non
                 raise IntakeLocked()
             booking.intake = intake_update_answers(intake=booking.intake, answers=answers)
         _set_warnings(booking)
+        _bump_sequence_if_shown(booking, before)
         if booking.needs_review:
             notify_on_commit(send_review_needed, booking.id)
     return booking
@@ -600,6 +615,8 @@ def booking_review(*, booking_id: int, reviewer: User, modality: str, note: str 
             raise IntakePending()
         if modality in Modality.values and not booking.therapist.is_trained_for(modality):
             raise TherapistNotQualified.for_review(Modality(modality).label)
+        before = shown(booking)
         booking.intake = intake_review(intake=booking.intake, reviewer=reviewer, modality=modality, note=note)
         _set_warnings(booking)
+        _bump_sequence_if_shown(booking, before)
     return booking

@@ -139,7 +139,12 @@ class TestTherapistCalendar:
         assert "Service: Massage, 60 min" in description
         assert "Modality: Therapeutic massage" in description
         assert "Where: Downtown, Room 2" in description
-        assert "DTSTAMP" in event
+        # No METHOD: DTSTAMP is the LAST-MODIFIED, the booking's updated_at (RFC 5545 3.8.7.2).
+        # iCalendar times have whole seconds.
+        updated_at = booking.updated_at.replace(microsecond=0)
+        assert event.decoded("DTSTAMP") == event.decoded("LAST-MODIFIED") == updated_at
+        assert "ORGANIZER" not in event
+        assert "ATTENDEE" not in event
 
     def test_a_location_without_rooms(self, therapist, booking_at):
         westside = LocationFactory(name="Westside", address="", time_zone="America/Los_Angeles")
@@ -258,8 +263,11 @@ class TestBookingEventIcs:
     def test_single_event_for_the_client(self, therapist, review_booking):
         ics = booking_event_ics(booking=review_booking, now=NOW)
         cal = Calendar.from_ical(ics)
-        assert cal["METHOD"] == "PUBLISH"
+        assert cal["METHOD"] == "REQUEST"
+        assert "X-WR-CALNAME" not in cal  # an invitation, not a calendar to add
         event = the_event(ics)
+        assert event["STATUS"] == "CONFIRMED"
+        assert event.decoded("DTSTAMP") == NOW
         assert str(event["UID"]) == f"booking-{review_booking.pk}@massage-clinic"
         assert event["SEQUENCE"] == review_booking.sequence
         summary = f"Massage, 60 min (Deep tissue massage) with {therapist.user.display_name}"
@@ -275,9 +283,16 @@ class TestBookingEventIcs:
         feed_uids = events(therapist_calendar(therapist=therapist, now=NOW))
         assert str(the_event(booking_event_ics(booking=review_booking))["UID"]) in feed_uids
 
-    def test_therapist_audience_is_the_feed_event(self, therapist, review_booking):
-        event = the_event(booking_event_ics(booking=review_booking, audience="therapist"))
-        assert str(event["SUMMARY"]) == "Massage, 60 min (Deep tissue massage) — Ana Diaz (intake needs review)"
+    def test_the_clinic_organizes_and_the_client_attends(self, clinic, settings, review_booking):
+        settings.DEFAULT_FROM_EMAIL = "Massage Clinic <bookings@clinic.example.com>"
+        event = the_event(booking_event_ics(booking=review_booking, now=NOW))
+        organizer = event["ORGANIZER"]
+        assert str(organizer) == "mailto:bookings@clinic.example.com"
+        assert organizer.params["CN"] == clinic.name
+        [attendee] = [event["ATTENDEE"]]  # exactly one: the client
+        assert str(attendee) == f"mailto:{review_booking.client.email}"
+        assert attendee.params["CN"] == "Ana Diaz"
+        assert (attendee.params["PARTSTAT"], attendee.params["RSVP"]) == ("ACCEPTED", "FALSE")
 
     def test_a_pending_intake_asks_the_client_for_it(self, therapist, booking_at):
         booking = booking_at(therapist, NOW + timedelta(days=1), **pending())
@@ -285,9 +300,17 @@ class TestBookingEventIcs:
         assert str(event["SUMMARY"]) == f"Massage, 60 min with {therapist.user.display_name}"
         assert "complete your intake" in str(event["DESCRIPTION"])
 
-    def test_cancelled(self, therapist, booking_at):
-        booking = booking_at(therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW)
-        assert the_event(booking_event_ics(booking=booking))["STATUS"] == "CANCELLED"
+    def test_cancelled_is_an_itip_cancel(self, therapist, booking_at):
+        booking = booking_at(
+            therapist, NOW + timedelta(days=1), status=Booking.Status.CANCELLED, cancelled_at=NOW, sequence=1
+        )
+        ics = booking_event_ics(booking=booking)
+        assert Calendar.from_ical(ics)["METHOD"] == "CANCEL"
+        event = the_event(ics)
+        assert event["STATUS"] == "CANCELLED"
+        assert event["SEQUENCE"] == 1
+        assert "ORGANIZER" in event
+        assert "ATTENDEE" in event
 
 
 def feed_url(therapist_id: int, token: str | None = None) -> str:

@@ -121,9 +121,10 @@ def assert_no_health_details(message):
 def ics_event(message):
     [part] = calendar_parts(message)
     assert part.get_filename() == "booking.ics"
-    assert part.get_param("method") == "PUBLISH"
     assert part.get_content_charset() == "utf-8"
     cal = Calendar.from_ical(part.get_payload(decode=True))
+    # iMIP (RFC 6047): the part's method is the calendar's METHOD.
+    assert part.get_param("method") == cal["METHOD"]
     [event] = cal.walk("VEVENT")
     return cal, event
 
@@ -146,7 +147,10 @@ class TestClientMails:
         assert "Ana Diaz" in message.body
         assert clinic.name in message.body
         cal, event = ics_event(message)
-        assert cal["METHOD"] == "PUBLISH"
+        assert cal["METHOD"] == "REQUEST"
+        assert str(event["ORGANIZER"]) == f"mailto:{settings.DEFAULT_FROM_EMAIL}"
+        assert event["ORGANIZER"].params["CN"] == clinic.name
+        assert str(event["ATTENDEE"]) == "mailto:ana@example.com"
         assert event["STATUS"] == "CONFIRMED"
         assert event.decoded("DTSTART") == STARTS_AT
         assert str(event["UID"]).startswith(f"booking-{booking.pk}@")
@@ -163,7 +167,8 @@ class TestClientMails:
         assert message.to == ["ana@example.com"]
         assert "moved" in message.subject.lower()
         assert "Wednesday 2 December 2026, 09:00–10:00" in message.body
-        _, event = ics_event(message)
+        cal, event = ics_event(message)
+        assert cal["METHOD"] == "REQUEST"
         assert event["SEQUENCE"] == 1
         assert event.decoded("DTSTART") == new_start
         assert_no_health_details(message)
@@ -190,13 +195,20 @@ class TestClientMails:
         assert "Price: 95.00 EUR" in message.body
 
     def test_cancelled(self, booking):
-        Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=STARTS_AT)
+        Booking.objects.filter(pk=booking.pk).update(
+            status=Booking.Status.CANCELLED, cancelled_at=STARTS_AT, sequence=1
+        )
         assert send_booking_cancelled(booking.pk) is True
         [message] = mail.outbox
         assert message.to == ["ana@example.com"]
         assert "cancelled" in message.subject.lower()
-        _, event = ics_event(message)
+        cal, event = ics_event(message)
+        assert cal["METHOD"] == "CANCEL"
+        assert str(event["UID"]).startswith(f"booking-{booking.pk}@")
+        assert event["SEQUENCE"] == 1
         assert event["STATUS"] == "CANCELLED"
+        assert str(event["ATTENDEE"]) == "mailto:ana@example.com"
+        assert "ORGANIZER" in event
         assert_no_health_details(message)
 
     def test_reminder(self, booking):
