@@ -222,18 +222,40 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Massage clinic booking and intake API",
     "DESCRIPTION": (
         "Clients pick a service, find a time, fill the intake form and book; therapists read "
-        "their day; the front desk runs the schedule. See README.md.\n\n"
-        "Any endpoint may also answer: **429** when throttled (per address for logins, registration "
-        "and anonymous requests, per user otherwise), with `Retry-After` in seconds; **413** "
-        "`{code: request_too_large, detail}` for a body over the size limit; **503** "
-        "`{code: service_unavailable, detail}` with `Retry-After` while the database is unavailable."
+        "their day; the front desk runs the schedule. See README.md and docs/api.md.\n\n"
+        "JSON in and out. Send `Authorization: Token <key>` (from `POST /api/v1/auth/token/`) where an "
+        "operation needs a login. Every operation documents every answer it can give, each with its body: "
+        "a rule of the clinic that refuses a request is a 409 `{code, detail}` whose `code` is one of the "
+        "operation's listed codes; 429 and 503 carry `Retry-After`."
     ),
-    "VERSION": "1.0.0",
+    "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operation ids and tags fall back to the path after this prefix (each operation names its own id).
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One tag per resource (config.openapi.resource_tag), in this order.
+    "TAGS": [
+        {"name": "auth", "description": "Register, log in for a token, log out."},
+        {"name": "me", "description": "The signed-in account: read it, export what the clinic holds, delete it."},
+        {"name": "clinic", "description": "The clinic's name, currency and booking policies."},
+        {"name": "locations", "description": "Where sessions take place, each in its own time zone."},
+        {"name": "rooms", "description": "Treatment rooms of the locations that book rooms (front desk)."},
+        {"name": "services", "description": "What clients book: a length of time, a buffer and a price."},
+        {"name": "therapists", "description": "Who gives the sessions, their modalities and locations."},
+        {"name": "working-hours", "description": "Each therapist's weekly template, in local time (front desk)."},
+        {"name": "shifts", "description": "When each therapist works where; bookings go inside them (front desk)."},
+        {"name": "time-off", "description": "A therapist's time off, subtracted from availability (front desk)."},
+        {"name": "closures", "description": "A location or room closed for a while (front desk)."},
+        {"name": "availability", "description": "The start times offered for a service."},
+        {"name": "intake", "description": "The intake form, and a preview of its assessment."},
+        {"name": "bookings", "description": "Book, move, cancel and close sessions; a booking's intake and review."},
+        {"name": "clients", "description": "A client's history, for the therapists who treat them."},
+        {"name": "day-sheet", "description": "A therapist's sessions of a day, with what to prepare."},
+        {"name": "calendar", "description": "A therapist's calendar feed (iCalendar) and its secret address."},
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ModalityEnum": "clinic.models.Modality",
         "BookingStatusEnum": "booking.models.Booking.Status",

@@ -130,7 +130,6 @@ class AccountExportView(APIView):
         description="The account, bookings, intakes (health answers included) and the audit log of reads of "
         "those intakes, as JSON. The export is itself a read of the intakes, so it is audit-logged.",
         responses={200: AccountExportSerializer, 401: UNAUTHENTICATED},
-        tags=["accounts"],
     )
     def get(self, request):
         data = account_export(user=request.user, remote_addr=client_ip(request))
@@ -150,7 +149,6 @@ class AccountView(MeView):
         "closes those accounts).",
         request=None,
         responses={204: None, 401: UNAUTHENTICATED, 403: FORBIDDEN},
-        tags=["accounts"],
     )
     def delete(self, request):
         if request.user.role != Role.CLIENT:

@@ -22,7 +22,7 @@ written to the audit log (`IntakeAccess`) in the same request.
 """
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
@@ -31,18 +31,34 @@ from rest_framework.views import APIView
 
 from booking import services
 from booking.api.serializers import BookingIntakeSerializer, BookingReviewSerializer, BookingSerializer
-from booking.errors import IntakeLocked, TooEarly
+from booking.errors import BookingNotActive, IntakeLocked, IntakePending, TherapistNotQualified, TooEarly
 from booking.models import Booking
 from booking.selectors import booking_list_for
 from clinic.models import Role, User
-from config.openapi import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, conflict
+from config.openapi import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, refusal
 from config.security import client_ip
-from intake.api.serializers import VALIDATION_ERROR_SCHEMA, AnswersSerializer
+from intake.api.serializers import AnswersSerializer
 from intake.models import IntakeAccess
 from intake.selectors import intake_access_list
 from intake.services import intake_access_log
 
 CLIENT, THERAPIST, STAFF, ADMIN, STRANGER = "client", "therapist", "staff", "admin", "stranger"
+
+INTAKE_UPDATE_REFUSED = refusal(
+    "IntakeUpdateRefused",
+    {
+        IntakeLocked: "the session has started: the client can no longer change the answers",
+        TooEarly: "a therapist or admin completes a pending intake from the session's start only",
+        BookingNotActive: "the booking is cancelled, completed or a no-show",
+    },
+)
+REVIEW_REFUSED = refusal(
+    "ReviewRefused",
+    {
+        TherapistNotQualified: "the booking's therapist does not give that modality",
+        IntakePending: "the client has not completed the intake yet",
+    },
+)
 
 
 def _booking(pk: int) -> Booking:
@@ -87,6 +103,8 @@ class BookingIntakeView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
+        operation_id="bookings_intake_retrieve",
+        summary="A booking's intake: the health answers and their assessment",
         responses={
             200: BookingIntakeSerializer,
             401: UNAUTHENTICATED,
@@ -113,6 +131,8 @@ class BookingIntakeView(APIView):
         return Response(BookingIntakeSerializer(booking.intake, context={"booking": booking}).data)
 
     @extend_schema(
+        operation_id="bookings_intake_update",
+        summary="Give or change a booking's intake answers",
         request=AnswersSerializer,
         responses={
             200: OpenApiResponse(
@@ -121,14 +141,11 @@ class BookingIntakeView(APIView):
                 "therapist is not trained in are kept: the booking gets the `therapist_not_qualified` "
                 "warning (in `warnings`) and needs review.",
             ),
-            400: OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Invalid answers: field → messages."),
+            400: OpenApiResponse(VALIDATION_ERROR.response, description="Invalid answers: field → messages."),
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: conflict(
-                "intake_locked (the session has started: the client can no longer change it), too_early "
-                "(a therapist or admin completes a pending intake from the start only) or booking_not_active."
-            ),
+            409: INTAKE_UPDATE_REFUSED,
         },
         description="The body is the answers object itself. Its client gives or replaces the answers until "
         "the session starts; they are (re-)assessed and an existing therapist review is kept but marked "
@@ -173,16 +190,15 @@ class BookingReviewView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
+        operation_id="bookings_review",
+        summary="Review a booking's intake: set its final modality",
         request=BookingReviewSerializer,
         responses={
             200: BookingSerializer,
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: conflict(
-                "therapist_not_qualified: the booking's therapist does not give that modality; "
-                "intake_pending: the client has not completed the intake yet."
-            ),
+            409: REVIEW_REFUSED,
         },
         description="The treating therapist (or an admin) sets the booking's final modality, with a note. "
         "Only a modality the booking's therapist is trained in; a review settles a "
@@ -212,7 +228,13 @@ class IntakeAccessSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-@extend_schema(responses={200: IntakeAccessSerializer(many=True), 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND})
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="bookings_intake_access_log",
+        summary="Who read a booking's intake, when and from where",
+        responses={200: IntakeAccessSerializer(many=True), 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+)
 class BookingIntakeAccessLogView(generics.ListAPIView):
     """Who read this booking's intake or its treatment notes (`kind`), when and from where.
 

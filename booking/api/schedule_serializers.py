@@ -53,16 +53,6 @@ class ConflictsField(serializers.ListField):
         super().__init__(**kwargs)
 
 
-class ScheduleConflictSerializer(serializers.Serializer):
-    """A refusal by a schedule rule; `shift_has_bookings` lists the bookings in the way."""
-
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    conflicts = serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text="With `shift_has_bookings`: the bookings' ids."
-    )
-
-
 # --- Working hours -----------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ one `booking.schedule` service and renders the result; the rules live there.
 from contextlib import contextmanager
 
 from django.core.exceptions import ObjectDoesNotExist
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -19,29 +19,28 @@ from booking.api.schedule_serializers import (
     ClosureSerializer,
     GenerateResultSerializer,
     GenerateShiftsSerializer,
-    ScheduleConflictSerializer,
     ShiftFilter,
     ShiftSerializer,
     TimeOffCreatedSerializer,
     TimeOffSerializer,
     WorkingHoursSerializer,
 )
+from booking.errors import ShiftHasBookings, ShiftOverlap
 from booking.models import Closure, Shift, TimeOff, WorkingHours
 from clinic.permissions import IsFrontDesk
-from config.openapi import NOT_FOUND, VALIDATION_ERROR
+from config.openapi import NOT_FOUND, VALIDATION_ERROR, refusal
 
-SHIFT_OVERLAP = OpenApiResponse(
-    ScheduleConflictSerializer,
-    description="`shift_overlap`: the therapist has another shift (at any location) overlapping that time.",
+OVERLAP = {ShiftOverlap: "the therapist has another shift (at any location) overlapping that time"}
+SHIFT_OVERLAP = refusal("ShiftOverlapRefused", OVERLAP)
+SHIFT_CHANGE_REFUSED = refusal(
+    "ShiftChangeRefused",
+    {
+        **OVERLAP,
+        ShiftHasBookings: "active bookings inside it would be left outside every shift (listed in `conflicts`)",
+    },
 )
-SHIFT_CHANGE_REFUSED = OpenApiResponse(
-    ScheduleConflictSerializer,
-    description="`shift_overlap`: it would overlap another shift of the therapist; `shift_has_bookings`: "
-    "active bookings inside it would be left outside every shift (their ids in `conflicts`).",
-)
-SHIFT_DELETE_REFUSED = OpenApiResponse(
-    ScheduleConflictSerializer,
-    description="`shift_has_bookings`: active bookings lie inside it (their ids in `conflicts`).",
+SHIFT_DELETE_REFUSED = refusal(
+    "ShiftDeleteRefused", {ShiftHasBookings: "active bookings lie inside it (listed in `conflicts`)"}
 )
 NOT_AT_LOCATION = "; the therapist must work at the location (else 400 on `location`)"
 
@@ -59,17 +58,34 @@ def _still_there():
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: WorkingHoursSerializer(many=True)}),
-    retrieve=extend_schema(responses={200: WorkingHoursSerializer, 404: NOT_FOUND}),
+    list=extend_schema(
+        operation_id="working_hours_list",
+        summary="Working-hours rows (front desk)",
+        responses={200: WorkingHoursSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        operation_id="working_hours_retrieve",
+        summary="One working-hours row (front desk)",
+        responses={200: WorkingHoursSerializer, 404: NOT_FOUND},
+    ),
     create=extend_schema(
+        operation_id="working_hours_create",
+        summary="Add a weekly working-hours row (front desk)",
         responses={201: WorkingHoursSerializer, 400: VALIDATION_ERROR},
         description="Add a weekly row in the location's local time" + NOT_AT_LOCATION + ".",
     ),
     partial_update=extend_schema(
+        operation_id="working_hours_partial_update",
+        summary="Change a working-hours row (front desk)",
         responses={200: WorkingHoursSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
         description="Change a row; shifts already made keep their times" + NOT_AT_LOCATION + ".",
     ),
-    destroy=extend_schema(responses={204: None, 404: NOT_FOUND}, description="Delete a row; shifts already made stay."),
+    destroy=extend_schema(
+        operation_id="working_hours_destroy",
+        summary="Delete a working-hours row (front desk)",
+        responses={204: None, 404: NOT_FOUND},
+        description="Delete a row; shifts already made stay.",
+    ),
 )
 class WorkingHoursViewSet(viewsets.ModelViewSet):
     """The weekly template of each therapist's working hours, in each location's local time."""
@@ -98,8 +114,16 @@ class WorkingHoursViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: ShiftSerializer(many=True)}),
-    retrieve=extend_schema(responses={200: ShiftSerializer, 404: NOT_FOUND}),
+    list=extend_schema(
+        operation_id="shifts_list",
+        summary="Therapists' shifts (front desk)",
+        responses={200: ShiftSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        operation_id="shifts_retrieve",
+        summary="One shift (front desk)",
+        responses={200: ShiftSerializer, 404: NOT_FOUND},
+    ),
 )
 class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Therapists' shifts: the spans in which each works at a location, and bookings are made."""
@@ -110,6 +134,8 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     queryset = Shift.objects.all()
 
     @extend_schema(
+        operation_id="shifts_create",
+        summary="Add a shift (front desk)",
         request=ShiftSerializer,
         responses={201: ShiftSerializer, 400: VALIDATION_ERROR, 409: SHIFT_OVERLAP},
         description="Add one shift (times with a UTC offset; at most 24 hours)" + NOT_AT_LOCATION + ".",
@@ -121,6 +147,8 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(ShiftSerializer(shift).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        operation_id="shifts_partial_update",
+        summary="Change a shift (front desk)",
         request=ShiftSerializer(partial=True),
         responses={200: ShiftSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND, 409: SHIFT_CHANGE_REFUSED},
         description="Move, stretch or shorten a shift, or give it to another therapist or location"
@@ -135,13 +163,19 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             shift = schedule.shift_update(shift_id=shift.pk, **data.validated_data)
         return Response(ShiftSerializer(shift).data)
 
-    @extend_schema(responses={204: None, 404: NOT_FOUND, 409: SHIFT_DELETE_REFUSED})
+    @extend_schema(
+        operation_id="shifts_destroy",
+        summary="Delete a shift with no active bookings in it (front desk)",
+        responses={204: None, 404: NOT_FOUND, 409: SHIFT_DELETE_REFUSED},
+    )
     def destroy(self, request, pk=None):
         with _still_there():
             schedule.shift_delete(shift_id=self.get_object().pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        operation_id="shifts_generate",
+        summary="Make shifts from working hours for a range of dates (front desk)",
         request=GenerateShiftsSerializer,
         responses={200: GenerateResultSerializer, 400: VALIDATION_ERROR, 409: SHIFT_OVERLAP},
     )
@@ -169,10 +203,21 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: TimeOffSerializer(many=True)}),
-    retrieve=extend_schema(responses={200: TimeOffSerializer, 404: NOT_FOUND}),
+    list=extend_schema(
+        operation_id="time_off_list",
+        summary="Therapists' time off (front desk)",
+        responses={200: TimeOffSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        operation_id="time_off_retrieve",
+        summary="One time off (front desk)",
+        responses={200: TimeOffSerializer, 404: NOT_FOUND},
+    ),
     destroy=extend_schema(
-        responses={204: None, 404: NOT_FOUND}, description="Delete time off: that time is bookable again."
+        operation_id="time_off_destroy",
+        summary="Delete time off (front desk)",
+        responses={204: None, 404: NOT_FOUND},
+        description="Delete time off: that time is bookable again.",
     ),
 )
 class TimeOffViewSet(
@@ -186,6 +231,8 @@ class TimeOffViewSet(
     filterset_fields = ["therapist"]
 
     @extend_schema(
+        operation_id="time_off_create",
+        summary="Record a therapist's time off (front desk)",
         request=TimeOffSerializer,
         responses={201: TimeOffCreatedSerializer, 400: VALIDATION_ERROR},
         description="Answers 201 with `conflicts`: the ids of the therapist's active bookings the time off "
@@ -208,10 +255,21 @@ class TimeOffViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: ClosureSerializer(many=True)}),
-    retrieve=extend_schema(responses={200: ClosureSerializer, 404: NOT_FOUND}),
+    list=extend_schema(
+        operation_id="closures_list",
+        summary="Closures of locations and rooms (front desk)",
+        responses={200: ClosureSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        operation_id="closures_retrieve",
+        summary="One closure (front desk)",
+        responses={200: ClosureSerializer, 404: NOT_FOUND},
+    ),
     destroy=extend_schema(
-        responses={204: None, 404: NOT_FOUND}, description="Delete a closure: that time is bookable again."
+        operation_id="closures_destroy",
+        summary="Delete a closure (front desk)",
+        responses={204: None, 404: NOT_FOUND},
+        description="Delete a closure: that time is bookable again.",
     ),
 )
 class ClosureViewSet(
@@ -225,6 +283,8 @@ class ClosureViewSet(
     filterset_fields = ["location", "room"]
 
     @extend_schema(
+        operation_id="closures_create",
+        summary="Close a location or one of its rooms for a while (front desk)",
         request=ClosureSerializer,
         responses={201: ClosureCreatedSerializer, 400: VALIDATION_ERROR},
         description="Answers 201 with `conflicts`: the ids of the active bookings at the location (or in the "

@@ -4,13 +4,45 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from booking.availability import EARLIEST_DATE, LATEST_DATE, MAX_RANGE_DAYS
 from booking.models import Booking
 from clinic.models import Modality, Role, Service, User
 from intake.api.serializers import AnswersSerializer, IntakeSerializer
+
+# Examples of the schema (what Swagger UI and generated clients show): one booking, as it would be.
+ANSWERS_EXAMPLE = {
+    "pressure_preference": "medium",
+    "primary_goal": "stress_relief",
+    "focus_areas": ["neck", "shoulders"],
+    "avoid_areas": [],
+    "notes": "Desk job; my shoulders are tight.",
+    "consent": True,
+}
+BOOKING_EXAMPLE = {
+    "id": 1042,
+    "service": {"id": 3, "name": "Massage, 60 min", "duration_minutes": 60},
+    "therapist": {"id": 7, "name": "Ana Silva"},
+    "location": {"id": 2, "name": "Midtown"},
+    "room": {"id": 5, "name": "Room 2"},
+    "starts_at": "2026-12-01T14:00:00Z",
+    "ends_at": "2026-12-01T15:00:00Z",
+    "price": "90.00",
+    "currency": "USD",
+    "client": {"id": 318, "name": "Maria Lopez"},
+    "status": "confirmed",
+    "intake_status": "complete",
+    "modality": "therapeutic",
+    "suggested_modality": "therapeutic",
+    "needs_review": False,
+    "flags": [],
+    "warnings": [],
+    "reviewed_at": None,
+    "created_at": "2026-11-24T16:05:12Z",
+    "cancelled_at": None,
+}
 
 # The largest primary key a BigAutoField holds: a bigger "id" is malformed (400), not an unknown object.
 MAX_ID = 2**63 - 1
@@ -103,6 +135,20 @@ class AvailabilityQuerySerializer(DateRangeSerializer):
         return service
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An offered start",
+            value={
+                "therapist": 7,
+                "therapist_name": "Ana Silva",
+                "location": 2,
+                "starts_at": "2026-12-01T14:00:00Z",
+                "ends_at": "2026-12-01T15:00:00Z",
+            },
+        )
+    ]
+)
 class OfferedStartSerializer(serializers.Serializer):
     """One start time offered for the service, rendered from an `OfferedStart`.
 
@@ -167,6 +213,7 @@ class WarningsField(serializers.ListField):
 NULLABLE_MODALITY = serializers.ChoiceField(choices=Modality.choices, allow_null=True)
 
 
+@extend_schema_serializer(examples=[OpenApiExample("A booking", value=BOOKING_EXAMPLE, response_only=True)])
 class BookingSerializer(serializers.Serializer):
     """A booking: never the intake's answers.
 
@@ -287,10 +334,19 @@ class StaffBookingCreateSerializer(_PlaceSerializer):
         return client
 
 
+@extend_schema_serializer(examples=[OpenApiExample("A reason", value={"reason": "Flu; I will book again next week."})])
 class BookingCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample("Another start", value={"starts_at": "2026-12-02T09:30:00-05:00"}),
+        OpenApiExample(
+            "Another service and therapist", value={"starts_at": "2026-12-02T14:30:00Z", "service": 4, "therapist": 9}
+        ),
+    ]
+)
 class BookingRescheduleSerializer(serializers.Serializer):
     """The new start; a service, therapist or location left out keeps the booking's."""
 
@@ -300,6 +356,7 @@ class BookingRescheduleSerializer(serializers.Serializer):
     location = id_field(required=False, help_text="Left out: the booking's location.")
 
 
+@extend_schema_serializer(examples=[OpenApiExample("Room 3", value={"room": 6})])
 class BookingRoomSerializer(serializers.Serializer):
     """Move the booking to another room: `room` is required."""
 
@@ -316,6 +373,9 @@ class BookingRoomSerializer(serializers.Serializer):
         pass
 
 
+@extend_schema_serializer(
+    examples=[OpenApiExample("Deep tissue", value={"modality": "deep_tissue", "note": "Chronic upper-back tension."})]
+)
 class BookingReviewSerializer(serializers.Serializer):
     modality = serializers.ChoiceField(choices=Modality.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

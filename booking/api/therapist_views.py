@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -17,9 +17,18 @@ from booking.api.therapist_serializers import DaySheetQuerySerializer, DaySheetS
 from booking.day_sheet import day_sheet_record_access, therapist_day
 from booking.ics import feed_token_rotate, therapist_by_feed_token, therapist_calendar
 from clinic.permissions import IsTherapist, therapist_has_access
+from config.openapi import UNAUTHENTICATED, DetailSerializer
 from config.security import client_ip
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
+NOT_A_THERAPIST = OpenApiResponse(DetailSerializer, description="Not an active therapist.")
+CALENDAR_EXAMPLE = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Massage clinic//Bookings//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:booking-1042@clinic.example.com\r\nSEQUENCE:0\r\n"
+    "DTSTART:20261201T140000Z\r\nDTEND:20261201T150000Z\r\n"
+    "SUMMARY:Massage\\, 60 min - Maria Lopez (therapeutic)\r\nLOCATION:Midtown\\, Room 2\r\n"
+    "STATUS:CONFIRMED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
 
 
 class TherapistDayView(APIView):
@@ -41,11 +50,10 @@ class TherapistDayView(APIView):
         ],
         responses={
             200: DaySheetSerializer,
-            400: OpenApiResponse(description="`date` missing or not YYYY-MM-DD"),
-            401: OpenApiResponse(description="Not authenticated"),
-            403: OpenApiResponse(description="Not an active therapist"),
+            400: OpenApiResponse(description="`date` missing or not YYYY-MM-DD."),
+            401: UNAUTHENTICATED,
+            403: NOT_A_THERAPIST,
         },
-        tags=["therapists"],
     )
     def get(self, request):
         query = DaySheetQuerySerializer(data=request.query_params)
@@ -71,10 +79,9 @@ class TherapistFeedView(APIView):
         summary="The therapist's calendar feed address",
         responses={
             200: FeedTokenSerializer,
-            401: OpenApiResponse(description="Not authenticated"),
-            403: OpenApiResponse(description="Not an active therapist"),
+            401: UNAUTHENTICATED,
+            403: NOT_A_THERAPIST,
         },
-        tags=["therapists"],
     )
     def get(self, request):
         return Response(_feed_answer(request, request.user.therapist))
@@ -86,10 +93,9 @@ class TherapistFeedView(APIView):
         request=None,
         responses={
             200: FeedTokenSerializer,
-            401: OpenApiResponse(description="Not authenticated"),
-            403: OpenApiResponse(description="Not an active therapist"),
+            401: UNAUTHENTICATED,
+            403: NOT_A_THERAPIST,
         },
-        tags=["therapists"],
     )
     def post(self, request):
         therapist = feed_token_rotate(therapist=request.user.therapist)
@@ -126,10 +132,13 @@ class TherapistCalendarView(APIView):
         auth=[],
         parameters=[OpenApiParameter("token", OpenApiTypes.STR, required=True, description="The feed token")],
         responses={
-            (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="An iCalendar file"),
-            404: OpenApiResponse(description="Unknown or inactive therapist, or wrong token"),
+            (200, "text/calendar"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="The calendar: iCalendar text (RFC 5545), UTF-8.",
+                examples=[OpenApiExample("A calendar", value=CALENDAR_EXAMPLE)],
+            ),
+            404: OpenApiResponse(description="Unknown or inactive therapist, or a wrong, missing or replaced token."),
         },
-        tags=["therapists"],
     )
     def get(self, request, pk: int):
         therapist = therapist_by_feed_token(therapist_id=pk, token=request.query_params.get("token"))

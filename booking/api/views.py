@@ -5,6 +5,7 @@ selector, and render the result. Rules live in `booking.services` and
 from django.core.paginator import InvalidPage
 from django.core.paginator import Paginator as DjangoPaginator
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -20,6 +21,8 @@ from rest_framework.response import Response
 from booking import services
 from booking.api.filters import BookingFilter
 from booking.api.serializers import (
+    ANSWERS_EXAMPLE,
+    BOOKING_EXAMPLE,
     AvailabilityQuerySerializer,
     BookingCancelSerializer,
     BookingCreateSerializer,
@@ -31,13 +34,26 @@ from booking.api.serializers import (
     render_offered_starts,
 )
 from booking.availability import offered_starts
+from booking.errors import (
+    BookingNotActive,
+    ClientInactive,
+    ClientOverlap,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    LateCancellation,
+    RoomUnavailable,
+    SlotUnavailable,
+    TherapistNotQualified,
+    TooEarly,
+    TooManyBookings,
+)
 from booking.idempotency import HEADER as IDEMPOTENCY_HEADER
 from booking.idempotency import idempotent
 from booking.models import Booking
 from booking.selectors import booking_list_for
 from clinic.models import Role
 from clinic.permissions import IsFrontDesk
-from config.openapi import FORBIDDEN, NOT_FOUND, PAGE_NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, conflict
+from config.openapi import FORBIDDEN, NOT_FOUND, PAGE_NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, refusal
 from config.pagination import PageNumberPagination
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -47,8 +63,21 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     required=False,
     description="Optional, up to 255 characters: a retry with the same key and body replays the first answer.",
 )
-IDEMPOTENCY_REUSED = conflict("idempotency_key_reused: the key was used with a different body.")
-IN_USE = "idempotency_key_in_use (a request with this key is still running)"
+IDEMPOTENCY_REUSED = refusal(
+    "IdempotencyKeyReused",
+    {IdempotencyKeyReused: "the key was used before with a different request: use a new key for a new request"},
+    description="The `Idempotency-Key` belongs to another request; nothing was done.",
+)
+IN_USE = {IdempotencyKeyInUse: "a request with this `Idempotency-Key` is still running: retry in a moment"}
+NOT_ACTIVE = {BookingNotActive: "the booking is cancelled, completed or a no-show"}
+LATE = {LateCancellation: "a client inside the clinic's cancellation window: the front desk can still do it"}
+PLACE_REFUSALS = {
+    SlotUnavailable: "the start is not offered for that service (and therapist, location), or with no therapist "
+    "given no trained therapist is free then",
+    TherapistNotQualified: "the intake asks for deep tissue and the therapist asked for is not trained in it",
+    ClientOverlap: "the client already has an active booking overlapping that time",
+}
+ACCOUNT_INACTIVE = {ClientInactive: "the client's account is deactivated or deleted"}
 
 
 # --- Availability ------------------------------------------------------------------
@@ -113,6 +142,8 @@ class AvailabilityView(generics.GenericAPIView):
     filter_backends = []
 
     @extend_schema(
+        operation_id="availability_list",
+        summary="The start times offered for a service",
         parameters=[AvailabilityQuerySerializer],
         responses={
             200: OfferedStartSerializer(many=True),
@@ -149,29 +180,46 @@ class AvailabilityView(generics.GenericAPIView):
 # --- Bookings ---------------------------------------------------------------------
 
 
-CREATE_CONFLICTS = conflict(
-    "slot_unavailable (the start is not offered for that service, therapist and location, or no trained "
-    "therapist is free), therapist_not_qualified, client_overlap, too_many_bookings (the client already "
-    "holds the clinic's `max_active_bookings_per_client` upcoming bookings; front-desk bookings do not "
-    f"count), account_inactive, {IN_USE} — each with a sentence saying what to do."
+CREATE_REFUSED = refusal(
+    "BookingCreateRefused",
+    {
+        **PLACE_REFUSALS,
+        TooManyBookings: "the client already holds the clinic's `max_active_bookings_per_client` upcoming "
+        "bookings (front-desk bookings do not count)",
+        **ACCOUNT_INACTIVE,
+        **IN_USE,
+    },
+    description="A rule of the clinic refused the booking; nothing was stored. The `code` is one of:",
 )
-CHANGE_CONFLICTS = conflict(
-    "slot_unavailable, therapist_not_qualified, client_overlap, late_cancellation (a client inside the "
-    f"cancellation window) or booking_not_active; {IN_USE}. The booking stays as it was."
+RESCHEDULE_REFUSED = refusal(
+    "BookingRescheduleRefused",
+    {**PLACE_REFUSALS, **LATE, **NOT_ACTIVE, **ACCOUNT_INACTIVE, **IN_USE},
+    description="A rule of the clinic refused the move; the booking stays as it was. The `code` is one of:",
 )
+CANCEL_REFUSED = refusal("BookingCancelRefused", {**LATE, **NOT_ACTIVE, **IN_USE})
+CLOSE_REFUSED = refusal("BookingCloseRefused", {TooEarly: "the session has not started yet", **NOT_ACTIVE, **IN_USE})
+ROOM_REFUSED = refusal(
+    "BookingRoomRefused",
+    {RoomUnavailable: "not a free active room of the booking's location for its time", **NOT_ACTIVE},
+)
+KEY_MALFORMED = OpenApiResponse(description="`Idempotency-Key` empty or longer than 255 characters.")
 
 
-def _close_schema(verb: str):
+def _close_schema(operation_id: str, summary: str, verb: str):
     return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
         request=None,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             200: BookingSerializer,
-            400: OpenApiResponse(description="`Idempotency-Key` empty or longer than 255 characters."),
+            400: KEY_MALFORMED,
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: conflict(f"too_early (before the start), booking_not_active or {IN_USE}."),
+            409: CLOSE_REFUSED,
+            # With an Idempotency-Key the body is read for the key's fingerprint.
+            415: OpenApiResponse(description="With an `Idempotency-Key`, a body that is not JSON."),
             422: IDEMPOTENCY_REUSED,
         },
         description=f"Mark that {verb} (its therapist or the front desk, from the start time on).",
@@ -179,8 +227,16 @@ def _close_schema(verb: str):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: BookingSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHENTICATED}),
-    retrieve=extend_schema(responses={200: BookingSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND}),
+    list=extend_schema(
+        operation_id="bookings_list",
+        summary="Bookings you may see: a client's own, a therapist's, all for the front desk",
+        responses={200: BookingSerializer(many=True), 400: VALIDATION_ERROR, 401: UNAUTHENTICATED},
+    ),
+    retrieve=extend_schema(
+        operation_id="bookings_retrieve",
+        summary="One booking",
+        responses={200: BookingSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+    ),
 )
 class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bookings, scoped by role: a client sees their own, a therapist theirs,
@@ -207,6 +263,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     # -- Create --
 
     @extend_schema(
+        operation_id="bookings_create",
+        summary="Book a session of a service",
         request=PolymorphicProxySerializer(
             component_name="NewBooking",
             serializers=[BookingCreateSerializer, StaffBookingCreateSerializer],
@@ -221,9 +279,22 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             ),
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
-            409: CREATE_CONFLICTS,
+            409: CREATE_REFUSED,
             422: IDEMPOTENCY_REUSED,
         },
+        examples=[
+            OpenApiExample(
+                "A client books",
+                value={"service": 3, "starts_at": "2026-12-01T09:00:00-05:00", "intake": {"answers": ANSWERS_EXAMPLE}},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "The front desk books for a client",
+                value={"client": 318, "service": 3, "starts_at": "2026-12-01T14:00:00Z", "therapist": 7},
+                request_only=True,
+            ),
+            OpenApiExample("Booked", value=BOOKING_EXAMPLE, response_only=True, status_codes=[201]),
+        ],
         description=(
             "A client books `{service, starts_at, therapist?, location?, intake: {answers}}` for themselves. "
             "The front desk books `{client, service, starts_at, therapist?, location?}` without answers "
@@ -263,13 +334,15 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     # -- Front desk: the room --
 
     @extend_schema(
+        operation_id="bookings_partial_update",
+        summary="Move a booking to another room (front desk)",
         request=BookingRoomSerializer,
         responses={
             200: BookingSerializer,
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: conflict("room_unavailable (not a free active room of the booking's location) or booking_not_active."),
+            409: ROOM_REFUSED,
         },
         description="Move the booking to another free room of its location (front desk).",
     )
@@ -283,6 +356,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     # -- Cancel and reschedule --
 
     @extend_schema(
+        operation_id="bookings_cancel",
+        summary="Cancel a booking",
         request=BookingCancelSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
@@ -290,9 +365,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: conflict(
-                f"late_cancellation (a client inside the cancellation window), booking_not_active or {IN_USE}."
-            ),
+            409: CANCEL_REFUSED,
             422: IDEMPOTENCY_REUSED,
         },
     )
@@ -309,6 +382,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
 
     @extend_schema(
+        operation_id="bookings_reschedule",
+        summary="Move a booking to a new start (and service, therapist or location)",
         request=BookingRescheduleSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
@@ -317,7 +392,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: CHANGE_CONFLICTS,
+            409: RESCHEDULE_REFUSED,
             422: IDEMPOTENCY_REUSED,
         },
     )
@@ -363,13 +438,13 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             self, request, lambda: self._render(services.booking_close(booking_id=booking.pk, status=status_value))
         )
 
-    @_close_schema("the session took place")
+    @_close_schema("bookings_complete", "Mark a session done", "the session took place")
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         """Mark the session done (its therapist or the front desk, after the start time)."""
         return self._close(request, Booking.Status.COMPLETED)
 
-    @_close_schema("the client did not come")
+    @_close_schema("bookings_no_show", "Mark that the client did not come", "the client did not come")
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
         """Mark that the client did not come (its therapist or the front desk, after the start time)."""

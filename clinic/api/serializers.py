@@ -68,6 +68,9 @@ class TokenRequestSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
 
+    class Meta:
+        ref_name = "Credentials"  # the schema's name ("TokenRequestRequest" otherwise)
+
     def validate(self, attrs):
         """Authenticate with the request, so the lockout (django-axes) counts the attempt.
 
@@ -105,32 +108,6 @@ class MeSerializer(serializers.ModelSerializer):
             return None
         therapist = getattr(user, "therapist", None)
         return therapist.pk if therapist is not None else None
-
-
-# --- Errors ---------------------------------------------------------------------
-
-
-class HasFutureBookingsSerializer(serializers.Serializer):
-    """409 `has_future_bookings`: the change would strand active future bookings."""
-
-    code = serializers.CharField(help_text="`has_future_bookings`")
-    detail = serializers.CharField(help_text="What to do: move or cancel the bookings listed, then retry.")
-    conflicts = serializers.ListField(
-        child=serializers.IntegerField(),
-        help_text="Ids of the active future bookings (confirmed, or held for a waitlist offer) in the way, "
-        "lowest first.",
-    )
-
-
-class RoomDeleteRefusedSerializer(HasFutureBookingsSerializer):
-    """409 `has_future_bookings` (with `conflicts`) or `room_in_use` (past bookings on record: deactivate it)."""
-
-    code = serializers.CharField(help_text="`has_future_bookings` or `room_in_use`")
-    conflicts = serializers.ListField(
-        child=serializers.IntegerField(),
-        required=False,
-        help_text="With `has_future_bookings` only: ids of the active future bookings in the room, lowest first.",
-    )
 
 
 # --- Clinic -------------------------------------------------------------------

@@ -8,13 +8,9 @@ from django.contrib.auth import logout as session_logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-)
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from knox.models import AuthToken
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -24,12 +20,10 @@ from clinic import selectors, services
 from clinic.api.serializers import (
     ActiveFilterQuerySerializer,
     ClinicSerializer,
-    HasFutureBookingsSerializer,
     LocationSerializer,
     MeSerializer,
     RegisteredSerializer,
     RegisterSerializer,
-    RoomDeleteRefusedSerializer,
     RoomListQuerySerializer,
     RoomSerializer,
     ServiceSerializer,
@@ -45,40 +39,57 @@ from clinic.api.serializers import (
     TokenRequestSerializer,
     TokenSerializer,
 )
+from clinic.errors import HasFutureBookings, RoomInUse
 from clinic.models import Role
 from clinic.permissions import IsFrontDesk, ReadAnyoneWriteFrontDesk
+from config.openapi import DetailSerializer, refusal
 from config.throttling import ScopedRateThrottle
 
 
-class ErrorSerializer(serializers.Serializer):
-    """DRF's error body for 401, 403, 404 and 429."""
-
-    detail = serializers.CharField()
-
-
 def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
+    return OpenApiResponse(DetailSerializer, description=description)
 
 
+# Security, 401, 413, 415, 429, 503 and each answer's body come from config.openapi.AutoSchema.
 VALIDATION_ERROR = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="Validation failed: each field (or `non_field_errors`) → a list of messages."
+    description="Validation failed: each field (or `non_field_errors`) → a list of messages."
 )
 NOT_AUTHENTICATED = _error("No or an invalid `Authorization: Token <key>` header.")
 FORBIDDEN = _error("Signed in, but only front-desk staff and admins may do this.")
 NOT_FOUND = _error("No such therapist (inactive therapists are visible to staff only).")
-
-
-def _has_future_bookings(description: str) -> OpenApiResponse:
-    return OpenApiResponse(HasFutureBookingsSerializer, description=description)
-
-
-# Reads open to anyone: a token or a session is optional.
-OPTIONAL_AUTH = [{"knoxApiToken": []}, {"cookieAuth": []}, {}]
+LOCATION_REFUSED = refusal(
+    "LocationChangeRefused",
+    {
+        HasFutureBookings: "changing `time_zone`, deactivating the location or making it use rooms would "
+        "strand its active future bookings (listed in `conflicts`)"
+    },
+)
+ROOM_CHANGE_REFUSED = refusal(
+    "RoomChangeRefused",
+    {HasFutureBookings: "deactivating the room would strand its active future bookings (listed in `conflicts`)"},
+)
+ROOM_DELETE_REFUSED = refusal(
+    "RoomDeleteRefused",
+    {
+        HasFutureBookings: "the room has active future bookings (listed in `conflicts`)",
+        RoomInUse: "the room has past (or cancelled) bookings, which the clinic keeps on record: deactivate it",
+    },
+)
+THERAPIST_CHANGE_REFUSED = refusal(
+    "TherapistChangeRefused",
+    {
+        HasFutureBookings: "deactivating the therapist, or removing a location or a modality their active future "
+        "bookings need, would strand those bookings (listed in `conflicts`)"
+    },
+)
 THROTTLED = _error("Too many attempts from this address; retry after the `Retry-After` header's seconds.")
 LOCKED_OR_THROTTLED = _error(
     "Too many attempts from this address, or too many failed logins for this email (known or not: "
     "the lockout never tells whether an account exists); retry after the `Retry-After` header's seconds."
 )
+
+
+TOKEN_EXAMPLE = "4f2a9c1e7b3d8a6f0e5c2b9d7a1f3e8c6b0d4a2f9e7c5b3a1d8f6e4c2a0b9d7e5"
 
 
 def _is_front_desk(request) -> bool:
@@ -106,8 +117,32 @@ class RegisterView(AuthView):
         "the clinic's password rules; an email already registered (in any letter case) is refused.",
         request=RegisterSerializer,
         responses={201: RegisteredSerializer, 400: VALIDATION_ERROR, 429: THROTTLED},
+        examples=[
+            OpenApiExample(
+                "A new client",
+                value={
+                    "email": "maria.lopez@example.com",
+                    "password": "wild-lavender-river-42",
+                    "first_name": "Maria",
+                    "last_name": "Lopez",
+                    "phone": "+1 212 555 0142",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Registered",
+                value={
+                    "id": 318,
+                    "email": "maria.lopez@example.com",
+                    "first_name": "Maria",
+                    "last_name": "Lopez",
+                    "token": TOKEN_EXAMPLE,
+                },
+                response_only=True,
+                status_codes=[201],
+            ),
+        ],
         auth=[],
-        tags=["accounts"],
     )
     def post(self, request):
         params = RegisterSerializer(data=request.data)
@@ -136,8 +171,15 @@ class TokenView(AuthView):
         "the right password. Other addresses are not affected.",
         request=TokenRequestSerializer,
         responses={200: TokenSerializer, 400: VALIDATION_ERROR, 429: LOCKED_OR_THROTTLED},
+        examples=[
+            OpenApiExample(
+                "Credentials",
+                value={"email": "maria.lopez@example.com", "password": "wild-lavender-river-42"},
+                request_only=True,
+            ),
+            OpenApiExample("A token", value={"token": TOKEN_EXAMPLE}, response_only=True, status_codes=[200]),
+        ],
         auth=[],
-        tags=["accounts"],
     )
     def post(self, request):
         params = TokenRequestSerializer(data=request.data, context={"request": request})
@@ -172,7 +214,6 @@ class LogoutView(APIView):
         "devices) keep working. Signed in with a session instead, the session ends.",
         request=None,
         responses={204: None, 401: NOT_AUTHENTICATED},
-        tags=["accounts"],
     )
     def post(self, request):
         if isinstance(request.auth, AuthToken):
@@ -193,7 +234,6 @@ class LogoutAllView(APIView):
         "`POST /api/v1/therapists/me/feed/`.",
         request=None,
         responses={204: None, 401: NOT_AUTHENTICATED},
-        tags=["accounts"],
     )
     def post(self, request):
         services.token_revoke_all(user=request.user)
@@ -208,7 +248,6 @@ class MeView(APIView):
         operation_id="me_retrieve",
         summary="The signed-in account",
         responses={200: MeSerializer, 401: NOT_AUTHENTICATED},
-        tags=["accounts"],
     )
     def get(self, request):
         return Response(MeSerializer(request.user).data)
@@ -224,8 +263,6 @@ class ClinicView(APIView):
         operation_id="clinic_retrieve",
         summary="The clinic's name, currency and booking policies",
         responses={200: ClinicSerializer},
-        auth=OPTIONAL_AUTH,
-        tags=["clinic"],
     )
     def get(self, request):
         return Response(ClinicSerializer(selectors.clinic_get()).data)
@@ -238,7 +275,6 @@ class ClinicView(APIView):
         "Bookings already made keep their price and currency.",
         request=ClinicSerializer(partial=True),
         responses={200: ClinicSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
-        tags=["clinic"],
     )
     def patch(self, request):
         clinic = selectors.clinic_get()
@@ -266,8 +302,6 @@ class LocationListView(GenericAPIView):
         "to see every location.",
         parameters=[ActiveFilterQuerySerializer],
         responses={200: LocationSerializer(many=True), 400: VALIDATION_ERROR},
-        auth=OPTIONAL_AUTH,
-        tags=["locations"],
     )
     def get(self, request):
         query = ActiveFilterQuerySerializer(data=request.query_params)
@@ -283,7 +317,6 @@ class LocationListView(GenericAPIView):
         "A location that `uses_rooms` offers a session only where one of its active rooms is free.",
         request=LocationSerializer,
         responses={201: LocationSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
-        tags=["locations"],
     )
     def post(self, request):
         params = LocationSerializer(data=request.data)
@@ -305,8 +338,6 @@ class LocationDetailView(GenericAPIView):
         description="Inactive locations are 404 except to staff and admins.",
         parameters=[LOCATION_ID],
         responses={200: LocationSerializer, 404: LOCATION_NOT_FOUND},
-        auth=OPTIONAL_AUTH,
-        tags=["locations"],
     )
     def get(self, request, pk: int):
         return Response(LocationSerializer(self.get_location(request, pk)).data)
@@ -325,9 +356,8 @@ class LocationDetailView(GenericAPIView):
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,
             404: LOCATION_NOT_FOUND,
-            409: _has_future_bookings("Active future bookings at this location would be stranded."),
+            409: LOCATION_REFUSED,
         },
-        tags=["locations"],
     )
     def patch(self, request, pk: int):
         location = self.get_location(request, pk)
@@ -354,7 +384,6 @@ class RoomListView(GenericAPIView):
         summary="Treatment rooms, active or not (staff)",
         parameters=[RoomListQuerySerializer],
         responses={200: RoomSerializer(many=True), 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: STAFF_ONLY},
-        tags=["rooms"],
     )
     def get(self, request):
         query = RoomListQuerySerializer(data=request.query_params)
@@ -368,7 +397,6 @@ class RoomListView(GenericAPIView):
         description="Room names are unique within a location.",
         request=RoomSerializer,
         responses={201: RoomSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: STAFF_ONLY},
-        tags=["rooms"],
     )
     def post(self, request):
         params = RoomSerializer(data=request.data)
@@ -389,7 +417,6 @@ class RoomDetailView(GenericAPIView):
         summary="One room (staff)",
         parameters=[ROOM_ID],
         responses={200: RoomSerializer, 401: NOT_AUTHENTICATED, 403: STAFF_ONLY, 404: ROOM_NOT_FOUND},
-        tags=["rooms"],
     )
     def get(self, request, pk: int):
         return Response(RoomSerializer(self.get_room(pk)).data)
@@ -407,9 +434,8 @@ class RoomDetailView(GenericAPIView):
             401: NOT_AUTHENTICATED,
             403: STAFF_ONLY,
             404: ROOM_NOT_FOUND,
-            409: _has_future_bookings("Active future bookings are in this room."),
+            409: ROOM_CHANGE_REFUSED,
         },
-        tags=["rooms"],
     )
     def patch(self, request, pk: int):
         room = self.get_room(pk)
@@ -431,9 +457,8 @@ class RoomDetailView(GenericAPIView):
             401: NOT_AUTHENTICATED,
             403: STAFF_ONLY,
             404: ROOM_NOT_FOUND,
-            409: OpenApiResponse(RoomDeleteRefusedSerializer, description="The room has bookings."),
+            409: ROOM_DELETE_REFUSED,
         },
-        tags=["rooms"],
     )
     def delete(self, request, pk: int):
         services.room_delete(room=self.get_room(pk))
@@ -462,8 +487,6 @@ class ServiceListView(GenericAPIView):
         "`include_inactive=true`; they then see every service with `active`.",
         parameters=[ActiveFilterQuerySerializer],
         responses={200: ServiceViewSerializer(many=True), 400: VALIDATION_ERROR},
-        auth=OPTIONAL_AUTH,
-        tags=["services"],
     )
     def get(self, request):
         query = ActiveFilterQuerySerializer(data=request.query_params)
@@ -480,7 +503,6 @@ class ServiceListView(GenericAPIView):
         "`price` a decimal string of at least 0.",
         request=ServiceWriteSerializer,
         responses={201: ServiceStaffSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
-        tags=["services"],
     )
     def post(self, request):
         params = ServiceWriteSerializer(data=request.data)
@@ -504,8 +526,6 @@ class ServiceDetailView(GenericAPIView):
         description="Inactive services are 404 except to staff and admins, who also see `active`.",
         parameters=[SERVICE_ID],
         responses={200: ServiceViewSerializer, 404: SERVICE_NOT_FOUND},
-        auth=OPTIONAL_AUTH,
-        tags=["services"],
     )
     def get(self, request, pk: int):
         service = self.get_service(request, pk)
@@ -526,7 +546,6 @@ class ServiceDetailView(GenericAPIView):
             403: FORBIDDEN,
             404: SERVICE_NOT_FOUND,
         },
-        tags=["services"],
     )
     def patch(self, request, pk: int):
         service = self.get_service(request, pk)
@@ -559,8 +578,6 @@ class TherapistListView(GenericAPIView):
         "all their locations.",
         parameters=[TherapistListQuerySerializer],
         responses={200: THERAPIST_VIEWS, 400: VALIDATION_ERROR},
-        auth=OPTIONAL_AUTH,
-        tags=["therapists"],
     )
     def get(self, request):
         query = TherapistListQuerySerializer(data=request.query_params)
@@ -581,7 +598,6 @@ class TherapistListView(GenericAPIView):
         description="Creates the therapist's account (without a usable password), profile and locations.",
         request=TherapistCreateSerializer,
         responses={201: TherapistStaffSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
-        tags=["therapists"],
     )
     def post(self, request):
         params = TherapistCreateSerializer(data=request.data)
@@ -604,8 +620,6 @@ class TherapistDetailView(GenericAPIView):
         description="Inactive therapists are 404 except to staff and admins, who also see `active` and `email`.",
         parameters=[THERAPIST_ID],
         responses={200: THERAPIST_VIEW, 404: NOT_FOUND},
-        auth=OPTIONAL_AUTH,
-        tags=["therapists"],
     )
     def get(self, request, pk: int):
         therapist = self.get_therapist(request, pk)
@@ -627,9 +641,8 @@ class TherapistDetailView(GenericAPIView):
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: _has_future_bookings("Active future bookings of the therapist need what the change removes."),
+            409: THERAPIST_CHANGE_REFUSED,
         },
-        tags=["therapists"],
     )
     def patch(self, request, pk: int):
         therapist = self.get_therapist(request, pk)

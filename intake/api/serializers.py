@@ -151,17 +151,3 @@ class IntakeSerializer(serializers.Serializer):
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_review(self, intake: Intake) -> dict | None:
         return ReviewSerializer(intake).data if intake.reviewed_modality else None
-
-
-# A 400: each offending answer named with its message (an unknown field keyed by
-# its own name; a body that is not an object under `non_field_errors`), or, for
-# a body that is not JSON at all, `detail`: one sentence.
-VALIDATION_ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {"detail": {"type": "string", "description": "The body is not JSON."}},
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-    "example": {
-        "pressure_preference": ["This field is required."],
-        "avoid_areas": ["neck: an area cannot be both a focus and avoided."],
-    },
-}

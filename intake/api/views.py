@@ -1,13 +1,13 @@
 """The public intake endpoints: the form, and a preview of its assessment."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.openapi import VALIDATION_ERROR
 from config.parsers import NestingSafeJSONParser
 from intake.api.serializers import (
-    VALIDATION_ERROR_SCHEMA,
     AnswersSerializer,
     AssessmentSerializer,
     FormDefinitionSerializer,
@@ -35,7 +35,6 @@ class IntakeFormView(PublicIntakeView):
         summary="The current intake form",
         description="Version, fields, allowed values and their labels. Answers are posted in this shape.",
         responses={200: FormDefinitionSerializer},
-        tags=["intake"],
     )
     def get(self, request):
         return Response(FormDefinitionSerializer(form_definition()).data)
@@ -50,11 +49,35 @@ class IntakeAssessView(PublicIntakeView):
             "flags and reasons the rules give; stores nothing."
         ),
         request=AnswersSerializer,
+        examples=[
+            OpenApiExample(
+                "Answers",
+                value={
+                    "pressure_preference": "firm",
+                    "primary_goal": "pain_relief",
+                    "conditions": ["lower_back_pain"],
+                    "focus_areas": ["lower_back"],
+                    "consent": True,
+                },
+                request_only=True,
+            )
+        ],
         responses={
             200: AssessmentSerializer,
-            400: OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Invalid answers: field → messages."),
+            400: OpenApiResponse(
+                VALIDATION_ERROR.response,
+                description="Invalid answers: field → messages (an unknown field under its own name).",
+                examples=[
+                    OpenApiExample(
+                        "Invalid answers",
+                        value={
+                            "pressure_preference": ["This field is required."],
+                            "avoid_areas": ["neck: an area cannot be both a focus and avoided."],
+                        },
+                    )
+                ],
+            ),
         },
-        tags=["intake"],
     )
     def post(self, request):
         answers = AnswersSerializer(data=request.data)

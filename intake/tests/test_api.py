@@ -161,7 +161,7 @@ def test_answers_nest_in_a_booking_like_serializer():
 class _IntakeReadView(APIView):
     """Stands in for the booking app's intake endpoint, to document IntakeSerializer."""
 
-    @extend_schema(responses=IntakeSerializer)
+    @extend_schema(operation_id="example_intake", summary="An intake", responses=IntakeSerializer)
     def get(self, request):
         raise NotImplementedError
 
@@ -195,7 +195,7 @@ def test_schema_documents_the_endpoints():
     assert list(assess["requestBody"]["content"]) == ["application/json"]
     assert assess["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Assessment")
     assert "400" in assess["responses"]
-    assert {} in assess["security"]  # no credentials needed
+    assert "security" not in assess  # no credentials needed
 
 
 def test_schema_of_the_answers_is_the_form_definition():
