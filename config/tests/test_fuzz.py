@@ -313,3 +313,23 @@ def test_found_working_hours_times_did_not_match_their_schema_format(as_staff):
     )
     assert replay("GET", "/api/v1/working-hours/{id}/", world=as_staff, id=hours.pk).json()["end_time"] == "17:30:00"
     assert replay("GET", "/api/v1/working-hours/", world=as_staff).status_code == 200
+
+
+# --- The contract's own answers, replayed (config/openapi.py) ------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=b"])
+def test_a_form_body_is_a_documented_415(replaying, content_type):
+    assert replay("POST", "/api/v1/auth/register/", body=b"email=a", content_type=content_type).status_code == 415
+
+
+def test_a_bad_token_on_a_public_read_is_a_documented_401(replaying):
+    assert replay("GET", "/api/v1/clinic/", headers={"Authorization": "Token not-a-token"}).status_code == 401
+
+
+def test_the_calendar_is_documented_text(replaying):
+    therapist = TherapistFactory()
+    query = {"token": therapist.feed_token}
+    response = replay("GET", "/api/v1/therapists/{id}/calendar.ics", query=query, id=therapist.pk)
+    assert response.status_code == 200
+    assert response.text.startswith("BEGIN:VCALENDAR")
