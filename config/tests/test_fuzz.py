@@ -13,8 +13,8 @@ Path ids are drawn half the time from a small world built for each test (a
 therapist with shifts at a location with rooms, working hours, time off, a
 closure, a service, a booking of the client's in a room),
 so the fuzz reaches real objects and not only 404s. Throttles are lifted:
-they are tested in test_security.py, and 429 is documented once for the
-whole API.
+they are tested in test_security.py (429 is documented on every operation,
+as are 413 and 503, which the fuzz cannot provoke).
 
 Findings, each fixed at its cause with a regression test, are listed in
 docs/security.md.
