@@ -314,7 +314,10 @@ class AutoSchema(openapi.AutoSchema):
     def _allows_anyone(self) -> bool:
         """Whether every permission of the view lets an anonymous caller make this request."""
         anonymous = SimpleNamespace(method=self.method, user=AnonymousUser(), auth=None)
-        return all(permission.has_permission(anonymous, self.view) for permission in self.view.get_permissions())
+        try:
+            return all(permission.has_permission(anonymous, self.view) for permission in self.view.get_permissions())
+        except AttributeError:  # a permission that reads more of the request than these: not for anyone
+            return False
 
     def _has_filters(self) -> bool:
         filter_backends = getattr(self.view, "filter_backends", None) or []
