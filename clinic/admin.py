@@ -38,7 +38,9 @@ from clinic.services import CLINIC_POLICY_MAXIMUMS, EMAIL_TAKEN, email_normalize
 # are audited (its admin's job). A new kind of health record (treatment
 # notes) is covered by adding its model and columns here.
 HEALTH_FIELDS: dict[str, frozenset[str]] = {
-    "intake.Intake": frozenset({"answers", "score", "flags", "reasons", "review_note"}),
+    "intake.Intake": frozenset(
+        {"answers", "score", "flags", "reasons", "review_note", "changes_since_last", "new_flags"}
+    ),
 }
 
 # The parameters Django's field filters read for a field listed in

@@ -37,6 +37,8 @@ ALL_FIELDS = (
     "flags",
     "reasons",
     "rules_version",
+    "changes_since_last",
+    "new_flags",
     "reviewed_modality",
     "review_note",
     "reviewed_by",

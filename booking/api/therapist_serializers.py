@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from booking.models import Booking
 from clinic.models import Modality
+from intake.api.serializers import ChangedFieldsField, FlagsField
 
 
 class DaySheetQuerySerializer(serializers.Serializer):
@@ -71,8 +72,9 @@ class DaySheetBookingSerializer(serializers.Serializer):
     """One session of the day with what the therapist reads to prepare for it.
 
     While the intake is pending (a front-desk booking the client has not
-    completed yet) there is nothing to read: the modalities are null, the
-    lists empty, `notes` empty and `review` null.
+    completed yet) there is nothing to read: the modalities and
+    `changes_since_last` are null, the lists empty, `notes` empty and
+    `review` null.
     """
 
     id = serializers.IntegerField()
@@ -88,10 +90,11 @@ class DaySheetBookingSerializer(serializers.Serializer):
     needs_review = serializers.BooleanField(help_text="The assessment's `needs_review`, or any warning.")
     flags = serializers.SerializerMethodField()
     new_flags = serializers.SerializerMethodField(
-        help_text="Flags the client's previous intake did not have; null until known."
+        help_text="Flags the client's previous intake did not have (all of them for a first intake)."
     )
     changes_since_last = serializers.SerializerMethodField(
-        help_text="The answer fields changed since the client's previous intake; null for a first one."
+        help_text="The answer fields changed since the client's previous intake, in form order; "
+        "null for a first intake (and while pending)."
     )
     warnings = WarningsField()
     focus_areas = serializers.SerializerMethodField()
@@ -111,14 +114,13 @@ class DaySheetBookingSerializer(serializers.Serializer):
     def get_flags(self, booking) -> list[str]:
         return list(booking.intake.flags) if booking.intake is not None else []
 
-    # The intake gains `new_flags` and `changes_since_last` with returning clients; null until then.
-    @extend_schema_field(serializers.ListField(child=serializers.CharField(), allow_null=True))
-    def get_new_flags(self, booking) -> list[str] | None:
-        return getattr(booking.intake, "new_flags", None)
+    @extend_schema_field(FlagsField())
+    def get_new_flags(self, booking) -> list[str]:
+        return list(booking.intake.new_flags) if booking.intake is not None else []
 
-    @extend_schema_field(serializers.ListField(child=serializers.CharField(), allow_null=True))
+    @extend_schema_field(ChangedFieldsField())
     def get_changes_since_last(self, booking) -> list[str] | None:
-        return getattr(booking.intake, "changes_since_last", None)
+        return booking.intake.changes_since_last if booking.intake is not None else None
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_focus_areas(self, booking) -> list[str]:

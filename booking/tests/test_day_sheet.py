@@ -177,7 +177,7 @@ class TestApi:
             "suggested_modality": "deep_tissue",
             "needs_review": True,
             "flags": ["high_blood_pressure"],
-            "new_flags": None,
+            "new_flags": ["high_blood_pressure"],
             "changes_since_last": None,
             "warnings": [],
             "focus_areas": ["lower_back", "shoulders"],
@@ -206,7 +206,7 @@ class TestApi:
         assert row["suggested_modality"] is None
         assert row["needs_review"] is False
         assert (row["flags"], row["focus_areas"], row["avoid_areas"], row["notes"]) == ([], [], [], "")
-        assert (row["new_flags"], row["changes_since_last"], row["review"]) == (None, None, None)
+        assert (row["new_flags"], row["changes_since_last"], row["review"]) == ([], None, None)
         assert not IntakeAccess.objects.exists()
 
     def test_final_modality_and_review(self, as_user, book, therapist):

@@ -208,6 +208,14 @@ MATRIX = [
     ("GET", "me/", "/api/v1/me/", None, ANY_USER),
     ("GET", "me/export/", "/api/v1/me/export/", None, ANY_USER),
     ("DELETE", "me/", "/api/v1/me/", None, expect(403, anonymous=401, client=204, other_client=204)),
+    # The client's latest intake: the booking's client has one, the other client none yet.
+    (
+        "GET",
+        "me/intake/latest/",
+        "/api/v1/me/intake/latest/",
+        None,
+        expect(403, anonymous=401, client=200, other_client=404),
+    ),
     # Clinic and therapists
     ("GET", "clinic/", "/api/v1/clinic/", None, ANYONE),
     ("PATCH", "clinic/", "/api/v1/clinic/", lambda w: {"min_notice_hours": 3}, FRONT_DESK),

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic.models import Modality
+from intake.changes import COMPARED_FIELDS
 from intake.form import CHOICE_SETS, FIELDS, answers_json_schema, validate_answers
 from intake.models import Intake
 from intake.selectors import intake_assessment
@@ -79,6 +80,21 @@ class FlagsFieldSchema(OpenApiSerializerFieldExtension):
         return {"type": "array", "items": _choice_set_ref(auto_schema, "health_screening")}
 
 
+class ChangedFieldsField(serializers.ListField):
+    """`changes_since_last`: the answer fields that differ from the client's previous intake, in form order."""
+
+    child = serializers.ChoiceField(choices=list(COMPARED_FIELDS))
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault(
+            "help_text",
+            "The answer fields that differ from the client's previous intake, in form order; "
+            "`[]` when nothing changed, null for their first intake.",
+        )
+        super().__init__(**kwargs)
+
+
 class ReasonSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="e.g. `pressure_preference:deep`, `rule:contraindicated`")
     label = serializers.CharField(help_text="For the therapist to read.")
@@ -131,8 +147,16 @@ class ReviewSerializer(serializers.Serializer):
     stale = serializers.BooleanField(source="review_stale", help_text="The answers changed after this review was made.")
 
 
+class LatestIntakeSerializer(serializers.Serializer):
+    """A client's latest intake, to prefill the next: its answers, their form version and when they were given."""
+
+    form_version = serializers.IntegerField(help_text="The form the answers were given on.")
+    answers = AnswersSerializer(read_only=True)
+    created_at = serializers.DateTimeField(help_text="When the answers were given.")
+
+
 class IntakeSerializer(serializers.Serializer):
-    """A stored intake: answers, assessment and review (`review` is null until reviewed).
+    """A stored intake: answers, assessment, what changed since the last one, and review (null until reviewed).
 
     Renders health answers: only for readers allowed to see them (the caller
     checks and logs the read). Fetch with `intake.selectors.intake_get` so the
@@ -142,6 +166,10 @@ class IntakeSerializer(serializers.Serializer):
     form_version = serializers.IntegerField(read_only=True)
     answers = AnswersSerializer(read_only=True)
     assessment = serializers.SerializerMethodField()
+    changes_since_last = ChangedFieldsField(read_only=True)
+    new_flags = FlagsField(
+        read_only=True, help_text="Flags the client's previous intake did not have; all of them for a first intake."
+    )
     review = serializers.SerializerMethodField()
 
     @extend_schema_field(AssessmentSerializer)

@@ -20,6 +20,9 @@ class IntakeFactory(factory.django.DjangoModelFactory):
     score = -2
     needs_review = False
     flags = factory.LazyFunction(list)
+    # As stored for a client's first intake: no previous one, so every flag is new.
+    changes_since_last = None
+    new_flags = factory.LazyAttribute(lambda intake: list(intake.flags))
     reasons = factory.LazyFunction(
         lambda: [{"code": "primary_goal:relaxation", "label": "Goal: relaxation", "points": -2}]
     )

@@ -224,7 +224,14 @@ def test_schema_of_a_stored_intake():
     schema = intake_schema()
 
     intake = schema["components"]["schemas"]["Intake"]
-    assert set(intake["properties"]) == {"form_version", "answers", "assessment", "review"}
+    assert set(intake["properties"]) == {
+        "form_version",
+        "answers",
+        "assessment",
+        "changes_since_last",
+        "new_flags",
+        "review",
+    }
     review = intake["properties"]["review"]
     assert review.get("nullable") is True
     review_props = resolve(schema, review)["properties"]

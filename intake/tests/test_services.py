@@ -335,7 +335,7 @@ def test_an_unreviewed_intake_renders_review_as_null(client_user):
 
     data = IntakeSerializer(intake).data
 
-    assert set(data) == {"form_version", "answers", "assessment", "review"}
+    assert set(data) == {"form_version", "answers", "assessment", "changes_since_last", "new_flags", "review"}
     assert set(data["assessment"]) == {"modality", "score", "needs_review", "flags", "reasons", "rules_version"}
     assert data["review"] is None
 
