@@ -1,19 +1,18 @@
-"""What the clinic holds on a person: the export, and the deletion of a client's account.
+"""A person's bookings and intakes in their export, and their erasure when a client deletes the account.
 
-These live in the booking app because they reach everything: the account
-(clinic), the bookings (here) and the intakes and their audit log (intake);
-dependencies point booking → clinic and booking → intake, never back.
+These are the booking app's pieces of what spans all the clinical data: the
+export and the deletion themselves live at the top of the graph
+(records.account_data), which adds the treatment notes and orchestrates.
+Dependencies point booking → clinic and booking → intake, never back.
 """
 
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from booking.idempotency import idempotency_forget
 from booking.models import Booking
 from clinic.models import Role, User
-from clinic.services import account_anonymise
 from intake.models import Intake, IntakeAccess
 from intake.services import intake_access_log
 
@@ -21,15 +20,14 @@ ACCOUNT_DELETED = "Account deleted."
 
 
 @transaction.atomic
-def account_export(*, user: User, remote_addr: str | None = None) -> dict:
-    """Everything the clinic holds on `user`, as objects for the export's serializer.
+def account_bookings_export(*, user: User, remote_addr: str | None = None) -> dict:
+    """The account, and `user`'s bookings and intakes, as objects for the export's serializer.
 
     The account (and therapist profile), their bookings with times, service,
     therapist, location, room, price and status (a held waitlist offer too:
-    it is theirs), their intakes with answers, assessment and review,
-    and every audit row of a read of those intakes. The export reads the
-    full intakes, so, like every such read, it is audit-logged first (one
-    row per intake) and the rows it wrote are part of it.
+    it is theirs), and their intakes with answers, assessment and review.
+    The export reads the full intakes, so, like every such read, each is
+    audit-logged (one row per intake) before it is returned.
     """
     bookings = list(
         Booking.objects.filter(client=user)
@@ -48,26 +46,17 @@ def account_export(*, user: User, remote_addr: str | None = None) -> dict:
             remote_addr=remote_addr,
             channel=IntakeAccess.Channel.API,
         )
-    # The reads of their data, as their access log shows them: a stranger's refused probe read
-    # nothing, and exporting it would hand the client that stranger's name and address.
-    reads = (
-        IntakeAccess.objects.filter(intake__client=user, outcome=IntakeAccess.Outcome.ALLOWED)
-        .select_related("accessed_by")
-        .order_by("accessed_at", "id")
-    )
     return {
-        "exported_at": timezone.now(),
         "account": user,
         "therapist": getattr(user, "therapist", None) if user.role == Role.THERAPIST else None,
         "bookings": bookings,
         "intakes": intakes,
-        "intake_reads": list(reads),
     }
 
 
 @transaction.atomic
-def account_delete(*, user: User, now: datetime | None = None) -> User:
-    """Delete a client's account: deactivate it and anonymise what it holds, in one transaction.
+def account_bookings_erase(*, user: User, now: datetime) -> None:
+    """Erase what a deleted client's bookings and intakes hold of them, and cancel what is still to come.
 
     - the free text they wrote goes: the reasons they gave for cancelling;
     - future confirmed bookings, and time held for their waitlist offers, are
@@ -77,17 +66,13 @@ def account_delete(*, user: User, now: datetime | None = None) -> User:
     - every intake keeps its form version and modality (what the session
       was) but loses its answers, flags, reasons, score and review note;
     - the stored answers of Idempotency-Key requests go: theirs, and the
-      front desk's that name them (booking.idempotency.idempotency_forget);
-    - the account is anonymised (clinic.services.account_anonymise).
+      front desk's that name them (booking.idempotency.idempotency_forget).
 
-    Bookings keep their times, service, therapist, location and status, and the intake audit
-    log is untouched (it is append-only). Locks the client's row first, as
-    every booking write does, so no booking is made or moved meanwhile.
+    Bookings keep their times, service, therapist, location and status, and
+    the audit log is untouched (it is append-only). The caller holds the
+    client's row lock (records.account_data.account_delete), as every
+    booking write takes it, so no booking is made or moved meanwhile.
     """
-    if user.role != Role.CLIENT:
-        raise ValueError("Only client accounts are deleted this way.")
-    now = now or timezone.now()
-    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
     Booking.objects.filter(cancelled_by=user).exclude(cancel_reason="").update(cancel_reason="", updated_at=now)
     Booking.objects.filter(
         client=user, status__in=(Booking.Status.CONFIRMED, Booking.Status.HELD), starts_at__gt=now
@@ -109,4 +94,3 @@ def account_delete(*, user: User, now: datetime | None = None) -> User:
         updated_at=now,
     )
     idempotency_forget(user=user)
-    return account_anonymise(user=user)

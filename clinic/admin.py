@@ -41,6 +41,9 @@ HEALTH_FIELDS: dict[str, frozenset[str]] = {
     "intake.Intake": frozenset(
         {"answers", "score", "flags", "reasons", "review_note", "changes_since_last", "new_flags"}
     ),
+    "records.TreatmentNote": frozenset(
+        {"subjective", "objective", "assessment", "plan", "areas_treated", "pressure_used"}
+    ),
 }
 
 # The parameters Django's field filters read for a field listed in

@@ -1,14 +1,15 @@
 """Two database roles: an owner that runs migrations, and the application's login that owns nothing.
 
-The audit log (and, later, signed treatment notes) must not change whatever
-the application does, a bug or an attacker holding its login. Triggers refuse
+The audit log and signed treatment notes must not change whatever the
+application does, a bug or an attacker holding its login. Triggers refuse
 UPDATE, DELETE and TRUNCATE, but a table's owner may disable a trigger, so
 the application must not own its tables. With `DATABASE_OWNER_URL` set:
 
 - `manage.py migrate` connects as the owner (clinic/management/commands/migrate.py)
   and then calls `grant_app_role`, so the application's role (the user of
   `DATABASE_URL`) can read and write the tables it needs and nothing more:
-  INSERT and SELECT only on the append-only tables, no TRUNCATE anywhere,
+  INSERT and SELECT only on the append-only tables, no DELETE of treatment
+  notes (and UPDATE of drafts only: a row policy), no TRUNCATE anywhere,
   no TRIGGER, no CREATE in the schema.
 - Without it (a local run, the test suite) one role does both, as the owner.
   `config/tests/test_db_roles.py` makes an application role on the test
@@ -22,6 +23,10 @@ from django.db import connections
 
 # Tables the application may only add to and read.
 APPEND_ONLY_TABLES = ["intake_intakeaccess"]
+# Tables whose rows the application keeps for good: it adds and changes them (a draft treatment note)
+# but never deletes one. A signed note never changes either: a trigger refuses it, and a row policy
+# lets this role change drafts only (records/migrations/0001_initial.py).
+NEVER_DELETED_TABLES = ["records_treatmentnote"]
 
 
 def _quote(connection, name: str) -> str:
@@ -43,6 +48,8 @@ def grant_app_role(connection, role: str) -> None:
     ]
     for table in APPEND_ONLY_TABLES:
         statements.append(f"REVOKE UPDATE, DELETE ON {_quote(connection, table)} FROM {role_q}")
+    for table in NEVER_DELETED_TABLES:
+        statements.append(f"REVOKE DELETE ON {_quote(connection, table)} FROM {role_q}")
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)

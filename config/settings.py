@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "clinic",
     "intake",
     "booking",
+    "records",
 ]
 
 MIDDLEWARE = [

@@ -16,9 +16,10 @@ from config.security import login_throttled
 from config.views import healthz
 
 api_v1 = [
-    # booking first: it owns /therapists/me/... and /therapists/{id}/calendar.ics,
-    # and me/ (the account's export and deletion reach bookings and intakes).
-    path("", include("booking.api.account_urls")),
+    # records first: me/ (the account's export and deletion span bookings, intakes and notes);
+    # then booking: it owns /therapists/me/... and /therapists/{id}/calendar.ics.
+    path("", include("records.api.account_urls")),
+    path("", include("records.api.urls")),
     path("", include("booking.api.urls")),
     path("", include("clinic.api.urls")),
     path("", include("intake.api.urls")),

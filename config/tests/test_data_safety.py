@@ -9,7 +9,6 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from booking.account_data import account_delete
 from booking.models import Booking, IdempotencyRecord
 from booking.tests.factories import BookingFactory, ShiftFactory
 from clinic.models import User
@@ -24,6 +23,7 @@ from clinic.tests.factories import (
     TherapistFactory,
 )
 from intake.models import Intake, IntakeAccess
+from records.account_data import account_delete
 
 EXPORT = "/api/v1/me/export/"
 ME = "/api/v1/me/"
@@ -117,7 +117,15 @@ class TestExport:
         # then
         assert response.status_code == 200
         body = response.json()
-        assert set(body) == {"exported_at", "account", "therapist", "bookings", "intakes", "intake_reads"}
+        assert set(body) == {
+            "exported_at",
+            "account",
+            "therapist",
+            "bookings",
+            "intakes",
+            "treatment_notes",
+            "intake_reads",
+        }
         account = body["account"]
         assert (account["email"], account["first_name"], account["last_name"], account["phone"], account["role"]) == (
             person["client"].email,
@@ -194,7 +202,7 @@ class TestExport:
         user = factory()
         body = as_user(user).get(EXPORT).json()
         assert body["account"]["id"] == user.pk
-        assert body["bookings"] == body["intakes"] == []
+        assert body["bookings"] == body["intakes"] == body["treatment_notes"] == []
         if user.role == "therapist":
             assert body["therapist"]["id"] == user.therapist.pk
 
@@ -374,7 +382,7 @@ class TestDelete:
         def fail(**kwargs):
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr("booking.account_data.account_anonymise", fail)
+        monkeypatch.setattr("records.account_data.account_anonymise", fail)
         # when
         with pytest.raises(RuntimeError):
             account_delete(user=person["client"])

@@ -1,12 +1,13 @@
 """URLs of the signed-in person's own data, mounted under /api/v1/ before the clinic's.
 
 `me/` is served here, not by clinic.api.urls: its GET is the clinic's MeView,
-its DELETE reaches bookings and intakes, which the clinic app must not import.
+its DELETE reaches bookings, intakes and treatment notes, which the clinic
+app must not import.
 """
 
 from django.urls import path
 
-from booking.api.account_views import AccountExportView, AccountView
+from records.api.account_views import AccountExportView, AccountView
 
 urlpatterns = [
     path("me/", AccountView.as_view(), name="me"),

@@ -1,4 +1,8 @@
-"""The signed-in person's own data: `GET me/export/` and `DELETE me/` (docs/api.md, Accounts)."""
+"""The signed-in person's own data: `GET me/export/` and `DELETE me/` (docs/api.md, Accounts).
+
+Here, at the top of the graph, because they span all the clinical data:
+bookings and intakes (booking, intake) and treatment notes (records).
+"""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -7,7 +11,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from booking.account_data import account_delete, account_export
 from booking.api.intake_views import IntakeAccessSerializer
 from booking.models import Booking
 from clinic.api.views import MeView
@@ -16,6 +19,8 @@ from config.openapi import FORBIDDEN, UNAUTHENTICATED
 from config.security import client_ip
 from intake.api.serializers import IntakeSerializer
 from intake.models import Intake
+from records.account_data import account_delete, account_export
+from records.api.serializers import TreatmentNoteSerializer
 
 
 class ExportAccountSerializer(serializers.ModelSerializer):
@@ -97,7 +102,9 @@ class ExportIntakeSerializer(IntakeSerializer):
 
 
 class ExportIntakeReadSerializer(IntakeAccessSerializer):
-    intake = serializers.IntegerField(source="intake_id")
+    intake = serializers.IntegerField(
+        source="intake_id", allow_null=True, help_text="The intake read; null for a read of notes or a history."
+    )
 
     class Meta(IntakeAccessSerializer.Meta):
         fields = ["id", "intake", "booking_id", *IntakeAccessSerializer.Meta.fields[1:]]
@@ -115,9 +122,14 @@ class AccountExportSerializer(serializers.Serializer):
         help_text="Their bookings as a client: times, service, therapist, location, room, price, status.",
     )
     intakes = ExportIntakeSerializer(many=True, help_text="Their intakes: answers, assessment and review.")
+    treatment_notes = TreatmentNoteSerializer(
+        many=True,
+        help_text="The treatment notes of their sessions, every version (drafts too), by session then oldest first.",
+    )
     intake_reads = ExportIntakeReadSerializer(
         many=True,
-        help_text="The audit log: every read of their intakes, this export's included.",
+        help_text="The audit log: every read of their intakes, treatment notes and history (`kind`), "
+        "this export's included.",
     )
 
 
@@ -127,8 +139,9 @@ class AccountExportView(APIView):
     @extend_schema(
         operation_id="me_export",
         summary="Everything the clinic holds on me",
-        description="The account, bookings, intakes (health answers included) and the audit log of reads of "
-        "those intakes, as JSON. The export is itself a read of the intakes, so it is audit-logged.",
+        description="The account, bookings, intakes (health answers included), the treatment notes of their "
+        "sessions and the audit log of reads of all of these, as JSON. The export is itself a read of the "
+        "intakes and the notes, so it is audit-logged.",
         responses={200: AccountExportSerializer, 401: UNAUTHENTICATED},
     )
     def get(self, request):
@@ -145,8 +158,8 @@ class AccountView(MeView):
         description="Deactivates the account and anonymises it: email `deleted-<id>@invalid`, names and phone "
         "blanked, no password, every token revoked; intake answers, flags and notes erased, and the reasons "
         "they gave for cancelling; stored Idempotency-Key answers that name them deleted; future bookings "
-        "cancelled. Booking times and the intake audit log stay. Therapists and staff: 403 (the clinic "
-        "closes those accounts).",
+        "cancelled. Booking times, treatment notes (a clinical record) and the audit log stay. Therapists "
+        "and staff: 403 (the clinic closes those accounts).",
         request=None,
         responses={204: None, 401: UNAUTHENTICATED, 403: FORBIDDEN},
     )
