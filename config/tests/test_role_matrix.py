@@ -36,6 +36,7 @@ from clinic.tests.factories import (
     clinic_configure,
 )
 from conftest import ROLES, api_client_for
+from records.tests.factories import TreatmentNoteFactory
 
 ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
 
@@ -60,6 +61,7 @@ class World:
     therapist: object
     booking: object
     past_booking: object
+    note: object
     free_start: object
     spare_start: object
     spare_room: object
@@ -74,6 +76,8 @@ class World:
         return path.format(
             booking=self.booking.pk,
             past_booking=self.past_booking.pk,
+            note=self.note.pk,
+            client=self.users["client"].pk,
             therapist=self.therapist.pk,
             booking_service=self.booking.service_id,
             working_hours=self.working_hours.pk,
@@ -125,6 +129,8 @@ def build_world() -> World:
         therapist=therapist,
         booking=booking,
         past_booking=past_booking,
+        # A draft treatment note of the started booking, by its therapist (so it may be changed and signed).
+        note=TreatmentNoteFactory(booking=past_booking),
         free_start=soon + timedelta(hours=2),
         spare_start=soon + timedelta(hours=4),
         spare_room=RoomFactory(location=room.location, name="Spare"),
@@ -404,6 +410,42 @@ MATRIX = [
         "/api/v1/bookings/{booking}/intake/access-log/",
         None,
         expect(403, anonymous=401, other_client=404, other_therapist=404, client=200, admin=200),
+    ),
+    # Treatment notes (of the booking that has started) and a client's history
+    (
+        "GET",
+        "bookings/{}/notes/",
+        "/api/v1/bookings/{past_booking}/notes/",
+        None,
+        expect(404, anonymous=401, therapist=200, admin=200, staff=403),
+    ),
+    (
+        "POST",
+        "bookings/{}/notes/",
+        "/api/v1/bookings/{past_booking}/notes/",
+        lambda w: {"areas_treated": ["neck"], "pressure_used": "medium", "modality_given": "therapeutic"},
+        expect(404, anonymous=401, therapist=201, admin=403, staff=403),
+    ),
+    (
+        "PATCH",
+        "bookings/{}/notes/{}/",
+        "/api/v1/bookings/{past_booking}/notes/{note}/",
+        lambda w: {"plan": "Stretch daily."},
+        expect(404, anonymous=401, therapist=200, admin=403, staff=403),
+    ),
+    (
+        "POST",
+        "bookings/{}/notes/{}/sign/",
+        "/api/v1/bookings/{past_booking}/notes/{note}/sign/",
+        None,
+        expect(404, anonymous=401, therapist=200, admin=403, staff=403),
+    ),
+    (
+        "GET",
+        "clients/{}/history/",
+        "/api/v1/clients/{client}/history/",
+        None,
+        expect(404, anonymous=401, therapist=200, admin=200, staff=403),
     ),
     # Therapist's day and calendar feed
     (
