@@ -214,6 +214,9 @@ class Booking(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True, help_text="When it was marked completed or no-show.")
     sequence = models.PositiveIntegerField(default=0, help_text="Bumped on each change (iCalendar SEQUENCE).")
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    intake_reminder_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the client was reminded of their pending intake (once per booking)."
+    )
     warnings = models.JSONField(
         default=list, blank=True, help_text="Codes of Booking.WarningCode that hold now, e.g. therapist_not_qualified."
     )
@@ -268,6 +271,12 @@ class Booking(models.Model):
                 fields=["starts_at"],
                 condition=Q(status="confirmed", reminder_sent_at__isnull=True),
                 name="booking_reminder_due_idx",
+            ),
+            # And pending intakes not yet reminded of.
+            models.Index(
+                fields=["starts_at"],
+                condition=Q(status="confirmed", intake_status="pending", intake_reminder_sent_at__isnull=True),
+                name="booking_intake_reminder_due_idx",
             ),
         ]
 

@@ -178,6 +178,17 @@ INTAKE_REQUEST = ClientMail(
     with_ics=False,
     pending_only=True,
 )
+INTAKE_REMINDER = ClientMail(
+    kind="intake reminder",
+    status=Booking.Status.CONFIRMED,
+    subject="Reminder: please complete your intake",
+    opening="Your session at {clinic} is coming up and your intake form is not complete yet. Please complete "
+    "it in the app before the session: it tells your therapist which massage suits you.",
+    closing="Your answers go to your therapist in the app, never by mail. If you cannot come, "
+    "please cancel in the app or call the clinic.",
+    with_ics=False,
+    pending_only=True,
+)
 
 # Said in every client mail while the intake is pending (the request itself says it at length).
 PENDING_NOTE = "Please complete your intake form in the app before the session.\n\n"
@@ -249,6 +260,14 @@ def send_intake_request(booking_id: int) -> bool:
     Nothing is sent once the intake is in, or when the booking is no longer confirmed.
     """
     return _client_mail(booking_id, INTAKE_REQUEST)
+
+
+def send_intake_reminder(booking_id: int) -> bool:
+    """Remind the client that their intake is still pending before the session (see `booking.reminders`).
+
+    Nothing is sent once the intake is in, or when the booking is no longer confirmed.
+    """
+    return _client_mail(booking_id, INTAKE_REMINDER)
 
 
 # What each warning tells the therapist: no health detail, only what to do.

@@ -7,14 +7,15 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from booking import reminders
 from booking.models import Booking
-from booking.reminders import reminders_send
+from booking.reminders import intake_reminders_send, reminders_send
 from booking.tests.factories import BookingFactory
 from clinic.tests.factories import LocationFactory, ServiceFactory, TherapistFactory
+from intake.tests.factories import IntakeFactory
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 HEALTH_WORDS = ["pregnancy", "warfarin", "hamstring", "lower_back", "flag"]
@@ -224,3 +225,163 @@ def test_many_workers_with_skip_locked_never_double_send(workers):
     assert sorted(results)
     assert sum(results) == len(bookings)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(b.client.email for b in bookings)
+
+
+def pending_at(therapist, starts_at: datetime, **fields) -> Booking:
+    """A front-desk booking whose client has not completed the intake yet."""
+    return booking_at(therapist, starts_at, intake=None, intake_status=Booking.IntakeStatus.PENDING, **fields)
+
+
+@pytest.fixture
+def run_intake(django_capture_on_commit_callbacks):
+    """`run_intake(**kwargs)` → intake_reminders_send with its after-commit mails executed."""
+
+    def call(**kwargs):
+        kwargs.setdefault("now", NOW)
+        with django_capture_on_commit_callbacks(execute=True):
+            return intake_reminders_send(**kwargs)
+
+    return call
+
+
+class TestIntakeReminders:
+    def test_a_pending_intake_is_reminded_once_48_hours_before(self, run_intake, therapist):
+        # given
+        due = pending_at(therapist, NOW + timedelta(hours=48), minutes=30)
+        pending_at(therapist, NOW + timedelta(hours=48, minutes=30), minutes=30)  # not yet
+        booking_at(therapist, NOW + timedelta(hours=30))  # its intake is complete
+        pending_at(therapist, NOW + timedelta(hours=31), status=Booking.Status.CANCELLED, cancelled_at=NOW)
+        pending_at(therapist, NOW + timedelta(hours=32), status=Booking.Status.HELD, hold_expires_at=NOW)
+        pending_at(therapist, NOW - timedelta(minutes=30))  # already started
+        # when
+        assert run_intake() == 1
+        # then
+        [message] = mail.outbox
+        assert message.to == [due.client.email]
+        assert message.subject.startswith("Reminder: please complete your intake")
+        assert "intake form is not complete yet" in message.body
+        assert Booking.objects.get(intake_reminder_sent_at=NOW) == due
+        # and never twice; half an hour later the next one is due
+        assert run_intake() == 0
+        assert run_intake(now=NOW + timedelta(minutes=30)) == 1
+        assert len(mail.outbox) == 2
+
+    def test_a_booking_made_nearer_than_48_hours_is_reminded_at_once(self, run_intake, therapist):
+        booking = pending_at(therapist, NOW + timedelta(hours=5))
+
+        assert run_intake() == 1
+
+        booking.refresh_from_db()
+        assert booking.intake_reminder_sent_at == NOW
+        assert [m.to for m in mail.outbox] == [[booking.client.email]]
+
+    def test_it_is_independent_of_the_session_reminder(self, run, run_intake, therapist):
+        # given a pending intake inside both windows
+        booking = pending_at(therapist, NOW + timedelta(hours=5))
+        # when both run
+        assert (run(), run_intake()) == (1, 1)
+        # then each stamped its own column and sent its own mail
+        booking.refresh_from_db()
+        assert (booking.reminder_sent_at, booking.intake_reminder_sent_at) == (NOW, NOW)
+        assert sorted(m.subject.split(":")[0] for m in mail.outbox) == ["Reminder", "Reminder"]
+        assert len(mail.outbox) == 2
+
+    def test_a_client_who_cannot_be_mailed_is_not_due(self, run_intake, therapist):
+        # a phone client without an address: the therapist completes the intake with them
+        no_address = pending_at(therapist, NOW + timedelta(hours=5))
+        no_address.client.email = ""
+        no_address.client.save(update_fields=["email"])
+
+        assert run_intake() == 0
+        assert mail.outbox == []
+
+    def test_an_intake_completed_after_the_claim_gets_no_mail_and_is_unclaimed(
+        self, therapist, django_capture_on_commit_callbacks
+    ):
+        booking = pending_at(therapist, NOW + timedelta(hours=5))
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert intake_reminders_send(now=NOW) == 1
+        # the client completes the intake before the mail goes out
+        intake = IntakeFactory(client=booking.client)
+        Booking.objects.filter(pk=booking.pk).update(intake=intake, intake_status=Booking.IntakeStatus.COMPLETE)
+        for callback in callbacks:
+            callback()
+
+        assert mail.outbox == []
+        booking.refresh_from_db()
+        assert booking.intake_reminder_sent_at is None  # and it is not due: the intake is in
+
+    def test_failed_mail_is_unclaimed_for_a_later_run(self, run_intake, therapist, monkeypatch):
+        booking = pending_at(therapist, NOW + timedelta(hours=5))
+        monkeypatch.setattr(reminders, "send_intake_reminder", lambda booking_id: False)
+        assert run_intake() == 1
+        booking.refresh_from_db()
+        assert booking.intake_reminder_sent_at is None
+        monkeypatch.undo()
+        assert run_intake() == 1
+        assert len(mail.outbox) == 1
+
+    def test_mail_has_no_health_details(self, run_intake, therapist):
+        pending_at(therapist, NOW + timedelta(hours=5))
+        run_intake()
+        [message] = mail.outbox
+        text = message.message().as_string().lower()
+        for word in HEALTH_WORDS:
+            assert word not in text, word
+
+    def test_the_command_sends_both_kinds(self, therapist, django_capture_on_commit_callbacks):
+        pending_at(therapist, NOW + timedelta(hours=30))
+        booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
+        out = StringIO()
+        with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+            call_command("send_reminders", stdout=out)
+        assert "Reminders sent: 1. Intake reminders sent: 1." in out.getvalue()
+        assert len(mail.outbox) == 2
+
+    def test_the_command_takes_the_intake_window(self, therapist, django_capture_on_commit_callbacks):
+        pending_at(therapist, NOW + timedelta(hours=30))
+        with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+            call_command("send_reminders", "--intake-hours", "24", stdout=StringIO())
+        assert mail.outbox == []
+        with pytest.raises(CommandError):
+            call_command("send_reminders", "--intake-hours", "0", stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", [2, 4])
+def test_workers_at_once_remind_each_pending_intake_exactly_once(workers):
+    """Real threads on their own connections, started together, some sending session reminders meanwhile."""
+    # given more pending intakes than one batch, inside both windows for some
+    therapists = [TherapistFactory() for _ in range(2)]
+    bookings = [
+        pending_at(therapists[i % 2], NOW + timedelta(hours=1, minutes=90 * (i // 2)), minutes=30) for i in range(30)
+    ]
+    barrier = threading.Barrier(workers + 1)
+    claimed: dict[str, list[int]] = {"intake": [], "session": []}
+    errors: list[BaseException] = []
+
+    def worker(kind, send):
+        try:
+            barrier.wait(timeout=10)
+            claimed[kind].append(send(now=NOW, batch_size=3))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=worker, args=("intake", intake_reminders_send)) for _ in range(workers)]
+    threads.append(threading.Thread(target=worker, args=("session", reminders_send)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    # a booking the session reminders held locked at that moment was skipped: the next run takes it
+    late = intake_reminders_send(now=NOW)
+
+    # then
+    assert errors == []
+    assert sum(claimed["intake"]) + late == len(bookings)
+    intake_mails = [m for m in mail.outbox if "complete your intake" in m.subject]
+    assert sorted(m.to[0] for m in intake_mails) == sorted(b.client.email for b in bookings)  # each exactly once
+    assert Booking.objects.filter(intake_reminder_sent_at=NOW).count() == len(bookings)

@@ -108,7 +108,9 @@ def test_new_flags_of_a_first_intake_are_its_flags_in_flag_order(given_flags):
 @pytest.mark.django_db
 class TestStored:
     def test_a_first_intake_stores_null_and_all_its_flags(self, client_user):
-        intake = intake_create(client=client_user, answers={**BASE, "health_screening": ["pregnancy", "high_blood_pressure"]})
+        intake = intake_create(
+            client=client_user, answers={**BASE, "health_screening": ["pregnancy", "high_blood_pressure"]}
+        )
 
         stored = Intake.objects.get(pk=intake.pk)
         assert stored.changes_since_last is None
@@ -117,7 +119,9 @@ class TestStored:
     def test_the_previous_intake_is_the_same_clients_latest_whatever_its_booking(self, client_user, other_client_user):
         # given two earlier intakes of the client and a later one of someone else
         intake_create(client=client_user, answers={**BASE, "notes": "first"})
-        intake_create(client=client_user, answers={**BASE, "notes": "second", "health_screening": ["high_blood_pressure"]})
+        intake_create(
+            client=client_user, answers={**BASE, "notes": "second", "health_screening": ["high_blood_pressure"]}
+        )
         intake_create(client=other_client_user, answers={**BASE, "notes": "someone else"})
 
         # when the client gives the next one
