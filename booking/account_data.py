@@ -64,7 +64,8 @@ def account_bookings_erase(*, user: User, now: datetime) -> None:
       cancellation window does not apply, since nobody could come to them,
       and no mail goes to an address that is gone;
     - every intake keeps its form version and modality (what the session
-      was) but loses its answers, flags, reasons, score and review note;
+      was) but loses its answers, flags (and new flags), reasons, score,
+      changes since the last one and review note;
     - the stored answers of Idempotency-Key requests go: theirs, and the
       front desk's that name them (booking.idempotency.idempotency_forget).
 
@@ -87,6 +88,8 @@ def account_bookings_erase(*, user: User, now: datetime) -> None:
         answers={},
         flags=[],
         reasons=[],
+        changes_since_last=None,
+        new_flags=[],
         score=0,
         needs_review=False,
         review_note="",

@@ -276,7 +276,7 @@ class Booking(models.Model):
             models.Index(
                 fields=["starts_at"],
                 condition=Q(status="confirmed", intake_status="pending", intake_reminder_sent_at__isnull=True),
-                name="booking_intake_reminder_due_idx",
+                name="booking_intake_remind_due_idx",
             ),
         ]
 

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                     ("intake_reminder_sent_at__isnull", True), ("intake_status", "pending"), ("status", "confirmed")
                 ),
                 fields=["starts_at"],
-                name="booking_intake_reminder_due_idx",
+                name="booking_intake_remind_due_idx",
             ),
         ),
     ]

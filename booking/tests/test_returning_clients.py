@@ -159,3 +159,10 @@ def test_the_admin_shows_them_to_superusers(client, admin_user, visits):
 
     assert "field-changes_since_last" in page
     assert "field-new_flags" in page
+
+
+def test_deleting_the_account_erases_what_changed_with_the_answers(as_user, client_user, visits):
+    assert as_user(client_user).delete("/api/v1/me/").status_code == 204
+
+    erased = Intake.objects.filter(client=client_user).values_list("answers", "changes_since_last", "new_flags")
+    assert set(map(str, erased)) == {str(({}, None, []))}
