@@ -9,7 +9,7 @@ answers. Who may do what is the caller's check (the booking app's).
 import ipaddress
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clinic.models import Modality, User
@@ -20,6 +20,22 @@ from intake.selectors import ASSESSMENT_COLUMNS, intake_last_given
 
 # As long as the client's own notes may be.
 REVIEW_NOTE_MAX_LENGTH = 2000
+
+
+# The first key of the transaction-level advisory lock that serialises one client's new intakes.
+_CLIENT_INTAKES_LOCK = 0x1A7A4E
+
+
+def _lock_client_intakes(client_id: int) -> None:
+    """Take the client's intake lock until the transaction ends: their new intakes are stored one at a time.
+
+    An advisory lock rather than the client's row: a pending intake is
+    completed under its booking's row lock, and the booking services lock the
+    client before a booking, so taking the client's row here would invert
+    that order. Nothing is locked after it, so it cannot close a cycle.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CLIENT_INTAKES_LOCK, client_id])
 
 
 def _assessment_fields(answers: dict, previous: Intake | None) -> dict:
@@ -37,12 +53,13 @@ def intake_create(*, client: User, answers: dict) -> Intake:
     """Validate and assess `answers` and store them as `client`'s intake.
 
     `changes_since_last` and `new_flags` compare it with the client's latest
-    intake. Raises Django's `ValidationError` (`{field: [message]}`) and
-    stores nothing when the answers are invalid. Two intakes of one client
-    given at once would both compare with the same one: the booking app
-    locks the client's row first, as every booking write does.
+    intake; two of one client given at once (two pending bookings completed
+    together) are stored one after the other, the second compared with the
+    first, under the client's intake lock. Raises Django's `ValidationError`
+    (`{field: [message]}`) and stores nothing when the answers are invalid.
     """
     cleaned = validate_answers(answers)
+    _lock_client_intakes(client.pk)
     previous = intake_last_given(client_id=client.pk)
     return Intake.objects.create(
         client=client, form_version=FORM_VERSION, answers=cleaned, **_assessment_fields(cleaned, previous)

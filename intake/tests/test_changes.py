@@ -1,11 +1,14 @@
 """What changed since a client's last intake (docs/intake.md): the pure comparison, and what intakes store."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clinic.tests.factories import ClientFactory
 from intake import rules
 from intake.changes import COMPARED_FIELDS, changes_since_last, new_flags
 from intake.form import FIELDS, validate_answers
@@ -165,3 +168,31 @@ class TestStored:
         edited = intake_update_answers(intake=given_second, answers={**BASE, "notes": "given first"})
 
         assert edited.changes_since_last == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_intakes_given_at_once_are_compared_one_after_the_other():
+    """Real threads on their own connections: of two first intakes given together, one compares with the other."""
+    client = ClientFactory()
+    barrier = threading.Barrier(4)
+    stored: list[Intake] = []
+    errors: list[BaseException] = []
+
+    def give(notes: str):
+        try:
+            barrier.wait(timeout=10)
+            stored.append(intake_create(client=client, answers={**BASE, "notes": notes}))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=give, args=(f"visit {i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert errors == []
+    in_order = sorted(stored, key=lambda intake: (intake.created_at, intake.pk))
+    assert [intake.changes_since_last for intake in in_order] == [None, ["notes"], ["notes"], ["notes"]]
