@@ -9,6 +9,7 @@ Dependencies point booking → clinic and booking → intake, never back.
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 
 from booking.idempotency import idempotency_forget
 from booking.models import Booking
@@ -82,6 +83,8 @@ def account_bookings_erase(*, user: User, now: datetime) -> None:
         cancelled_at=now,
         cancelled_by=user,
         cancel_reason=ACCOUNT_DELETED,
+        # The therapist's calendar must see the event change (iCalendar SEQUENCE).
+        sequence=F("sequence") + 1,
         updated_at=now,
     )
     Intake.objects.filter(client=user).update(

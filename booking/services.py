@@ -99,7 +99,7 @@ def _races_become_conflicts() -> Iterator[None]:
 
 def _lock_client(client_id: int) -> None:
     # Serialises one client's bookings so the cap and overlap checks cannot race,
-    # and with the deletion of the account (booking.account_data), which
+    # and with the deletion of the account (records.account_data), which
     # takes the same lock: a deleted account books nothing.
     if not list(User.objects.select_for_update().filter(pk=client_id, is_active=True).values_list("pk")):
         raise ClientInactive()

@@ -695,7 +695,7 @@ def account_anonymise(*, user: User) -> User:
     `deleted-<id>@invalid`, no name or phone, an unusable password and
     `is_active` off; its API tokens are deleted, and the login lockout's
     records of its email with them. What the other apps hold on the person
-    is theirs to clear (booking.account_data.account_delete does it all).
+    is theirs to clear (records.account_data.account_delete does it all).
     """
     email = user.email
     user.email = deleted_email(user)

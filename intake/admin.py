@@ -160,11 +160,31 @@ class IntakeAdmin(HealthGuardedAdmin, admin.ModelAdmin):
 class IntakeAccessAdmin(HealthGuardedAdmin, admin.ModelAdmin):
     """The audit log of intake reads: append-only, for admins to read."""
 
-    list_display = ("accessed_at", "intake", "booking_id", "accessed_by", "channel", "outcome", "remote_addr")
-    list_filter = ("channel", "outcome", "accessed_at")
+    list_display = (
+        "accessed_at",
+        "kind",
+        "client",
+        "intake",
+        "booking_id",
+        "accessed_by",
+        "channel",
+        "outcome",
+        "remote_addr",
+    )
+    list_filter = ("kind", "channel", "outcome", "accessed_at")
     search_fields = ("accessed_by__email",)
-    list_select_related = ("accessed_by", "intake")
-    readonly_fields = ("intake", "booking_id", "accessed_by", "accessed_at", "remote_addr", "channel", "outcome")
+    list_select_related = ("accessed_by", "intake", "client")
+    readonly_fields = (
+        "kind",
+        "client",
+        "intake",
+        "booking_id",
+        "accessed_by",
+        "accessed_at",
+        "remote_addr",
+        "channel",
+        "outcome",
+    )
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser

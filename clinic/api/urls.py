@@ -2,8 +2,8 @@
 
 Therapist ids use the `int` converter so that `therapists/me/...` and
 `therapists/<id>/calendar.ics` (the booking app's) are never captured here.
-`me/` is routed by booking.api.account_urls (its DELETE reaches bookings),
-with `clinic.api.views.MeView` answering its GET.
+`me/` is routed by records.api.account_urls (its export and DELETE reach
+bookings and notes), with `clinic.api.views.MeView` answering its GET.
 """
 
 from django.urls import path

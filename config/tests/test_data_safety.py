@@ -247,6 +247,8 @@ class TestDelete:
             assert booking.status == Booking.Status.CANCELLED
             assert booking.cancel_reason == "Account deleted."
             assert booking.cancelled_at is not None
+            # the therapist's calendar sees the event change
+            assert booking.sequence == person[key].sequence + 1
         assert not Booking.objects.filter(client=person["client"], status__in=("confirmed", "held")).exists()
 
     def test_their_time_is_free_again(self, as_user, person):
