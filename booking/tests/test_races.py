@@ -8,7 +8,6 @@ loser is told why in a domain error (a 409), and nothing else is raised.
 """
 
 import random
-import threading
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -27,11 +26,11 @@ from clinic.tests.factories import (
     StaffFactory,
     TherapistFactory,
 )
+from config.testing.threads import run_together
 from intake.models import Intake
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-BARRIER_TIMEOUT = 60  # seconds; only ever reached when a thread is stuck
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=NEW_YORK)
 DAY = date(2026, 12, 3)
@@ -42,31 +41,9 @@ def at(hour, minute=0):
     return datetime(DAY.year, DAY.month, DAY.day, hour, minute, tzinfo=NEW_YORK)
 
 
-def run_together(calls):
-    """Run each of `calls` in its own thread, released at once: each result, or the DomainError it raised."""
-    barrier = threading.Barrier(len(calls), timeout=BARRIER_TIMEOUT)
-    results = [None] * len(calls)
-    errors = []
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except DomainError as refusal:
-            results[index] = refusal
-        except BaseException as exc:  # noqa: BLE001 (reported below, in the test's thread)
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(BARRIER_TIMEOUT * 2)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    assert not errors, errors  # anything but a refusal would be a 500
-    return results
+def races(calls):
+    """The calls at once; a refusal (a domain error, a 409) is a call's result, anything else fails."""
+    return run_together(calls, returned=(DomainError,))
 
 
 def assert_no_overlaps():
@@ -113,7 +90,7 @@ def test_forty_clients_with_mixed_lengths_on_one_therapist(place):
         start = start.replace(hour=9 + rng.randrange(0, 3), minute=rng.choice((0, 15, 30, 45)))
         calls.append(book(ClientFactory(), service, start))
     # when 40 clients book overlapping times at once
-    results = run_together(calls)
+    results = races(calls)
     # then some win, the rest are refused with slot_unavailable, and nothing overlaps
     won = [r for r in results if isinstance(r, Booking)]
     assert won
@@ -129,7 +106,7 @@ def test_two_therapists_compete_for_the_last_room(place):
     for therapist in (a, b):
         ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(12))
     hour = ServiceFactory()
-    results = run_together(
+    results = races(
         [book(ClientFactory(), hour, at(10), therapist_id=a.pk), book(ClientFactory(), hour, at(10), therapist_id=b.pk)]
     )
     assert sorted(type(r).__name__ for r in results) == ["Booking", "SlotUnavailable"]
@@ -146,7 +123,7 @@ def test_two_bookings_that_each_fit_a_room_both_succeed(place):
         ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(12))
     hour = ServiceFactory()
     # neither names a therapist: losing the race for one moves on to the next, not a 409
-    results = run_together([book(ClientFactory(), hour, at(10)), book(ClientFactory(), hour, at(10))])
+    results = races([book(ClientFactory(), hour, at(10)), book(ClientFactory(), hour, at(10))])
     assert all(isinstance(r, Booking) for r in results), results
     assert {r.room_id for r in results} == set(place.rooms.values_list("pk", flat=True))
     assert {r.therapist_id for r in results} == {a.pk, b.pk}
@@ -159,9 +136,7 @@ def test_one_client_books_two_therapists_at_once(place):
     for therapist in (a, b):
         ShiftFactory(therapist=therapist, location=place, starts_at=at(9), ends_at=at(12))
     hour = ServiceFactory()
-    results = run_together(
-        [book(client, hour, at(10), therapist_id=a.pk), book(client, hour, at(10, 30), therapist_id=b.pk)]
-    )
+    results = races([book(client, hour, at(10), therapist_id=a.pk), book(client, hour, at(10, 30), therapist_id=b.pk)])
     assert sorted(type(r).__name__ for r in results) == ["Booking", "ClientOverlap"]
     assert_no_overlaps()
 
@@ -173,7 +148,7 @@ def test_a_reschedule_races_a_booking(place):
     mover = ClientFactory()
     moved = book(mover, hour, at(9))()
     staff = StaffFactory()
-    results = run_together(
+    results = races(
         [
             lambda: services.booking_reschedule(booking_id=moved.pk, by=staff, starts_at=at(11), now=NOW),
             book(ClientFactory(), hour, at(11, 30)),
@@ -211,5 +186,5 @@ def test_many_reschedules_and_bookings_of_one_day(place):
         )
         for b in existing
     ]
-    run_together(calls)
+    races(calls)
     assert_no_overlaps()

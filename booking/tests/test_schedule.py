@@ -5,7 +5,6 @@ NOW is Tuesday 2026-12-01 10:00 in New York unless a test says otherwise. The
 `location` is in New York, where `therapist` works; `london` is a second location.
 """
 
-import threading
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +24,7 @@ from booking.tests.factories import (
 )
 from booking.tests.helpers import NOW, assert_conflict, frozen
 from clinic.tests.factories import LocationFactory, RoomFactory, ServiceFactory, TherapistFactory
+from config.testing.threads import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -1073,33 +1073,6 @@ def test_delete_and_list_closures(staff_api, clinic, location, london):
 
 
 # --- Races: real threads on real connections -------------------------------------------
-
-
-BARRIER_TIMEOUT = 60  # seconds; only ever reached when a thread is stuck
-
-
-def run_together(calls):
-    """Run each of `calls` in its own thread (its own connection), released at once; their results in order."""
-    barrier = threading.Barrier(len(calls), timeout=BARRIER_TIMEOUT)
-    results, errors = [None] * len(calls), []
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as exc:  # noqa: BLE001 (reported below, in the test's thread)
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(BARRIER_TIMEOUT * 2)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    assert not errors, errors
-    return results
 
 
 def _overlapping_shift_pairs() -> int:

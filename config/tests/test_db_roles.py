@@ -19,51 +19,34 @@ from django.conf import settings
 from django.db import connection
 from psycopg import errors, sql
 
-from config.db_roles import grant_app_role
 from config.embedded_db import database_url
+from config.testing.db_roles import PASSWORD, connect_as
+from config.testing.db_roles import app_role as make_app_role
 from intake.models import IntakeAccess
 from intake.tests.factories import IntakeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROLE = "clinic_app_test"
-PASSWORD = "app-role-test-only"
 LOG = IntakeAccess._meta.db_table
 
 
 @pytest.fixture
 def app_role():
     """A login role with the application's grants on the test database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
-        if not cursor.fetchone()[0]:
-            pytest.skip("the test database's role may not create roles, so no application role can be made")
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [ROLE])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", [PASSWORD])
-    grant_app_role(connection, ROLE)
-    yield ROLE
+    yield make_app_role(ROLE)
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER ROLE {ROLE} RESET ALL")
 
 
 @pytest.fixture
 def as_app(app_role):
-    """A fresh autocommit connection to the test database as the application's role."""
+    """`as_app()` → a fresh autocommit connection to the test database as the application's role."""
     opened = []
 
     def connect():
-        params = connection.get_connection_params()
-        conn = psycopg.connect(
-            dbname=params["dbname"],
-            host=params.get("host"),
-            port=params.get("port"),
-            user=app_role,
-            password=PASSWORD,
-            autocommit=True,
-        )
-        opened.append(conn)
-        return conn
+        opened.append(connect_as(app_role))
+        return opened[-1]
 
     yield connect
     for conn in opened:

@@ -15,22 +15,14 @@ from clinic.errors import HasFutureBookings
 from clinic.models import Therapist
 from clinic.services import therapist_update
 from clinic.tests.factories import PASSWORD, LocationFactory, ServiceFactory, TherapistFactory
+from config.testing.api import token_for, with_token
 from intake.models import IntakeAccess
 
 DAY_SHEET = "/api/v1/therapists/me/day/"
 FEED_TOKEN = "/api/v1/therapists/me/feed/"
 
+
 pytestmark = pytest.mark.django_db
-
-
-def with_token(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
-
-
-def token_for(user) -> str:
-    return AuthToken.objects.create(user)[1]
 
 
 def feed_url(therapist: Therapist) -> str:

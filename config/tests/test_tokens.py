@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from clinic.models import User
 from clinic.tests.factories import PASSWORD, ClientFactory, TherapistFactory
+from config.testing.api import token_for, with_token
 
 ME = "/api/v1/me/"
 LOGIN = "/api/v1/auth/token/"
@@ -20,17 +21,8 @@ LOGOUT = "/api/v1/auth/logout/"
 LOGOUT_ALL = "/api/v1/auth/logout-all/"
 NEW_PASSWORD = "plum-orchard-velvet-42"
 
+
 pytestmark = pytest.mark.django_db
-
-
-def with_token(token: str) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
-
-
-def token_for(user) -> str:
-    return AuthToken.objects.create(user)[1]
 
 
 def works(token: str) -> bool:

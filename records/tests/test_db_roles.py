@@ -7,43 +7,24 @@ when the role lifts pgtrigger's triggers for its session (the row policy
 of records/migrations/0001_initial.py), and it deletes no note at all.
 """
 
-import psycopg
 import pytest
-from django.db import connection
 from django.utils import timezone
 from psycopg import errors
 
-from config.db_roles import grant_app_role
+from config.testing.db_roles import app_role, connect_as
 from records.models import TreatmentNote
 from records.tests.factories import TreatmentNoteFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROLE = "clinic_app_records_test"
-PASSWORD = "app-role-test-only"
 TABLE = TreatmentNote._meta.db_table
 
 
 @pytest.fixture
 def as_app():
     """A fresh autocommit connection to the test database as an application role."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
-        if not cursor.fetchone()[0]:
-            pytest.skip("the test database's role may not create roles, so no application role can be made")
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [ROLE])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", [PASSWORD])
-    grant_app_role(connection, ROLE)
-    params = connection.get_connection_params()
-    conn = psycopg.connect(
-        dbname=params["dbname"],
-        host=params.get("host"),
-        port=params.get("port"),
-        user=ROLE,
-        password=PASSWORD,
-        autocommit=True,
-    )
+    conn = connect_as(app_role(ROLE))
     yield conn
     conn.close()
 
