@@ -89,7 +89,8 @@ def test_dockerfile_builds_a_non_root_gunicorn_image(dockerfile):
 
 def test_dockerignore_keeps_secrets_and_local_state_out():
     ignored = (BASE_DIR / ".dockerignore").read_text().split()
-    for entry in (".env", ".venv", ".git", "*.sqlite3"):
+    # .pgdata: the embedded PostgreSQL's data (a developer's database) never goes into an image.
+    for entry in (".env", ".venv", ".git", ".pgdata"):
         assert entry in ignored
 
 
