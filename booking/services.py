@@ -32,10 +32,10 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from booking.availability import OfferedStart, free_rooms, offers_at
+from booking.availability import OfferedStart, free_rooms, local_day_bounds, offers_at
 from booking.errors import (
     BookingNotActive,
     ClientInactive,
@@ -59,7 +59,7 @@ from booking.notifications import (
     send_intake_request,
     send_review_needed,
 )
-from clinic.models import Clinic, Modality, Role, Room, Service, Therapist, User
+from clinic.models import Clinic, Location, Modality, Role, Room, Service, Therapist, User
 from clinic.selectors import clinic_get
 from intake import rules
 from intake.form import validate_answers
@@ -186,24 +186,27 @@ def _bump_sequence_if_shown(booking: Booking, before: bytes) -> None:
 
 
 def _fewest_bookings_first(offers: list[OfferedStart], starts_at: datetime) -> list[OfferedStart]:
-    """The offers ordered as docs/api.md says: fewest active bookings that local day, then lowest therapist id."""
-    from booking.availability import local_day_bounds
-    from clinic.models import Location
+    """The offers ordered as docs/api.md says: fewest active bookings that local day, then lowest therapist id.
 
-    zones = {loc.pk: loc.tz for loc in Location.objects.filter(pk__in={o.location_id for o in offers})}
-
-    def load(offer: OfferedStart) -> tuple[int, int, int]:
-        zone = zones[offer.location_id]
-        day_start, day_end = local_day_bounds(starts_at.astimezone(zone).date(), zone)
-        count = Booking.objects.filter(
-            therapist_id=offer.therapist_id,
-            status=Booking.Status.CONFIRMED,
-            starts_at__gte=day_start,
-            starts_at__lt=day_end,
-        ).count()
-        return count, offer.therapist_id, offer.location_id
-
-    return sorted(offers, key=load)
+    One counting query per location offered (its own local day), none when there is no choice to make.
+    """
+    if len(offers) < 2:
+        return offers
+    loads: dict[tuple[int, int], int] = {}
+    for location in Location.objects.filter(pk__in={o.location_id for o in offers}):
+        day_start, day_end = local_day_bounds(starts_at.astimezone(location.tz).date(), location.tz)
+        counted = (
+            Booking.objects.filter(
+                therapist_id__in={o.therapist_id for o in offers if o.location_id == location.pk},
+                status=Booking.Status.CONFIRMED,
+                starts_at__gte=day_start,
+                starts_at__lt=day_end,
+            )
+            .values("therapist_id")
+            .annotate(n=Count("id"))
+        )
+        loads.update({(row["therapist_id"], location.pk): row["n"] for row in counted})
+    return sorted(offers, key=lambda o: (loads.get((o.therapist_id, o.location_id), 0), o.therapist_id, o.location_id))
 
 
 def _check_modality(therapist: Therapist, modality: str | None) -> None:
