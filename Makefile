@@ -1,5 +1,5 @@
 # Two commands run everything (README.md):
-#   make run   - embedded PostgreSQL, demo data and the server on http://127.0.0.1:8000
+#   make run   - embedded PostgreSQL, demo data, the worker and the server on http://127.0.0.1:8000
 #   make test  - the test suite on PostgreSQL: TEST_DATABASE_URL if given, else the embedded one
 # Neither needs anything but Python 3.11 and make: the embedded PostgreSQL
 # (config/embedded_db.py) comes from a pip wheel, its data in .pgdata/.
@@ -24,6 +24,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: venv
 	env DEBUG=true $(PY) manage.py migrate --noinput
 	env DEBUG=true $(PY) manage.py seed_demo
+	@# The worker (mail, reminders, waitlist offers, webhooks; mail printed here) beside the server,
+	@# both stopped together by Ctrl-C.
+	env DEBUG=true $(PY) manage.py procrastinate worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	env DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 test: venv

@@ -2,13 +2,16 @@
 or coming up, or made by the front desk with the intake still to give; to the
 therapist when an intake needs their review.
 
-Each `send_*` takes a booking id and loads what it needs, so it can run after
-the transaction that changed the booking has committed:
+Each `send_*` takes a booking id and loads what it needs. They run in the
+worker, as jobs the booking services defer in their own transaction
+(`booking.tasks.send_later`), never in a request:
 
-    notify_on_commit(send_booking_confirmed, booking.id)
+    send_later(BOOKING_CONFIRMED, booking.id)
 
-A mail is a side effect, never part of the booking: these functions log any
-failure and return False instead of raising into their caller.
+Each checks that the mail still applies (the booking may have been cancelled
+since) and hands it to the server through `clinic.mail.deliver_once` under
+the job's key, so a retried job never sends it twice. A mail server that
+refuses or does not answer raises, and the job is retried.
 
 Mails say when (the local time at the booking's location, in its zone),
 where (the location, its room, its address), with whom, which service at
@@ -24,40 +27,20 @@ is the same.
 """
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.mime.text import MIMEText
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 
 from booking.ics import EVENT_RELATED, HEALTH_COLUMNS, booking_event_ics, itip_method, modality_label, what, where
 from booking.models import Booking
+from clinic.mail import deliver_once
 from clinic.selectors import clinic_get
 
 logger = logging.getLogger(__name__)
 
 ICS_FILENAME = "booking.ics"
-
-
-def notify_on_commit(func: Callable[[int], object], booking_id: int) -> None:
-    """Run `func(booking_id)` once the current transaction commits (at once outside one).
-
-    Nothing runs if the transaction rolls back. A failure is logged and never
-    reaches the committed caller nor stops the other callbacks.
-    """
-    name = getattr(func, "__qualname__", repr(func))
-
-    def notify() -> None:
-        try:
-            func(booking_id)
-        except Exception:
-            logger.exception("Notification %s for booking %s failed.", name, booking_id)
-
-    # Catching here rather than `robust=True`: Django's robust path logs `func.__qualname__`,
-    # which a `partial` lacks, and would raise AttributeError instead.
-    transaction.on_commit(notify)
 
 
 def _load(booking_id: int) -> Booking | None:
@@ -112,11 +95,11 @@ def _ics_part(ics: bytes, method: str) -> MIMEText:
     return part
 
 
-def _send(*, to: str, subject: str, body: str, ics: bytes | None = None, method: str = "") -> None:
+def _send(*, key: str, to: str, subject: str, body: str, ics: bytes | None = None, method: str = "") -> bool:
     message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
     if ics is not None:
         message.attach(_ics_part(ics, method))
-    message.send()
+    return deliver_once(key, message)
 
 
 @dataclass(frozen=True)
@@ -209,65 +192,60 @@ def _client_text(mail: ClientMail, booking: Booking, clinic_name: str) -> tuple[
     return subject, body
 
 
-def _client_mail(booking_id: int, mail: ClientMail) -> bool:
+def _client_mail(booking_id: int, mail: ClientMail, key: str) -> bool:
     """Mail the client about the booking if it is (still) in `mail.status`; False when nothing was sent."""
-    try:
-        booking = _load(booking_id)
-        if booking is None:
-            return False
-        if booking.status != mail.status:
-            # Changed again before this ran (e.g. cancelled right after booking): the later mail tells.
-            logger.info("No %s mail for booking %s: it is now %s.", mail.kind, booking_id, booking.status)
-            return False
-        if mail.pending_only and not booking.is_pending:
-            logger.info("No %s mail for booking %s: its intake is complete.", mail.kind, booking_id)
-            return False
-        if not booking.client.email or not booking.client.is_active:
-            logger.info("No %s mail for booking %s: the client has no active address.", mail.kind, booking_id)
-            return False
-        subject, body = _client_text(mail, booking, clinic_get().name)
-        ics = booking_event_ics(booking=booking) if mail.with_ics else None
-        _send(to=booking.client.email, subject=subject, body=body, ics=ics, method=itip_method(booking))
-        return True
-    except Exception:
-        logger.exception("Could not send the %s mail for booking %s.", mail.kind, booking_id)
+    booking = _load(booking_id)
+    if booking is None:
         return False
+    if booking.status != mail.status:
+        # Changed again before this ran (e.g. cancelled right after booking): the later mail tells.
+        logger.info("No %s mail for booking %s: it is now %s.", mail.kind, booking_id, booking.status)
+        return False
+    if mail.pending_only and not booking.is_pending:
+        logger.info("No %s mail for booking %s: its intake is complete.", mail.kind, booking_id)
+        return False
+    if not booking.client.email or not booking.client.is_active:
+        logger.info("No %s mail for booking %s: the client has no active address.", mail.kind, booking_id)
+        return False
+    subject, body = _client_text(mail, booking, clinic_get().name)
+    ics = booking_event_ics(booking=booking) if mail.with_ics else None
+    return _send(key=key, to=booking.client.email, subject=subject, body=body, ics=ics, method=itip_method(booking))
 
 
-def send_booking_confirmed(booking_id: int) -> bool:
+def send_booking_confirmed(booking_id: int, *, key: str) -> bool:
     """Mail the client their confirmation with the event as an .ics attachment (METHOD:REQUEST)."""
-    return _client_mail(booking_id, CONFIRMATION)
+    return _client_mail(booking_id, CONFIRMATION, key)
 
 
-def send_booking_rescheduled(booking_id: int) -> bool:
+def send_booking_rescheduled(booking_id: int, *, key: str) -> bool:
     """Mail the client the new time (or room) with the updated event (METHOD:REQUEST, same UID, higher SEQUENCE)."""
-    return _client_mail(booking_id, RESCHEDULE)
+    return _client_mail(booking_id, RESCHEDULE, key)
 
 
-def send_booking_cancelled(booking_id: int) -> bool:
+def send_booking_cancelled(booking_id: int, *, key: str) -> bool:
     """Mail the client that the booking is cancelled, with the event as METHOD:CANCEL, STATUS:CANCELLED."""
-    return _client_mail(booking_id, CANCELLATION)
+    return _client_mail(booking_id, CANCELLATION, key)
 
 
-def send_booking_reminder(booking_id: int) -> bool:
+def send_booking_reminder(booking_id: int, *, key: str) -> bool:
     """Mail the client a reminder of an upcoming booking (see `booking.reminders`)."""
-    return _client_mail(booking_id, REMINDER)
+    return _client_mail(booking_id, REMINDER, key)
 
 
-def send_intake_request(booking_id: int) -> bool:
+def send_intake_request(booking_id: int, *, key: str) -> bool:
     """Ask the client of a front-desk booking to complete their intake: the booking's time, service and place.
 
     Nothing is sent once the intake is in, or when the booking is no longer confirmed.
     """
-    return _client_mail(booking_id, INTAKE_REQUEST)
+    return _client_mail(booking_id, INTAKE_REQUEST, key)
 
 
-def send_intake_reminder(booking_id: int) -> bool:
+def send_intake_reminder(booking_id: int, *, key: str) -> bool:
     """Remind the client that their intake is still pending before the session (see `booking.reminders`).
 
     Nothing is sent once the intake is in, or when the booking is no longer confirmed.
     """
-    return _client_mail(booking_id, INTAKE_REMINDER)
+    return _client_mail(booking_id, INTAKE_REMINDER, key)
 
 
 # What each warning tells the therapist: no health detail, only what to do.
@@ -290,41 +268,36 @@ def _therapist_massage(booking: Booking) -> str:
     return modality_label(booking.intake.modality)
 
 
-def send_review_needed(booking_id: int) -> bool:
+def send_review_needed(booking_id: int, *, key: str) -> bool:
     """Mail the treating therapist that a booking needs their review (its assessment's or a warning).
 
     It says which booking and when, never the health reasons: they are in the
     intake, which the therapist reads in the app (and that read is audited).
     A warning on the booking is named by what to do about it.
     """
-    try:
-        booking = _load(booking_id)
-        if booking is None:
-            return False
-        if booking.status != Booking.Status.CONFIRMED or not booking.needs_review:
-            logger.info("No review mail for booking %s: nothing to review any more.", booking_id)
-            return False
-        therapist_user = booking.therapist.user
-        if not therapist_user.email:
-            logger.info("No review mail for booking %s: the therapist has no address.", booking_id)
-            return False
-        clinic = clinic_get()
-        subject = f"Intake needs review: booking #{booking.pk}, {_short_when(booking)}"
-        body = (
-            f"Hello {therapist_user.display_name},\n\n"
-            f"The intake of a booking with you needs your review before the session.\n\n"
-            f"{_warning_lines(booking)}"
-            f"Client: {booking.client.display_name}\n"
-            f"When: {_when(booking)}\n"
-            f"Service: {booking.service.name}\n"
-            f"Massage: {_therapist_massage(booking)}\n"
-            f"Where: {where(booking)}\n"
-            f"Booking reference: #{booking.pk}\n\n"
-            "Read the intake and confirm or change the modality in the app.\n\n"
-            f"{clinic.name}\n"
-        )
-        _send(to=therapist_user.email, subject=subject, body=body)
-        return True
-    except Exception:
-        logger.exception("Could not send the review mail for booking %s.", booking_id)
+    booking = _load(booking_id)
+    if booking is None:
         return False
+    if booking.status != Booking.Status.CONFIRMED or not booking.needs_review:
+        logger.info("No review mail for booking %s: nothing to review any more.", booking_id)
+        return False
+    therapist_user = booking.therapist.user
+    if not therapist_user.email:
+        logger.info("No review mail for booking %s: the therapist has no address.", booking_id)
+        return False
+    clinic = clinic_get()
+    subject = f"Intake needs review: booking #{booking.pk}, {_short_when(booking)}"
+    body = (
+        f"Hello {therapist_user.display_name},\n\n"
+        f"The intake of a booking with you needs your review before the session.\n\n"
+        f"{_warning_lines(booking)}"
+        f"Client: {booking.client.display_name}\n"
+        f"When: {_when(booking)}\n"
+        f"Service: {booking.service.name}\n"
+        f"Massage: {_therapist_massage(booking)}\n"
+        f"Where: {where(booking)}\n"
+        f"Booking reference: #{booking.pk}\n\n"
+        "Read the intake and confirm or change the modality in the app.\n\n"
+        f"{clinic.name}\n"
+    )
+    return _send(key=key, to=therapist_user.email, subject=subject, body=body)

@@ -35,6 +35,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from booking import mail
 from booking.availability import OfferedStart, free_rooms, local_day_bounds, offers_at
 from booking.errors import (
     BookingNotActive,
@@ -49,16 +50,16 @@ from booking.errors import (
     TooEarly,
     TooManyBookings,
 )
+from booking.events import (
+    BOOKING_CANCELLED,
+    BOOKING_COMPLETED,
+    BOOKING_CREATED,
+    BOOKING_NO_SHOW,
+    BOOKING_RESCHEDULED,
+    announce,
+)
 from booking.ics import shown
 from booking.models import Booking
-from booking.notifications import (
-    notify_on_commit,
-    send_booking_cancelled,
-    send_booking_confirmed,
-    send_booking_rescheduled,
-    send_intake_request,
-    send_review_needed,
-)
 from clinic.models import Clinic, Location, Modality, Role, Room, Service, Therapist, User
 from clinic.selectors import clinic_get
 from intake import rules
@@ -414,11 +415,12 @@ def booking_create(
             booking.warnings = booking_warnings(intake=intake, therapist=booking.therapist)
             if booking.warnings:
                 booking.save(update_fields=["warnings", "updated_at"])
-        notify_on_commit(send_booking_confirmed, booking.id)
+        mail.send_later(mail.CONFIRMED, booking.id)
         if intake is None:
-            notify_on_commit(send_intake_request, booking.id)
+            mail.send_later(mail.INTAKE_REQUEST, booking.id)
         elif booking.needs_review:
-            notify_on_commit(send_review_needed, booking.id)
+            mail.send_later(mail.REVIEW_NEEDED, booking.id)
+        announce(BOOKING_CREATED, booking)
     return booking
 
 
@@ -451,7 +453,8 @@ def booking_cancel(*, booking_id: int, by: User, reason: str = "", now: datetime
             update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason", "sequence", "updated_at"]
         )
         # The waitlist (a later issue) is offered the freed time here, in this transaction.
-        notify_on_commit(send_booking_cancelled, booking.id)
+        mail.send_later(mail.CANCELLED, booking.id)
+        announce(BOOKING_CANCELLED, booking)
     return booking
 
 
@@ -521,7 +524,8 @@ def booking_reschedule(
         if booking.therapist_id != old_therapist_id and booking.intake is not None and booking.intake.reviewed_modality:
             booking.intake = intake_review_clear(intake=booking.intake)
         _set_warnings(booking)
-        notify_on_commit(send_booking_rescheduled, booking.id)
+        mail.send_later(mail.RESCHEDULED, booking.id)
+        announce(BOOKING_RESCHEDULED, booking)
     return booking
 
 
@@ -553,7 +557,8 @@ def booking_move_room(*, booking_id: int, room_id: int) -> Booking:
             if _constraint_name(exc) == ROOM_OVERLAP:
                 raise RoomUnavailable() from exc
             raise
-        notify_on_commit(send_booking_rescheduled, booking.id)
+        mail.send_later(mail.RESCHEDULED, booking.id)
+        announce(BOOKING_RESCHEDULED, booking)
     return booking
 
 
@@ -571,6 +576,7 @@ def booking_close(*, booking_id: int, status: str, now: datetime | None = None) 
         booking.status = status
         booking.closed_at = now
         booking.save(update_fields=["status", "closed_at", "updated_at"])
+        announce(BOOKING_COMPLETED if status == Booking.Status.COMPLETED else BOOKING_NO_SHOW, booking)
     return booking
 
 
@@ -601,7 +607,7 @@ def booking_intake_update(*, booking_id: int, answers: dict, now: datetime | Non
         _set_warnings(booking)
         _bump_sequence_if_shown(booking, before)
         if booking.needs_review:
-            notify_on_commit(send_review_needed, booking.id)
+            mail.send_later(mail.REVIEW_NEEDED, booking.id)
     return booking
 
 

@@ -305,3 +305,21 @@ class Therapist(models.Model):
         """A filter on therapists trained for `modality`; `prefix` reaches them through a relation ("therapist__")."""
         field = {Modality.THERAPEUTIC: "gives_therapeutic", Modality.DEEP_TISSUE: "gives_deep_tissue"}[modality]
         return Q(**{f"{prefix}{field}": True})
+
+
+class SentMail(models.Model):
+    """One mail the worker has handed to the mail server: the ledger that makes a mail job safe to retry.
+
+    `key` names the event (the job that sends it); a retried or re-run job finds
+    its key here and sends nothing. Only the key and the time are kept: no
+    address, no subject, nothing of the person.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "sent mail"
+
+    def __str__(self) -> str:
+        return self.key

@@ -751,3 +751,9 @@ def token_revoke_all(*, user: User) -> int:
     """Revoke every token of `user` (logout everywhere, a password change, deactivation); returns how many."""
     deleted, _ = AuthToken.objects.filter(user_id=user.pk).delete()
     return deleted
+
+
+def tokens_purge_expired(*, now=None) -> int:
+    """Delete every expired API token (a periodic job, clinic/tasks.py); returns how many."""
+    deleted, _ = AuthToken.objects.filter(expiry__lt=now or timezone.now()).delete()
+    return deleted

@@ -48,10 +48,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pgtrigger",
     "axes",
+    "procrastinate.contrib.django",
+    "django_htmx",
     "clinic",
     "intake",
     "booking",
     "records",
+    "integrations",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # `request.htmx`: the browser pages answer htmx requests with a fragment (web/).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The clinic's settings row is read at most once per request.
     "clinic.middleware.ClinicPerRequestMiddleware",
@@ -171,6 +177,16 @@ STORAGES = {
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
+# Seconds an SMTP server may take to answer before the worker gives up and the mail job retries.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Background work (procrastinate) -----------------------------------------------
+# Jobs are rows in this database, deferred through the request's own connection, so a
+# job exists if and only if the transaction that deferred it committed. Tasks live in
+# each app's tasks.py; `python manage.py procrastinate worker` runs them (README.md).
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# The job tables are the queue's, shown read-only in the admin.
+PROCRASTINATE_READONLY_MODELS = True
 
 # --- REST framework -----------------------------------------------------------
 

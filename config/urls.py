@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("booking.api.urls")),
     path("", include("clinic.api.urls")),
     path("", include("intake.api.urls")),
+    path("", include("integrations.urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,8 @@ urlpatterns = [
     # Before the admin's own URLs, which route the same path to the unthrottled view.
     path("admin/login/", login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
+    # The browser pages for clients and therapists (server-rendered, session login).
+    path("", include("web.urls")),
 ]
 
 handler400 = "config.views.bad_request"

@@ -1,0 +1,46 @@
+"""The booking app's mails, as jobs.
+
+The booking services never send mail: they defer a mail job in their own
+transaction (`send_later`), so the job exists if and only if the change
+committed, and the request only writes rows. The worker sends it, keyed by
+the job (`clinic.mail.deliver_once`), and retries it with backoff while the
+mail server refuses or does not answer (config/tasks.py).
+
+    send_later(CONFIRMED, booking.id)
+"""
+
+from procrastinate.contrib.django import app
+
+from booking import notifications
+from config.tasks import MAIL_QUEUE, RETRY
+
+CONFIRMED = "booking_confirmed"
+RESCHEDULED = "booking_rescheduled"
+CANCELLED = "booking_cancelled"
+REMINDER = "booking_reminder"
+INTAKE_REQUEST = "intake_request"
+INTAKE_REMINDER = "intake_reminder"
+REVIEW_NEEDED = "review_needed"
+
+MAILS = {
+    CONFIRMED: notifications.send_booking_confirmed,
+    RESCHEDULED: notifications.send_booking_rescheduled,
+    CANCELLED: notifications.send_booking_cancelled,
+    REMINDER: notifications.send_booking_reminder,
+    INTAKE_REQUEST: notifications.send_intake_request,
+    INTAKE_REMINDER: notifications.send_intake_reminder,
+    REVIEW_NEEDED: notifications.send_review_needed,
+}
+
+
+@app.task(name="booking.send_mail", queue=MAIL_QUEUE, retry=RETRY, pass_context=True)
+def send_mail(context, *, kind: str, booking_id: int) -> None:
+    """Send one mail about a booking, once, whatever how many times the job runs."""
+    MAILS[kind](booking_id, key=f"{kind}:{booking_id}:job-{context.job.id}")
+
+
+def send_later(kind: str, booking_id: int) -> None:
+    """Defer the `kind` mail about the booking in the current transaction: it is sent if that commits."""
+    if kind not in MAILS:
+        raise ValueError(f"Unknown booking mail {kind!r}")
+    send_mail.defer(kind=kind, booking_id=booking_id)

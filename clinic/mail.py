@@ -1,0 +1,31 @@
+"""Sending a mail once: the one way the worker's jobs hand a message to the mail server.
+
+    deliver_once(f"booking-confirmed:{job_id}", message)
+
+The key's row is inserted and the message sent in one transaction. A second
+job with the same key waits on that row (its insert blocks until the first
+commits) and then sends nothing; a send that fails (a refusal, no answer
+within `EMAIL_TIMEOUT`) raises and rolls the row back, so the job's retry
+sends it. Only a worker killed between the server's "250 OK" and the commit
+can send a mail twice: at least once, never lost.
+"""
+
+import logging
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+
+from clinic.models import SentMail
+
+logger = logging.getLogger(__name__)
+
+
+def deliver_once(key: str, message: EmailMessage) -> bool:
+    """Send `message` unless a mail with `key` was sent; True when it was sent now. Raises if sending fails."""
+    with transaction.atomic():
+        _, created = SentMail.objects.get_or_create(key=key)
+        if not created:
+            logger.info("Mail %s was sent before; not sent again.", key)
+            return False
+        message.send()
+    return True

@@ -1,0 +1,3 @@
+"""Webhook subscriptions and their deliveries (staff): /api/v1/webhooks/."""
+
+urlpatterns: list = []
