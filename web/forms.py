@@ -1,0 +1,113 @@
+"""The pages' forms: Django forms for the HTML, checked by the API's own serializers and services.
+
+A page and the API must refuse the same input in the same words, so these
+forms do not validate fields themselves: `SerializerForm` hands the raw
+values to the API's serializer and puts each of its messages beside its
+field (Django renders `aria-invalid` and `aria-describedby` for it).
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from rest_framework.exceptions import Throttled
+
+from clinic.api.serializers import RegisterSerializer, TokenRequestSerializer
+
+
+class SerializerForm(forms.Form):
+    """A form whose values are checked by `serializer_class` (the API's), not by Django's fields."""
+
+    serializer_class = None
+
+    def __init__(self, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def _clean_fields(self):
+        # The raw values, untouched: the serializer says what is wrong with them, in the API's words.
+        for name, bound_field in self._bound_items():
+            value = bound_field.data
+            if value is not None:
+                self.cleaned_data[name] = value
+
+    def serializer_context(self) -> dict:
+        return {"request": self.request}
+
+    def clean(self):
+        serializer = self.serializer_class(data=dict(self.cleaned_data), context=self.serializer_context())
+        if not serializer.is_valid():
+            self.add_serializer_errors(serializer.errors)
+            return self.cleaned_data
+        return serializer.validated_data
+
+    def add_serializer_errors(self, errors) -> None:
+        for field, messages in errors.items():
+            self.add_error(field if field in self.fields else None, [str(m) for m in messages])
+
+    def add_validation_error(self, error: ValidationError) -> None:
+        """A service's ValidationError (`{field: [messages]}`) beside the fields it names."""
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        else:
+            self.add_error(None, error.messages)
+
+
+class LoginForm(SerializerForm):
+    """Email and password, checked as the API's login checks them (and counted by the lockout)."""
+
+    serializer_class = TokenRequestSerializer
+    email = forms.CharField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    locked = False
+
+    def clean(self):
+        try:
+            return super().clean()
+        except Throttled as exc:
+            # django-axes' lockout: the API answers 429 with this sentence.
+            self.locked = True
+            self.add_error(None, str(exc.detail))
+            return self.cleaned_data
+
+    def get_user(self):
+        return self.cleaned_data["user"]
+
+
+class RegisterForm(SerializerForm):
+    """A new client's account, checked by the API's register serializer and `account_create`."""
+
+    serializer_class = RegisterSerializer
+    first_name = forms.CharField(
+        label="First name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label="Last name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+    email = forms.CharField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label="Phone (optional)",
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        help_text="At least 8 characters, not only digits, not a common password, not like your name or email.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )

@@ -1,0 +1,38 @@
+"""The pages' Content-Security-Policy: this site's own files only, no inline script or style.
+
+htmx comes from django-htmx's bundled static file and is told (base.html's
+`htmx-config`) to add no <style> and evaluate no code, so 'self' is all the
+pages need. The form-action and frame-ancestors rules keep a page from
+posting elsewhere or being framed.
+"""
+
+import functools
+
+from django.urls import URLPattern, URLResolver
+
+from config.docs import COMMON, policy_header
+
+PAGE_POLICY = {**COMMON, "style-src": "'self'"}
+PAGE_POLICY_HEADER = policy_header(PAGE_POLICY)
+
+
+def page_policy(view):
+    """Decorate a page view: its answers carry the pages' policy."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY_HEADER)
+        return response
+
+    return wrapped
+
+
+def with_page_policy(patterns: list) -> list:
+    """Every view of these URL patterns (and of included ones) wrapped by `page_policy`."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            with_page_policy(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern):
+            pattern.callback = page_policy(pattern.callback)
+    return patterns
