@@ -327,3 +327,109 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
+
+
+class WaitlistEntry(models.Model):
+    """A client waiting for a service between two local dates, optionally at a location, with a therapist,
+    between two local times of day.
+
+    When time that fits frees up, the entry that joined first gets an offer
+    (`WaitlistOffer`): the time held for it as a `held` booking. One open
+    offer per entry at a time (`waitlist_one_open_offer_per_entry`); every
+    change of an entry or its offers takes the entry's row lock first
+    (booking.waitlist). No health data: the intake is given when an offer is accepted.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered a held time"
+        BOOKED = "booked", "Booked"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waitlist_entries")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="waitlist_entries")
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    therapist = models.ForeignKey(
+        Therapist, null=True, blank=True, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    from_date = models.DateField(help_text="The first local date the client can come.")
+    to_date = models.DateField(help_text="The last local date the client can come (inclusive).")
+    earliest_time = models.TimeField(null=True, blank=True, help_text="Local time of day: not starting before.")
+    latest_time = models.TimeField(null=True, blank=True, help_text="Local time of day: ending by.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When the client joined: first come, first offered.")
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When it was booked, expired or withdrawn.")
+
+    class Meta:
+        verbose_name_plural = "waitlist entries"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(to_date__gte=F("from_date")), name="waitlist_entry_dates_ordered"),
+            models.CheckConstraint(
+                condition=Q(earliest_time__isnull=True)
+                | Q(latest_time__isnull=True)
+                | Q(latest_time__gt=F("earliest_time")),
+                name="waitlist_entry_times_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=("waiting", "offered"), closed_at__isnull=True)
+                | Q(status__in=("booked", "expired", "withdrawn"), closed_at__isnull=False),
+                name="waitlist_entry_closed_has_time",
+            ),
+        ]
+        indexes = [
+            # The matcher reads the waiting entries in the order they joined.
+            models.Index(fields=["created_at"], condition=Q(status="waiting"), name="waitlist_waiting_idx"),
+        ]
+
+    def __str__(self):
+        return f"Waitlist #{self.pk} {self.client} {self.service} {self.from_date}..{self.to_date} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.WAITING, self.Status.OFFERED)
+
+
+class WaitlistOffer(models.Model):
+    """Time held for a waitlist entry: a `held` booking, its expiry, and what became of it.
+
+    Its primary key is the held booking's, so an offer and the booking it
+    becomes when accepted share one id.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    hold = models.OneToOneField(Booking, primary_key=True, on_delete=models.PROTECT, related_name="waitlist_offer")
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "hold_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry"], condition=Q(status="open"), name="waitlist_one_open_offer_per_entry"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True) | (~Q(status="open") & Q(closed_at__isnull=False)),
+                name="waitlist_offer_closed_has_time",
+            ),
+        ]
+        indexes = [
+            # The sweep finds the open offers past their expiry.
+            models.Index(fields=["expires_at"], condition=Q(status="open"), name="waitlist_offer_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"Offer #{self.pk} for waitlist #{self.entry_id} ({self.status})"
