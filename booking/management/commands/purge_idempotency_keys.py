@@ -1,4 +1,4 @@
-"""Delete Idempotency-Key records older than 24 hours (run it daily, e.g. from cron)."""
+"""Delete Idempotency-Key records older than 24 hours now (the worker does it hourly: booking.tasks)."""
 
 from datetime import timedelta
 

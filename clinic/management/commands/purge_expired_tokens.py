@@ -1,13 +1,12 @@
-"""Delete expired API tokens (run it daily, e.g. from cron)."""
+"""Delete expired API tokens now (the worker does it daily: clinic.tasks.purge_expired_tokens)."""
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
-from knox.models import AuthToken
+
+from clinic.services import tokens_purge_expired
 
 
 class Command(BaseCommand):
-    help = "Delete expired API tokens."
+    help = "Delete expired API tokens (the worker also does it daily)."
 
     def handle(self, *args, **options):
-        deleted, _ = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
-        self.stdout.write(f"Deleted {deleted} expired token(s).")
+        self.stdout.write(f"Deleted {tokens_purge_expired()} expired token(s).")
