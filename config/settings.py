@@ -188,6 +188,13 @@ PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
 # The job tables are the queue's, shown read-only in the admin.
 PROCRASTINATE_READONLY_MODELS = True
 
+# --- Webhooks ---------------------------------------------------------------------
+# Off: a webhook's URL must be https and resolve to public addresses only, checked when it is
+# saved and again at each delivery (integrations/webhooks/urlguard.py). On: any address and plain
+# http too, for a receiver on this machine or a private network (local runs, tests). Never on
+# where the app's network reaches anything that must not be called.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+
 # --- REST framework -----------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -272,11 +279,13 @@ SPECTACULAR_SETTINGS = {
         {"name": "clients", "description": "A client's history, for the therapists who treat them."},
         {"name": "day-sheet", "description": "A therapist's sessions of a day, with what to prepare."},
         {"name": "calendar", "description": "A therapist's calendar feed (iCalendar) and its secret address."},
+        {"name": "webhooks", "description": "Signed notices of booking events to other systems (front desk)."},
     ],
     "ENUM_NAME_OVERRIDES": {
         "ModalityEnum": "clinic.models.Modality",
         "BookingStatusEnum": "booking.models.Booking.Status",
         "RoleEnum": "clinic.models.Role",
+        "WebhookEventEnum": "booking.events.EVENTS",
     },
 }
 
