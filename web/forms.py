@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from rest_framework.exceptions import Throttled
 
+from booking.api.serializers import BookingCancelSerializer
 from clinic.api.serializers import RegisterSerializer, TokenRequestSerializer
 
 
@@ -110,4 +111,17 @@ class RegisterForm(SerializerForm):
         max_length=128,
         help_text="At least 8 characters, not only digits, not a common password, not like your name or email.",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class CancelForm(SerializerForm):
+    """Why a booking is cancelled (optional), checked as the API's cancel checks it."""
+
+    serializer_class = BookingCancelSerializer
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=500,
+        help_text="Up to 500 characters. It helps the clinic, and your therapist sees it.",
+        widget=forms.Textarea(attrs={"rows": 3}),
     )

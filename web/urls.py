@@ -16,8 +16,19 @@ urlpatterns = [
     path("login/", auth_views.login_view, name="login"),
     path("logout/", auth_views.logout_view, name="logout"),
     path("register/", auth_views.register_view, name="register"),
+    # A client books: what and where, when, then the intake (its suggestion live) and Book.
     path("book/", views.book, name="book"),
+    path("book/times/", views.week_times, name="times"),
+    path("book/details/", views.details, name="details"),
+    path("intake/assess/", views.assess, name="assess"),
+    # My bookings: the confirmation, cancel, reschedule, the intake, who read it.
     path("bookings/", views.bookings, name="bookings"),
+    path("bookings/<int:pk>/", views.booking_detail, name="booking"),
+    path("bookings/<int:pk>/cancel/", views.booking_cancel, name="cancel"),
+    path("bookings/<int:pk>/reschedule/", views.booking_reschedule, name="reschedule"),
+    path("bookings/<int:pk>/reschedule/confirm/", views.booking_reschedule_confirm, name="reschedule-confirm"),
+    path("bookings/<int:pk>/intake/", views.booking_intake, name="booking-intake"),
+    path("bookings/<int:pk>/access-log/", views.booking_access_log, name="access-log"),
 ]
 
 # Last, so it covers every page above, the therapist's included.
