@@ -9,6 +9,7 @@ import functools
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
+from django.urls import reverse
 
 from clinic.models import Role
 from clinic.permissions import user_has_access
@@ -27,7 +28,7 @@ def role_required(role: str):
         def wrapped(request, *args, **kwargs):
             user = request.user
             if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return redirect_to_login(request.get_full_path(), login_url=reverse("web:login"))
             if user.role != role or not user_has_access(user):
                 return render(request, "web/forbidden.html", {"reason": ROLE_PAGES[role]}, status=403)
             return view(request, *args, **kwargs)
