@@ -185,6 +185,11 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # job exists if and only if the transaction that deferred it committed. Tasks live in
 # each app's tasks.py; `python manage.py procrastinate worker` runs them (README.md).
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# The retry policy of jobs that raise (config/tasks.py): at most TASK_RETRY_MAX_ATTEMPTS runs,
+# the n-th retry TASK_RETRY_EXPONENTIAL_WAIT ** n seconds after the run before it. The fault
+# tests shorten it (booking/tests/test_worker.py); production keeps the defaults.
+TASK_RETRY_MAX_ATTEMPTS = env.int("TASK_RETRY_MAX_ATTEMPTS", default=13)
+TASK_RETRY_EXPONENTIAL_WAIT = env.int("TASK_RETRY_EXPONENTIAL_WAIT", default=2)
 # The job tables are the queue's, shown read-only in the admin.
 PROCRASTINATE_READONLY_MODELS = True
 

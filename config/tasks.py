@@ -6,12 +6,22 @@ commits with that change, or neither exists. `python manage.py procrastinate
 worker` runs them; any number of workers may run against one database.
 """
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from procrastinate import RetryStrategy
 
 # A job that raises is tried again after 2, 4, 8, ... 4096 seconds: 13 attempts over about
 # 2 hours 17 minutes, long enough to ride out a mail server's or a receiver's outage of an hour.
 # After the last one the job stays `failed`, listed in the admin (Procrastinate → jobs).
-RETRY = RetryStrategy(max_attempts=13, exponential_wait=2)
+# Both numbers are settings (TASK_RETRY_MAX_ATTEMPTS, TASK_RETRY_EXPONENTIAL_WAIT) so the fault
+# tests can run the whole policy in seconds. procrastinate's `max_attempts` counts the retries
+# after the first run, hence the 1 less.
+if settings.TASK_RETRY_MAX_ATTEMPTS < 2:
+    # procrastinate reads max_attempts=0 as "retry for ever".
+    raise ImproperlyConfigured("TASK_RETRY_MAX_ATTEMPTS must be 2 or more: a job runs once and is retried.")
+RETRY = RetryStrategy(
+    max_attempts=settings.TASK_RETRY_MAX_ATTEMPTS - 1, exponential_wait=settings.TASK_RETRY_EXPONENTIAL_WAIT
+)
 
 # Queues, so an operator can run a worker per kind of work (README.md, "Workers").
 MAIL_QUEUE = "mail"
