@@ -16,6 +16,7 @@ import pytest
 from django.core import mail
 
 from booking import services
+from booking.mail import CANCELLED, CONFIRMED, INTAKE_REQUEST, RESCHEDULED, REVIEW_NEEDED
 from booking.models import Booking
 from booking.tests.factories import ClosureFactory, TimeOffFactory
 from booking.tests.helpers import (
@@ -39,6 +40,7 @@ from booking.tests.helpers import (
 from booking.tests.helpers import frozen as frozen_at
 from clinic.models import Location, Room, Therapist
 from clinic.tests.factories import ClientFactory, LocationFactory, RoomFactory, TherapistFactory
+from config.testing.jobs import pending_jobs, run_jobs
 from conftest import ROLES
 from intake.models import Intake
 
@@ -116,10 +118,17 @@ def _url(booking, action: str = "") -> str:
     return f"{BOOKINGS}{booking.pk}/{action + '/' if action else ''}"
 
 
+def _mail_jobs(booking=None) -> list[tuple[str, int]]:
+    """(kind, booking id) of each mail job waiting for the worker, oldest first (of one booking, if given)."""
+    jobs = [(job.args["kind"], job.args["booking_id"]) for job in pending_jobs("booking.send_mail")]
+    return [job for job in jobs if booking is None or job[1] == booking.pk]
+
+
 def _snapshot(booking):
-    """What a refused change must leave as it was."""
+    """What a refused change must leave as it was: the row, and no mail job more."""
     row = Booking.objects.get(pk=booking.pk)
     return (
+        _mail_jobs(booking),
         row.therapist_id,
         row.location_id,
         row.room_id,
@@ -188,6 +197,30 @@ def test_a_client_books_a_session(as_user, client_user, therapist, place, servic
     assert (stored.booked_by, stored.price, stored.occupied_until) == (client_user, Decimal("90.00"), stored.ends_at)
     assert stored.intake.client == client_user
     assert stored.intake.answers["pressure_preference"] == "medium"
+
+
+@pytest.mark.parametrize(
+    ("answers", "mails"),
+    [
+        pytest.param(THERAPEUTIC, [CONFIRMED], id="the-confirmation"),
+        pytest.param(NEEDS_REVIEW, [CONFIRMED, REVIEW_NEEDED], id="and-the-therapists-review"),
+    ],
+)
+def test_a_booking_sends_no_mail_itself_and_leaves_its_mail_jobs(
+    as_user, client_user, therapist, service, answers, mails
+):
+    response = book(as_user(client_user), service, FRIDAY_9, answers, therapist=therapist)
+
+    assert response.status_code == 201, response.json()
+    booking = Booking.objects.get(pk=response.json()["id"])
+    assert mail.outbox == []
+    assert _mail_jobs(booking) == [(kind, booking.pk) for kind in mails]
+    # the worker sends them
+    run_jobs()
+    assert [m.to for m in mail.outbox] == [
+        [client_user.email] if kind == CONFIRMED else [therapist.user.email] for kind in mails
+    ]
+    assert _mail_jobs(booking) == []
 
 
 def test_the_price_and_buffer_are_the_services_when_booked(as_user, client_user, therapist):
@@ -275,10 +308,15 @@ def test_only_clients_and_the_front_desk_book(api_as, service, role, status):
 
 
 def test_a_taken_time_is_unavailable(as_user, booking, other_client_user, therapist, service):
+    jobs = _mail_jobs()
+
     response = book(as_user(other_client_user), service, FRIDAY_9 + 30 * MINUTE, therapist=therapist)
 
     assert_conflict(response, "slot_unavailable")
     _nothing_stored(bookings=1)
+    assert _mail_jobs() == jobs  # a refused booking leaves no mail job
+    run_jobs()
+    assert other_client_user.email not in {address for message in mail.outbox for address in message.to}
 
 
 @pytest.mark.parametrize(
@@ -523,12 +561,9 @@ def test_an_empty_idempotency_key_is_a_400(as_user, client_user, therapist, serv
 
 @pytest.mark.parametrize("role", ["staff", "admin"])
 def test_the_front_desk_books_for_a_client_with_the_intake_pending(
-    api_as, client_user, therapist, service, role, request, django_capture_on_commit_callbacks
+    api_as, client_user, therapist, service, role, request
 ):
-    mail.outbox.clear()
-
-    with django_capture_on_commit_callbacks(execute=True):
-        response = book(api_as(role), service, FRIDAY_9, None, therapist=therapist, client=client_user)
+    response = book(api_as(role), service, FRIDAY_9, None, therapist=therapist, client=client_user)
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -540,7 +575,14 @@ def test_the_front_desk_books_for_a_client_with_the_intake_pending(
     stored = Booking.objects.get(pk=body["id"])
     desk = request.getfixturevalue(f"{role}_user")
     assert (stored.client, stored.booked_by, stored.intake) == (client_user, desk, None)
-    assert client_user.email in {address for message in mail.outbox for address in message.to}
+    # the client is mailed the confirmation and asked for the intake, by the worker
+    assert mail.outbox == []
+    assert _mail_jobs(stored) == [(CONFIRMED, stored.pk), (INTAKE_REQUEST, stored.pk)]
+    run_jobs()
+    assert [(m.to, m.subject.split(":")[0]) for m in mail.outbox] == [
+        ([client_user.email], "Booking confirmed"),
+        ([client_user.email], "Please complete your intake"),
+    ]
     # the client sees it among their bookings
     mine = api_as("client").get(BOOKINGS).json()["results"]
     assert [(row["id"], row["intake_status"]) for row in mine] == [(body["id"], "pending")]
@@ -840,6 +882,7 @@ def test_the_front_desk_moves_a_booking_to_another_room(api_as, in_a_room, role,
     if status == 200:
         assert response.json()["room"] == {"id": _room("Green").pk, "name": "Green"}
         assert Booking.objects.get(pk=in_a_room.pk).room == _room("Green")
+        assert _mail_jobs(in_a_room)[-1] == (RESCHEDULED, in_a_room.pk)
     else:
         assert _snapshot(in_a_room) == before
 
@@ -890,6 +933,10 @@ def test_a_client_cancels_their_booking(as_user, client_user, booking, therapist
     stored = Booking.objects.get(pk=booking.pk)
     assert (stored.cancelled_by, stored.cancel_reason) == (client_user, "Feeling better")
     assert _bookable(api, service, therapist, FRIDAY_9)
+    assert _mail_jobs(booking)[-1] == (CANCELLED, booking.pk)
+    # the booking's earlier mails, still waiting, no longer apply: only the cancellation is sent
+    run_jobs()
+    assert [m.subject.split(":")[0] for m in mail.outbox] == ["Booking cancelled"]
 
 
 def test_a_cancelled_time_can_be_booked_again_at_once(as_user, client_user, other_client_user, booking, service):
@@ -1008,6 +1055,11 @@ def test_a_client_reschedules_their_booking(as_user, api, client_user, booking, 
     assert Intake.objects.count() == 1
     assert _bookable(api, service, therapist, FRIDAY_9)
     assert not _bookable(api, service, other_therapist, TUESDAY_14)
+    assert _mail_jobs(booking)[-1] == (RESCHEDULED, booking.pk)
+    run_jobs()
+    [moved] = [m for m in mail.outbox if m.subject.startswith("Booking moved:")]
+    assert (moved.to, other_therapist.name in moved.body) == ([client_user.email], True)
+    assert "Tuesday 8 December 2026, 14:00–15:00 (America/New_York)" in moved.body
 
 
 def test_what_is_left_out_is_kept(as_user, client_user, booking, therapist, place):

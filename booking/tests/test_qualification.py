@@ -20,6 +20,7 @@ from icalendar import Calendar
 from booking import services
 from booking.errors import TherapistNotQualified
 from booking.ics import therapist_calendar
+from booking.mail import REVIEW_NEEDED
 from booking.models import Booking
 from booking.tests.helpers import (
     BOOKINGS,
@@ -36,6 +37,7 @@ from booking.tests.helpers import (
     works,
 )
 from clinic.tests.factories import TherapistFactory
+from config.testing.jobs import pending_jobs, run_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -90,9 +92,8 @@ def _url(booking, action: str = "") -> str:
     return f"{BOOKINGS}{booking.pk}/{action + '/' if action else ''}"
 
 
-def _put_answers(as_user, client_user, booking, answers, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = as_user(client_user).put(_url(booking, "intake"), answers, format="json")
+def _put_answers(as_user, client_user, booking, answers):
+    response = as_user(client_user).put(_url(booking, "intake"), answers, format="json")
     assert response.status_code == 200, response.json()
     return response
 
@@ -107,11 +108,9 @@ def _feed_summary(therapist, booking) -> str:
 
 
 class TestIntakeChange:
-    def test_the_answers_are_kept_with_a_warning_and_a_review(
-        self, as_user, client_user, booking, django_capture_on_commit_callbacks
-    ):
+    def test_the_answers_are_kept_with_a_warning_and_a_review(self, as_user, client_user, booking):
         # when the client's new answers suggest deep tissue, which their therapist does not give
-        response = _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+        response = _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
         # then the answers and their assessment are stored as given
         assert response.json()["answers"]["pressure_preference"] == "deep"
@@ -126,10 +125,8 @@ class TestIntakeChange:
         assert (body["suggested_modality"], body["flags"]) == ("deep_tissue", [])
 
     @pytest.mark.parametrize("role", ["client_user", "staff_user", "admin_user"])
-    def test_every_role_that_sees_the_booking_sees_the_warning(
-        self, as_user, client_user, booking, role, request, django_capture_on_commit_callbacks
-    ):
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+    def test_every_role_that_sees_the_booking_sees_the_warning(self, as_user, client_user, booking, role, request):
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
         api = as_user(request.getfixturevalue(role))
         detail = api.get(_url(booking)).json()
@@ -138,20 +135,18 @@ class TestIntakeChange:
         assert (detail["warnings"], detail["needs_review"]) == ([WARNING], True)
         assert [(row["id"], row["warnings"], row["needs_review"]) for row in listed] == [(booking.pk, [WARNING], True)]
 
-    def test_the_therapist_sees_it_too(self, as_user, client_user, gentle, booking, django_capture_on_commit_callbacks):
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+    def test_the_therapist_sees_it_too(self, as_user, client_user, gentle, booking):
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
         body = as_user(gentle.user).get(_url(booking)).json()
 
         assert (body["warnings"], body["needs_review"]) == ([WARNING], True)
 
-    def test_the_needs_review_filter_finds_it(
-        self, as_user, client_user, staff_user, booking, place, django_capture_on_commit_callbacks
-    ):
+    def test_the_needs_review_filter_finds_it(self, as_user, client_user, staff_user, booking, place):
         calm = booked(
             client_user, booking.service, local(2026, 12, 7, 9), therapist=_working(TherapistFactory(), place)
         )
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
         api = as_user(staff_user)
 
         flagged = [row["id"] for row in api.get(BOOKINGS, {"needs_review": "true"}).json()["results"]]
@@ -159,66 +154,59 @@ class TestIntakeChange:
 
         assert (flagged, clear) == ([booking.pk], [calm.pk])
 
-    def test_the_therapist_is_mailed_to_review(
-        self, as_user, client_user, gentle, booking, django_capture_on_commit_callbacks
-    ):
+    def test_the_therapist_is_mailed_to_review(self, as_user, client_user, gentle, booking):
+        run_jobs()  # the booking's confirmation goes first
         mail.outbox.clear()
 
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
+        assert mail.outbox == []  # the request leaves the review mail's job; the worker sends it
+        jobs = [job.args for job in pending_jobs("booking.send_mail") if job.args["booking_id"] == booking.pk]
+        assert jobs == [{"kind": REVIEW_NEEDED, "booking_id": booking.pk}]
+        run_jobs()
         assert [m.to for m in mail.outbox] == [[gentle.user.email]]
         assert "review" in mail.outbox[0].subject.lower()
 
-    def test_the_day_sheet_shows_it(self, as_user, client_user, gentle, booking, django_capture_on_commit_callbacks):
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+    def test_the_day_sheet_shows_it(self, as_user, client_user, gentle, booking):
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
         sheet = as_user(gentle.user).get(DAY_SHEET, {"date": "2026-12-04"}).json()
 
         [row] = sheet["bookings"]
         assert (row["id"], row["warnings"], row["needs_review"]) == (booking.pk, [WARNING], True)
 
-    def test_the_calendar_feed_says_it_needs_review(
-        self, as_user, client_user, gentle, booking, django_capture_on_commit_callbacks
-    ):
+    def test_the_calendar_feed_says_it_needs_review(self, as_user, client_user, gentle, booking):
         assert not _feed_summary(gentle, booking).endswith("(intake needs review)")
 
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
         assert _feed_summary(gentle, booking).endswith("(intake needs review)")
 
-    def test_answers_back_within_the_training_clear_the_warning(
-        self, as_user, client_user, booking, django_capture_on_commit_callbacks
-    ):
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+    def test_answers_back_within_the_training_clear_the_warning(self, as_user, client_user, booking):
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
-        response = _put_answers(as_user, client_user, booking, THERAPEUTIC, django_capture_on_commit_callbacks)
+        response = _put_answers(as_user, client_user, booking, THERAPEUTIC)
 
         assert response.json()["warnings"] == []
         body = as_user(client_user).get(_url(booking)).json()
         assert (body["warnings"], body["needs_review"]) == ([], False)
 
-    def test_a_trained_therapist_gets_no_warning(
-        self, as_user, client_user, therapist, service, django_capture_on_commit_callbacks
-    ):
+    def test_a_trained_therapist_gets_no_warning(self, as_user, client_user, therapist, service):
         booking = booked(client_user, service, FRIDAY_9, THERAPEUTIC, therapist=therapist)
 
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
         body = as_user(client_user).get(_url(booking)).json()
         assert (body["modality"], body["warnings"], body["needs_review"]) == ("deep_tissue", [], False)
 
-    def test_the_assessment_alone_still_asks_for_review(
-        self, as_user, client_user, booking, django_capture_on_commit_callbacks
-    ):
-        _put_answers(as_user, client_user, booking, NEEDS_REVIEW, django_capture_on_commit_callbacks)
+    def test_the_assessment_alone_still_asks_for_review(self, as_user, client_user, booking):
+        _put_answers(as_user, client_user, booking, NEEDS_REVIEW)
 
         body = as_user(client_user).get(_url(booking)).json()
         assert (body["warnings"], body["needs_review"]) == ([], True)
 
-    def test_a_review_within_the_training_settles_it(
-        self, as_user, client_user, gentle, booking, django_capture_on_commit_callbacks
-    ):
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+    def test_a_review_within_the_training_settles_it(self, as_user, client_user, gentle, booking):
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
 
         response = as_user(gentle.user).post(
             _url(booking, "review"), {"modality": "therapeutic", "note": "Firm, not deep."}, format="json"
@@ -228,10 +216,8 @@ class TestIntakeChange:
         assert (response.json()["modality"], response.json()["warnings"]) == ("therapeutic", [])
         assert not _feed_summary(gentle, booking).endswith("(intake needs review)")
 
-    def test_a_move_to_a_trained_therapist_settles_it(
-        self, as_user, client_user, booking, place, django_capture_on_commit_callbacks
-    ):
-        _put_answers(as_user, client_user, booking, DEEP_TISSUE, django_capture_on_commit_callbacks)
+    def test_a_move_to_a_trained_therapist_settles_it(self, as_user, client_user, booking, place):
+        _put_answers(as_user, client_user, booking, DEEP_TISSUE)
         trained = _working(TherapistFactory(gives_deep_tissue=True), place)
 
         response = as_user(client_user).post(
@@ -253,10 +239,8 @@ class TestPendingIntake:
         """A front-desk booking of client_user with `gentle`, its intake pending."""
         return booked(client_user, service, FRIDAY_9, therapist=gentle, by=staff_user)
 
-    def test_a_deep_tissue_intake_keeps_the_booking_with_the_warning(
-        self, as_user, client_user, phoned, django_capture_on_commit_callbacks
-    ):
-        response = _put_answers(as_user, client_user, phoned, DEEP_TISSUE, django_capture_on_commit_callbacks)
+    def test_a_deep_tissue_intake_keeps_the_booking_with_the_warning(self, as_user, client_user, phoned):
+        response = _put_answers(as_user, client_user, phoned, DEEP_TISSUE)
 
         assert response.json()["warnings"] == [WARNING]
         body = as_user(client_user).get(_url(phoned)).json()

@@ -1,6 +1,11 @@
-"""Reminders (booking/reminders.py, manage.py send_reminders): one per booking, whatever runs them."""
+"""Reminders (booking/reminders.py, booking.tasks.send_reminders, manage.py send_reminders): one per booking,
+whatever runs them.
 
-import threading
+A run claims the due bookings (stamp) and defers their mail jobs in one
+transaction; `run_jobs` then does the worker's part and sends the mails.
+"""
+
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -8,17 +13,24 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
-from booking import reminders
+from booking.mail import INTAKE_REMINDER, REMINDER
 from booking.models import Booking
 from booking.reminders import intake_reminders_send, reminders_send
+from booking.tasks import send_reminders
 from booking.tests.factories import BookingFactory
+from clinic.models import SentMail
 from clinic.tests.factories import LocationFactory, ServiceFactory, TherapistFactory
+from config.testing.jobs import pending_jobs, run_jobs
+from config.testing.servers import free_port
+from config.testing.threads import run_together
 from intake.tests.factories import IntakeFactory
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 HEALTH_WORDS = ["pregnancy", "warfarin", "hamstring", "lower_back", "flag"]
+MAIL_JOB = "booking.send_mail"
+LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 
 
 def booking_at(therapist, starts_at: datetime, *, minutes: int = 60, **fields) -> Booking:
@@ -31,14 +43,51 @@ def booking_at(therapist, starts_at: datetime, *, minutes: int = 60, **fields) -
 pytestmark = pytest.mark.usefixtures("clinic")
 
 
+@pytest.fixture(autouse=True)
+def _only_this_tests_jobs(db):
+    """No job of an earlier test waits in the queue (the test database's flush leaves the queue's tables).
+
+    Inside a test's transaction the deletion is undone with it; a test on
+    real commits leaves no job behind either.
+    """
+
+    def clear():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM procrastinate_jobs")
+
+    clear()
+    yield
+    clear()
+
+
 @pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """`run(**kwargs)` → reminders_send with its after-commit mails executed (the test holds a transaction)."""
+def refusing_mail_server(settings):
+    """Mail goes by SMTP to a port of this host where nothing listens: every send is refused, within a second.
+
+    `settings.EMAIL_BACKEND = LOCMEM` brings the server back.
+    """
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 1
+    return settings
+
+
+def mail_jobs(kind: str) -> Counter:
+    """How many `kind` mail jobs wait to run, per booking id."""
+    return Counter(job.args["booking_id"] for job in pending_jobs(MAIL_JOB) if job.args["kind"] == kind)
+
+
+@pytest.fixture
+def run():
+    """`run(**kwargs)` → reminders_send (as of NOW unless told), then the mail jobs it deferred, run."""
 
     def call(**kwargs):
         kwargs.setdefault("now", NOW)
-        with django_capture_on_commit_callbacks(execute=True):
-            return reminders_send(**kwargs)
+        claimed = reminders_send(**kwargs)
+        run_jobs()
+        return claimed
 
     return call
 
@@ -130,75 +179,83 @@ class TestWindow:
         for word in HEALTH_WORDS:
             assert word not in text, word
 
-    def test_nothing_is_sent_before_the_claim_commits(self, therapist, django_capture_on_commit_callbacks):
-        booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            assert reminders_send(now=NOW) == 1
-        assert mail.outbox == []
-        assert len(callbacks) == 1
-
-    def test_failed_mail_is_unclaimed_for_a_later_run(self, run, therapist, monkeypatch):
+    def test_the_mail_job_exists_if_and_only_if_the_claim_committed(self, therapist):
         booking = booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
-        monkeypatch.setattr(reminders, "send_booking_reminder", lambda booking_id: False)
-        assert run() == 1  # claimed once in this run, not retried in a loop
+        # a claim whose transaction rolls back leaves neither the stamp nor the job
+        with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012 - the rollback is the point
+            assert reminders_send(now=NOW) == 1
+            raise RuntimeError
         booking.refresh_from_db()
-        assert booking.reminder_sent_at is None
-        monkeypatch.undo()
-        assert run() == 1
-        assert len(mail.outbox) == 1
+        assert (booking.reminder_sent_at, mail_jobs(REMINDER)) == (None, Counter())
+        # one that commits leaves both, and sends nothing by itself
+        assert reminders_send(now=NOW) == 1
+        booking.refresh_from_db()
+        assert (booking.reminder_sent_at, mail_jobs(REMINDER)) == (NOW, Counter({booking.pk: 1}))
+        assert mail.outbox == []
+        # the worker sends it
+        run_jobs()
+        assert [m.to for m in mail.outbox] == [[booking.client.email]]
+
+    def test_a_failing_mail_leaves_the_job_to_retry_and_the_stamp_stays(self, therapist, refusing_mail_server):
+        booking = booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
+        assert reminders_send(now=NOW) == 1
+
+        with pytest.raises(ConnectionRefusedError):
+            run_jobs()
+
+        # the claim is kept: no later run claims it again, the job retries instead
+        booking.refresh_from_db()
+        assert booking.reminder_sent_at == NOW
+        assert mail_jobs(REMINDER) == Counter({booking.pk: 1})
+        assert reminders_send(now=NOW) == 0
+        assert (mail.outbox, SentMail.objects.count()) == ([], 0)
+        # the retry, once the server is back, sends it once
+        refusing_mail_server.EMAIL_BACKEND = LOCMEM
+        run_jobs()
+        run_jobs()
+        assert [m.to for m in mail.outbox] == [[booking.client.email]]
+        assert mail_jobs(REMINDER) == Counter()
 
 
 class TestCommand:
-    def test_sends_and_reports(self, therapist, django_capture_on_commit_callbacks):
-        booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
+    def test_queues_and_reports(self, therapist):
+        booking = booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
         out = StringIO()
-        with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        with time_machine.travel(NOW, tick=False):
             call_command("send_reminders", stdout=out)
-        assert "Reminders sent: 1." in out.getvalue()
+        assert "Reminders queued: 1." in out.getvalue()
+        assert mail_jobs(REMINDER) == Counter({booking.pk: 1})
+        assert mail.outbox == []  # the worker sends it
+        run_jobs()
         assert len(mail.outbox) == 1
 
-    def test_hours_option(self, therapist, django_capture_on_commit_callbacks):
+    def test_hours_option(self, therapist):
         booking_at(therapist, NOW + timedelta(hours=30), minutes=30)
-        with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        with time_machine.travel(NOW, tick=False):
             call_command("send_reminders", "--hours", "36", stdout=StringIO())
+        run_jobs()
         assert len(mail.outbox) == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_remind_each_booking_exactly_once():
-    """Two real threads, two connections, started together: every booking is reminded by exactly one."""
+    """Two real threads, two connections, started together: every booking is claimed by exactly one."""
     # given: more bookings than one batch, so the workers interleave their claims
     therapists = [TherapistFactory() for _ in range(2)]
     bookings = [
         booking_at(therapists[i % 2], NOW + timedelta(hours=1, minutes=30 * (i // 2)), minutes=30) for i in range(40)
     ]
-    barrier = threading.Barrier(2)
-    results: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            results.append(reminders_send(now=NOW, batch_size=5))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
 
     # when
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    claimed = run_together([lambda: reminders_send(now=NOW, batch_size=5)] * 2)
 
-    # then
-    assert errors == []
-    assert sum(results) == len(bookings)
-    recipients = sorted(m.to[0] for m in mail.outbox)
-    assert recipients == sorted(b.client.email for b in bookings)  # each exactly once
-    assert not Booking.objects.filter(reminder_sent_at__isnull=True).exists()
+    # then each booking has exactly one mail job, deferred with its claim
+    assert sum(claimed) == len(bookings)
+    assert mail_jobs(REMINDER) == Counter({b.pk: 1 for b in bookings})
     assert Booking.objects.filter(reminder_sent_at=NOW).count() == len(bookings)
+    # and the worker sends each exactly once
+    run_jobs()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(b.client.email for b in bookings)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -206,24 +263,12 @@ def test_two_workers_at_once_remind_each_booking_exactly_once():
 def test_many_workers_with_skip_locked_never_double_send(workers):
     therapist = TherapistFactory()
     bookings = [booking_at(therapist, NOW + timedelta(hours=1, minutes=30 * i), minutes=30) for i in range(12)]
-    barrier = threading.Barrier(workers)
-    results: list[int] = []
 
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            results.append(reminders_send(now=NOW, batch_size=1))
-        finally:
-            connection.close()
+    claimed = run_together([lambda: reminders_send(now=NOW, batch_size=1)] * workers)
 
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-
-    assert sorted(results)
-    assert sum(results) == len(bookings)
+    assert sum(claimed) == len(bookings)
+    assert mail_jobs(REMINDER) == Counter({b.pk: 1 for b in bookings})
+    run_jobs()
     assert sorted(m.to[0] for m in mail.outbox) == sorted(b.client.email for b in bookings)
 
 
@@ -233,13 +278,14 @@ def pending_at(therapist, starts_at: datetime, **fields) -> Booking:
 
 
 @pytest.fixture
-def run_intake(django_capture_on_commit_callbacks):
-    """`run_intake(**kwargs)` → intake_reminders_send with its after-commit mails executed."""
+def run_intake():
+    """`run_intake(**kwargs)` → intake_reminders_send (as of NOW unless told), then the mail jobs it deferred, run."""
 
     def call(**kwargs):
         kwargs.setdefault("now", NOW)
-        with django_capture_on_commit_callbacks(execute=True):
-            return intake_reminders_send(**kwargs)
+        claimed = intake_reminders_send(**kwargs)
+        run_jobs()
+        return claimed
 
     return call
 
@@ -295,31 +341,37 @@ class TestIntakeReminders:
         assert run_intake() == 0
         assert mail.outbox == []
 
-    def test_an_intake_completed_after_the_claim_gets_no_mail_and_is_unclaimed(
-        self, therapist, django_capture_on_commit_callbacks
-    ):
+    def test_an_intake_completed_after_the_claim_gets_no_mail(self, therapist):
         booking = pending_at(therapist, NOW + timedelta(hours=5))
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            assert intake_reminders_send(now=NOW) == 1
-        # the client completes the intake before the mail goes out
+        assert intake_reminders_send(now=NOW) == 1
+        # the client completes the intake before the mail job runs
         intake = IntakeFactory(client=booking.client)
         Booking.objects.filter(pk=booking.pk).update(intake=intake, intake_status=Booking.IntakeStatus.COMPLETE)
-        for callback in callbacks:
-            callback()
 
-        assert mail.outbox == []
+        [job] = run_jobs()
+
+        assert job.args == {"kind": INTAKE_REMINDER, "booking_id": booking.pk}
+        assert (mail.outbox, SentMail.objects.count()) == ([], 0)
+        assert mail_jobs(INTAKE_REMINDER) == Counter()  # the job is done, not retried
         booking.refresh_from_db()
-        assert booking.intake_reminder_sent_at is None  # and it is not due: the intake is in
+        assert booking.intake_reminder_sent_at == NOW  # the claim stays; the intake is in, so it is not due anyway
 
-    def test_failed_mail_is_unclaimed_for_a_later_run(self, run_intake, therapist, monkeypatch):
+    def test_a_failing_mail_leaves_the_job_to_retry_and_the_stamp_stays(self, therapist, refusing_mail_server):
         booking = pending_at(therapist, NOW + timedelta(hours=5))
-        monkeypatch.setattr(reminders, "send_intake_reminder", lambda booking_id: False)
-        assert run_intake() == 1
+        assert intake_reminders_send(now=NOW) == 1
+
+        with pytest.raises(ConnectionRefusedError):
+            run_jobs()
+
         booking.refresh_from_db()
-        assert booking.intake_reminder_sent_at is None
-        monkeypatch.undo()
-        assert run_intake() == 1
-        assert len(mail.outbox) == 1
+        assert booking.intake_reminder_sent_at == NOW
+        assert mail_jobs(INTAKE_REMINDER) == Counter({booking.pk: 1})
+        assert intake_reminders_send(now=NOW) == 0
+        assert (mail.outbox, SentMail.objects.count()) == ([], 0)
+        refusing_mail_server.EMAIL_BACKEND = LOCMEM
+        run_jobs()
+        run_jobs()
+        assert [m.to for m in mail.outbox] == [[booking.client.email]]
 
     def test_mail_has_no_health_details(self, run_intake, therapist):
         pending_at(therapist, NOW + timedelta(hours=5))
@@ -329,19 +381,25 @@ class TestIntakeReminders:
         for word in HEALTH_WORDS:
             assert word not in text, word
 
-    def test_the_command_sends_both_kinds(self, therapist, django_capture_on_commit_callbacks):
-        pending_at(therapist, NOW + timedelta(hours=30))
-        booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
+    def test_the_command_queues_both_kinds(self, therapist):
+        pending = pending_at(therapist, NOW + timedelta(hours=30))
+        due = booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
         out = StringIO()
-        with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        with time_machine.travel(NOW, tick=False):
             call_command("send_reminders", stdout=out)
-        assert "Reminders sent: 1. Intake reminders sent: 1." in out.getvalue()
+        assert "Reminders queued: 1. Intake reminders queued: 1." in out.getvalue()
+        assert (mail_jobs(REMINDER), mail_jobs(INTAKE_REMINDER)) == (
+            Counter({due.pk: 1}),
+            Counter({pending.pk: 1}),
+        )
+        run_jobs()
         assert len(mail.outbox) == 2
 
-    def test_the_command_takes_the_intake_window(self, therapist, django_capture_on_commit_callbacks):
+    def test_the_command_takes_the_intake_window(self, therapist):
         pending_at(therapist, NOW + timedelta(hours=30))
-        with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        with time_machine.travel(NOW, tick=False):
             call_command("send_reminders", "--intake-hours", "24", stdout=StringIO())
+        assert pending_jobs(MAIL_JOB) == []
         assert mail.outbox == []
         with pytest.raises(CommandError):
             call_command("send_reminders", "--intake-hours", "0", stdout=StringIO())
@@ -350,38 +408,55 @@ class TestIntakeReminders:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("workers", [2, 4])
 def test_workers_at_once_remind_each_pending_intake_exactly_once(workers):
-    """Real threads on their own connections, started together, some sending session reminders meanwhile."""
+    """Real threads on their own connections, started together, one sending session reminders meanwhile."""
     # given more pending intakes than one batch, inside both windows for some
     therapists = [TherapistFactory() for _ in range(2)]
     bookings = [
         pending_at(therapists[i % 2], NOW + timedelta(hours=1, minutes=90 * (i // 2)), minutes=30) for i in range(30)
     ]
-    barrier = threading.Barrier(workers + 1)
-    claimed: dict[str, list[int]] = {"intake": [], "session": []}
-    errors: list[BaseException] = []
-
-    def worker(kind, send):
-        try:
-            barrier.wait(timeout=10)
-            claimed[kind].append(send(now=NOW, batch_size=3))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
 
     # when
-    threads = [threading.Thread(target=worker, args=("intake", intake_reminders_send)) for _ in range(workers)]
-    threads.append(threading.Thread(target=worker, args=("session", reminders_send)))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    *intake, session = run_together(
+        [lambda: intake_reminders_send(now=NOW, batch_size=3)] * workers
+        + [lambda: reminders_send(now=NOW, batch_size=3)]
+    )
     # a booking the session reminders held locked at that moment was skipped: the next run takes it
     late = intake_reminders_send(now=NOW)
 
-    # then
-    assert errors == []
-    assert sum(claimed["intake"]) + late == len(bookings)
-    intake_mails = [m for m in mail.outbox if "complete your intake" in m.subject]
-    assert sorted(m.to[0] for m in intake_mails) == sorted(b.client.email for b in bookings)  # each exactly once
+    # then each pending intake has exactly one intake-reminder job, and each session reminder one
+    assert sum(intake) + late == len(bookings)
+    assert mail_jobs(INTAKE_REMINDER) == Counter({b.pk: 1 for b in bookings})
+    assert sum(mail_jobs(REMINDER).values()) == session
+    assert set(mail_jobs(REMINDER).values()) <= {1}
     assert Booking.objects.filter(intake_reminder_sent_at=NOW).count() == len(bookings)
+    # and the worker sends each intake reminder exactly once
+    run_jobs()
+    intake_mails = [m for m in mail.outbox if "complete your intake" in m.subject]
+    assert sorted(m.to[0] for m in intake_mails) == sorted(b.client.email for b in bookings)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.mark.usefixtures("clock")
+class TestTheWorkersMinuteJob:
+    def test_it_claims_both_kinds_and_their_mails_are_sent(self, therapist):
+        # given a pending intake inside both windows, and a booking due its session reminder only
+        pending = pending_at(therapist, NOW + timedelta(hours=5))
+        due = booking_at(therapist, NOW + timedelta(hours=2), minutes=30)
+        send_reminders.defer(timestamp=int(NOW.timestamp()))
+        # when the worker runs it (and the mail jobs it defers)
+        ran = run_jobs()
+        # then
+        assert [job.task_name for job in ran] == ["booking.send_reminders", *[MAIL_JOB] * 3]
+        intake_reminder = "Reminder: please complete your intake"
+        assert sorted((m.to[0], m.subject.startswith(intake_reminder)) for m in mail.outbox) == sorted(
+            [(due.client.email, False), (pending.client.email, False), (pending.client.email, True)]
+        )
+        # and the next minute finds nothing more to do
+        send_reminders.defer(timestamp=int(NOW.timestamp()) + 60)
+        assert [job.task_name for job in run_jobs()] == ["booking.send_reminders"]
+        assert len(mail.outbox) == 3

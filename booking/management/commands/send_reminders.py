@@ -1,7 +1,9 @@
-"""`manage.py send_reminders`: mail a reminder for each booking starting soon, once; and, once, for each
-pending intake 48 hours before its session (at once for one nearer).
+"""`manage.py send_reminders`: claim each booking starting soon and queue its reminder mail, once; and, once,
+each pending intake's reminder 48 hours before its session (at once for one nearer).
 
-Safe to run from cron on several hosts at once (see `booking.reminders`).
+The worker does the same every minute (`booking.tasks.send_reminders`); this runs it by hand, e.g. with other
+windows. The worker sends the mails. Safe to run beside the worker, or on several hosts at once (see
+`booking.reminders`).
 """
 
 from datetime import timedelta
@@ -13,8 +15,9 @@ from booking.reminders import INTAKE_REMINDER_WINDOW, intake_reminders_send, rem
 
 class Command(BaseCommand):
     help = (
-        "Send one reminder mail per confirmed booking starting within the window (default 24 hours), and one "
-        "per booking whose intake is still pending within the intake window (default 48 hours)."
+        "Queue one reminder mail per confirmed booking starting within the window (default 24 hours), and one "
+        "per booking whose intake is still pending within the intake window (default 48 hours). "
+        "The worker sends them."
     )
 
     def add_arguments(self, parser):
@@ -34,4 +37,8 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         count = reminders_send(window=timedelta(hours=hours), batch_size=batch_size)
         intake_count = intake_reminders_send(window=timedelta(hours=intake_hours), batch_size=batch_size)
-        self.stdout.write(self.style.SUCCESS(f"Reminders sent: {count}. Intake reminders sent: {intake_count}."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Reminders queued: {count}. Intake reminders queued: {intake_count}. The worker sends them."
+            )
+        )
