@@ -36,6 +36,7 @@ from clinic.tests.factories import (
     clinic_configure,
 )
 from conftest import ROLES, api_client_for
+from integrations.models import WebhookSubscription
 from records.tests.factories import TreatmentNoteFactory
 
 ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
@@ -71,6 +72,7 @@ class World:
     closure: object
     room: object
     service: object
+    webhook: object
 
     def fmt(self, path: str) -> str:
         return path.format(
@@ -87,6 +89,7 @@ class World:
             location=self.room.location_id,
             room=self.room.pk,
             service=self.service.pk,
+            webhook=self.webhook.pk,
             token=self.therapist.feed_token,
             today=timezone.localdate().isoformat(),
             week=(timezone.localdate() + timedelta(days=7)).isoformat(),
@@ -148,6 +151,10 @@ def build_world() -> World:
         # A room (of a location with rooms) and a service nobody booked: they may be changed, the room deleted.
         room=room,
         service=ServiceFactory(),
+        # A webhook to a public address literal (no DNS), on an event nothing here announces.
+        webhook=WebhookSubscription.objects.create(
+            url="https://8.8.8.8/hooks", events=["waitlist.offered"], secret="whsec_cm9sZS1tYXRyaXg="
+        ),
     )
 
 
@@ -447,6 +454,34 @@ MATRIX = [
         None,
         expect(404, anonymous=401, therapist=200, admin=200, staff=403),
     ),
+    # FHIR R4 reads: appointments as the bookings' scope, the directory and the form to anyone signed in,
+    # a booking's intake (QuestionnaireResponse) to its therapist and admins; an unknown type is a 404.
+    ("GET", "fhir/Appointment", "/api/v1/fhir/Appointment", None, ANY_USER),
+    (
+        "GET",
+        "fhir/Appointment/{}",
+        "/api/v1/fhir/Appointment/{booking}",
+        None,
+        expect(200, anonymous=401, other_client=404, other_therapist=404),
+    ),
+    ("GET", "fhir/Practitioner", "/api/v1/fhir/Practitioner", None, ANY_USER),
+    ("GET", "fhir/Practitioner/{}", "/api/v1/fhir/Practitioner/{therapist}", None, ANY_USER),
+    ("GET", "fhir/Location", "/api/v1/fhir/Location", None, ANY_USER),
+    ("GET", "fhir/Location/{}", "/api/v1/fhir/Location/{location}", None, ANY_USER),
+    ("GET", "fhir/HealthcareService", "/api/v1/fhir/HealthcareService", None, ANY_USER),
+    ("GET", "fhir/HealthcareService/{}", "/api/v1/fhir/HealthcareService/{service}", None, ANY_USER),
+    ("GET", "fhir/Schedule", "/api/v1/fhir/Schedule", None, ANY_USER),
+    ("GET", "fhir/Schedule/{}", "/api/v1/fhir/Schedule/{therapist}-{location}", None, ANY_USER),
+    ("GET", "fhir/Questionnaire", "/api/v1/fhir/Questionnaire", None, ANY_USER),
+    ("GET", "fhir/Questionnaire/{}", "/api/v1/fhir/Questionnaire/intake", None, ANY_USER),
+    (
+        "GET",
+        "fhir/QuestionnaireResponse/{}",
+        "/api/v1/fhir/QuestionnaireResponse/{booking}",
+        None,
+        expect(403, anonymous=401, other_client=404, other_therapist=404, therapist=200, admin=200),
+    ),
+    ("GET", "fhir/{}", "/api/v1/fhir/Patient/1", None, expect(404, anonymous=401)),
     # Therapist's day and calendar feed
     (
         "GET",
@@ -470,6 +505,19 @@ MATRIX = [
         expect(403, anonymous=401, therapist=200, other_therapist=200),
     ),
     ("GET", "therapists/{}/calendar.ics", "/api/v1/therapists/{therapist}/calendar.ics?token={token}", None, ANYONE),
+    # Webhooks (front desk)
+    ("GET", "webhooks/", "/api/v1/webhooks/", None, FRONT_DESK),
+    (
+        "POST",
+        "webhooks/",
+        "/api/v1/webhooks/",
+        lambda w: {"url": "https://1.1.1.1/hooks", "events": ["booking.created"]},
+        FRONT_DESK_201,
+    ),
+    ("GET", "webhooks/{}/", "/api/v1/webhooks/{webhook}/", None, FRONT_DESK),
+    ("PATCH", "webhooks/{}/", "/api/v1/webhooks/{webhook}/", lambda w: {"active": False}, FRONT_DESK),
+    ("DELETE", "webhooks/{}/", "/api/v1/webhooks/{webhook}/", None, FRONT_DESK_204),
+    ("GET", "webhooks/{}/deliveries/", "/api/v1/webhooks/{webhook}/deliveries/", None, FRONT_DESK),
 ]
 
 
