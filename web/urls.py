@@ -4,7 +4,7 @@ Every page answers with the pages' Content-Security-Policy (web.security):
 scripts and styles from this site's own static files only, nothing inline.
 """
 
-from django.urls import path
+from django.urls import include, path
 
 from web import auth_views, views
 from web.security import with_page_policy
@@ -29,6 +29,8 @@ urlpatterns = [
     path("bookings/<int:pk>/reschedule/confirm/", views.booking_reschedule_confirm, name="reschedule-confirm"),
     path("bookings/<int:pk>/intake/", views.booking_intake, name="booking-intake"),
     path("bookings/<int:pk>/access-log/", views.booking_access_log, name="access-log"),
+    # The therapist's pages: my day, a session's intake, review and notes, my calendar feed (web.therapist_urls).
+    path("therapist/", include("web.therapist_urls")),
 ]
 
 # Last, so it covers every page above, the therapist's included.
