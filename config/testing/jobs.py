@@ -12,6 +12,7 @@ booking/tests/test_worker.py and the mail fault tests.
 """
 
 import inspect
+import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -30,11 +31,12 @@ def pending_jobs(task_name: str | None = None) -> list[RanJob]:
     """The `todo` jobs, oldest first (of one task, if named)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, task_name, args FROM procrastinate_jobs WHERE status = 'todo' "
+            "SELECT id, task_name, args::text FROM procrastinate_jobs WHERE status = 'todo' "
             "AND (%s::text IS NULL OR task_name = %s) ORDER BY id",
             [task_name, task_name],
         )
-        return [RanJob(id=row[0], task_name=row[1], args=row[2]) for row in cursor.fetchall()]
+        # Django's connection hands jsonb over as text (its JSONField decodes it): decoded here.
+        return [RanJob(id=row[0], task_name=row[1], args=json.loads(row[2])) for row in cursor.fetchall()]
 
 
 def _finish(job_id: int, status: str) -> None:
