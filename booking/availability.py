@@ -12,7 +12,8 @@ of length `d` and buffer `b` with a therapist at a location when
    the end of time off or of a closure), so time next to a booking is not
    lost to the grid;
 3. `[t, t+d+b)` overlaps none of the therapist's active bookings or holds
-   (each with its buffer) nor their time off;
+   (each with its buffer) nor their time off; a hold past its expiry no
+   longer counts (booking.waitlist expires it);
 4. the location does not use rooms, or one of its active rooms is free for
    `[t, t+d+b)` (no booking, hold or closure of that room); the location
    is not closed over `[t, t+d+b)`;
@@ -58,15 +59,18 @@ class BookingWindow:
 
     earliest: datetime
     latest: datetime | None
+    # The moment the window is of: a hold past its expiry by then no longer counts.
+    now: datetime | None = None
 
     @classmethod
     def of(cls, clinic: Clinic, now: datetime | None = None, *, for_staff: bool = False) -> "BookingWindow":
         now = now or timezone.now()
         if for_staff:
-            return cls(earliest=now, latest=None)
+            return cls(earliest=now, latest=None, now=now)
         return cls(
             earliest=now + timedelta(hours=clinic.min_notice_hours),
             latest=now + timedelta(days=clinic.booking_horizon_days),
+            now=now,
         )
 
 
@@ -116,6 +120,7 @@ shift_busy AS MATERIALIZED (
         SELECT range_agg(x.r) FROM (
             SELECT tstzrange(b.starts_at, b.occupied_until) AS r FROM booking_booking b
             WHERE b.therapist_id = sh.therapist_id AND b.status = ANY(%(active)s)
+              AND (b.status <> 'held' OR b.hold_expires_at > %(now)s)
               AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(sh.starts_at, sh.ends_at + %(occupied)s)
               AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
             UNION ALL
@@ -134,6 +139,7 @@ room_busy AS MATERIALIZED (
         SELECT range_agg(x.r) FROM (
             SELECT tstzrange(b.starts_at, b.occupied_until) AS r FROM booking_booking b
             WHERE b.room_id = r.id AND b.status = ANY(%(active)s)
+              AND (b.status <> 'held' OR b.hold_expires_at > %(now)s)
               AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(%(span_start)s, %(span_end)s + %(occupied)s)
               AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
             UNION ALL
@@ -155,6 +161,7 @@ candidate AS (
     CROSS JOIN LATERAL (
         SELECT b.occupied_until FROM booking_booking b
         WHERE b.therapist_id = sh.therapist_id AND b.status = ANY(%(active)s)
+          AND (b.status <> 'held' OR b.hold_expires_at > %(now)s)
           AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(sh.starts_at, sh.ends_at, '[]')
           AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
         UNION ALL
@@ -174,6 +181,7 @@ candidate AS (
           OR EXISTS (
               SELECT 1 FROM booking_booking b
               WHERE b.therapist_id = sh.therapist_id AND b.status = ANY(%(active)s)
+                AND (b.status <> 'held' OR b.hold_expires_at > %(now)s)
                 AND b.occupied_until = %(exact)s::timestamptz
                 AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
           )
@@ -217,6 +225,7 @@ WHERE r.location_id = %(location_id)s AND r.active
   AND NOT EXISTS (
       SELECT 1 FROM booking_booking b
       WHERE b.room_id = r.id AND b.status = ANY(%(active)s)
+        AND (b.status <> 'held' OR b.hold_expires_at > %(now)s)
         AND tstzrange(b.starts_at, b.occupied_until) && tstzrange(%(start)s, %(until)s)
         AND (%(exclude_booking_id)s::bigint IS NULL OR b.id <> %(exclude_booking_id)s)
   )
@@ -266,6 +275,7 @@ def _params(
         "exact": exact,
         "exclude_booking_id": exclude_booking_id,
         "active": ACTIVE,
+        "now": window.now or timezone.now(),
         "limit": limit,
         "offset": offset,
     }
@@ -357,9 +367,14 @@ def offers_at(
 
 
 def free_rooms(
-    *, location_id: int, starts_at: datetime, occupied_until: datetime, exclude_booking_id: int | None = None
+    *,
+    location_id: int,
+    starts_at: datetime,
+    occupied_until: datetime,
+    exclude_booking_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[int]:
-    """Ids of the location's active rooms free over `[starts_at, occupied_until)`, lowest first."""
+    """Ids of the location's active rooms free over `[starts_at, occupied_until)` at `now`, lowest first."""
     with connection.cursor() as cursor:
         cursor.execute(
             _FREE_ROOMS_SQL,
@@ -369,6 +384,7 @@ def free_rooms(
                 "until": occupied_until,
                 "exclude_booking_id": exclude_booking_id,
                 "active": ACTIVE,
+                "now": now or timezone.now(),
             },
         )
         return [row[0] for row in cursor.fetchall()]

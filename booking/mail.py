@@ -21,6 +21,7 @@ REMINDER = "booking_reminder"
 INTAKE_REQUEST = "intake_request"
 INTAKE_REMINDER = "intake_reminder"
 REVIEW_NEEDED = "review_needed"
+WAITLIST_OFFER = "waitlist_offer"
 
 MAILS = {
     CONFIRMED: notifications.send_booking_confirmed,
@@ -30,6 +31,7 @@ MAILS = {
     INTAKE_REQUEST: notifications.send_intake_request,
     INTAKE_REMINDER: notifications.send_intake_reminder,
     REVIEW_NEEDED: notifications.send_review_needed,
+    WAITLIST_OFFER: notifications.send_waitlist_offer,
 }
 
 

@@ -1,6 +1,6 @@
 """Mail about bookings: to the client when a booking is confirmed, moved, cancelled
-or coming up, or made by the front desk with the intake still to give; to the
-therapist when an intake needs their review.
+or coming up, or made by the front desk with the intake still to give, and when
+the waitlist holds a time for them; to the therapist when an intake needs their review.
 
 Each `send_*` takes a booking id and loads what it needs. They run in the
 worker, as jobs the booking services defer in their own transaction
@@ -32,6 +32,7 @@ from email.mime.text import MIMEText
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils import timezone
 
 from booking.ics import EVENT_RELATED, HEALTH_COLUMNS, booking_event_ics, itip_method, modality_label, what, where
 from booking.models import Booking
@@ -62,6 +63,13 @@ def _when(booking: Booking) -> str:
 def _short_when(booking: Booking) -> str:
     start = booking.starts_at.astimezone(booking.location.tz)
     return f"{start:%a} {start.day} {start:%b %Y} {start:%H:%M}"
+
+
+def _until(booking: Booking) -> str:
+    """When a hold ends, `Tuesday 1 December 2026, 10:30 (America/New_York)`, in the zone of its location."""
+    tz = booking.location.tz
+    until = booking.hold_expires_at.astimezone(tz)
+    return f"{until:%A} {until.day} {until:%B %Y}, {until:%H:%M} ({tz.key})"
 
 
 def _price(booking: Booking) -> str:
@@ -173,6 +181,16 @@ INTAKE_REMINDER = ClientMail(
     pending_only=True,
 )
 
+WAITLIST_OFFER = ClientMail(
+    kind="waitlist offer",
+    status=Booking.Status.HELD,
+    subject="A time held for you",
+    opening="A time you were waiting for at {clinic} has come free, and it is held for you:",
+    closing="Accept it in the app before the hold ends (you give your intake form there), or decline it so "
+    "the next person waiting gets it. Nothing is booked until you accept.",
+    with_ics=False,
+)
+
 # Said in every client mail while the intake is pending (the request itself says it at length).
 PENDING_NOTE = "Please complete your intake form in the app before the session.\n\n"
 
@@ -181,10 +199,12 @@ def _client_text(mail: ClientMail, booking: Booking, clinic_name: str) -> tuple[
     subject = f"{mail.subject}: {what(booking)}, {_short_when(booking)}"
     asks_intake = booking.is_pending and mail.status == Booking.Status.CONFIRMED and not mail.pending_only
     pending_note = PENDING_NOTE if asks_intake else ""
+    held_until = f"Held for you until: {_until(booking)}\n\n" if mail.status == Booking.Status.HELD else ""
     body = (
         f"Hello {booking.client.display_name},\n\n"
         f"{mail.opening.format(clinic=clinic_name)}\n\n"
         f"{_details(booking)}\n"
+        f"{held_until}"
         f"{pending_note}"
         f"{mail.closing}\n\n"
         f"{clinic_name}\n"
@@ -200,6 +220,9 @@ def _client_mail(booking_id: int, mail: ClientMail, key: str) -> bool:
     if booking.status != mail.status:
         # Changed again before this ran (e.g. cancelled right after booking): the later mail tells.
         logger.info("No %s mail for booking %s: it is now %s.", mail.kind, booking_id, booking.status)
+        return False
+    if booking.status == Booking.Status.HELD and booking.hold_expires_at <= timezone.now():
+        logger.info("No %s mail for booking %s: the hold has run out.", mail.kind, booking_id)
         return False
     if mail.pending_only and not booking.is_pending:
         logger.info("No %s mail for booking %s: its intake is complete.", mail.kind, booking_id)
@@ -246,6 +269,15 @@ def send_intake_reminder(booking_id: int, *, key: str) -> bool:
     Nothing is sent once the intake is in, or when the booking is no longer confirmed.
     """
     return _client_mail(booking_id, INTAKE_REMINDER, key)
+
+
+def send_waitlist_offer(booking_id: int, *, key: str) -> bool:
+    """Mail the client the time held for them from the waitlist: when, where, which service, the price,
+    until when it is held, and to accept it in the app.
+
+    Nothing is sent once the hold is accepted, declined, withdrawn or past its expiry.
+    """
+    return _client_mail(booking_id, WAITLIST_OFFER, key)
 
 
 # What each warning tells the therapist: no health detail, only what to do.

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 
+from booking import waitlist
 from booking.errors import ShiftHasBookings, ShiftOverlap
 from booking.models import ACTIVE_STATUSES, Booking, Closure, Shift, TimeOff, WorkingHours
 from clinic.models import Location, Room, Therapist, User
@@ -250,7 +251,13 @@ def shifts_generate(*, start: date, end: date, therapist_id: int | None = None) 
         if _is_shift_overlap(exc):
             raise ShiftOverlap() from exc
         raise
-    # The waitlist will be offered the time new shifts open here (a later issue).
+    if new_shifts:
+        # One job offers the waitlist what the new shifts open, once they are committed.
+        waitlist.waitlist_match_later(
+            starts_at=min(shift.starts_at for shift in new_shifts),
+            ends_at=max(shift.ends_at for shift in new_shifts),
+            therapist_id=therapist_id,
+        )
     return GenerateResult(created=len(new_shifts), skipped=skipped)
 
 
@@ -317,7 +324,9 @@ def shift_create(*, therapist: Therapist, location: Location, starts_at: datetim
     _require_works_at(therapist, location)
     _require_no_other_shift(therapist.pk, starts_at, ends_at)
     shift = _saved(Shift(therapist=therapist, location=location, starts_at=starts_at, ends_at=ends_at))
-    # The waitlist will be offered the time this shift opens here (a later issue).
+    waitlist.waitlist_match_later(
+        starts_at=starts_at, ends_at=ends_at, therapist_id=therapist.pk, location_id=location.pk
+    )
     return shift
 
 
@@ -348,7 +357,12 @@ def shift_update(*, shift_id: int, **changes) -> Shift:
     stranded = _stranded(before, becomes=shift)
     if stranded:
         raise ShiftHasBookings(conflicts=stranded)
-    return _saved(shift)
+    shift = _saved(shift)
+    # A shift moved or stretched may open time: the waitlist is offered it by a job.
+    waitlist.waitlist_match_later(
+        starts_at=shift.starts_at, ends_at=shift.ends_at, therapist_id=shift.therapist_id, location_id=shift.location_id
+    )
+    return shift
 
 
 @transaction.atomic
@@ -384,11 +398,13 @@ def time_off_create(
 
 @transaction.atomic
 def time_off_delete(*, time_off_id: int) -> None:
-    """Delete time off: that time is bookable again."""
-    therapist_id = TimeOff.objects.values_list("therapist_id", flat=True).get(pk=time_off_id)
+    """Delete time off: that time is bookable again (the waitlist is offered it by a job)."""
+    therapist_id, starts_at, ends_at = TimeOff.objects.values_list("therapist_id", "starts_at", "ends_at").get(
+        pk=time_off_id
+    )
     _lock_therapists([therapist_id])
     TimeOff.objects.filter(pk=time_off_id).delete()
-    # The waitlist will be offered the time this frees here (a later issue).
+    waitlist.waitlist_match_later(starts_at=starts_at, ends_at=ends_at, therapist_id=therapist_id)
 
 
 # --- Closures ---------------------------------------------------------------------
@@ -431,6 +447,9 @@ def closure_create(
 
 @transaction.atomic
 def closure_delete(*, closure_id: int) -> None:
-    """Delete a closure: that time is bookable again."""
-    Closure.objects.filter(pk=closure_id).delete()
-    # The waitlist will be offered the time this frees here (a later issue).
+    """Delete a closure: that time is bookable again (the waitlist is offered it by a job)."""
+    closure = Closure.objects.filter(pk=closure_id).first()
+    if closure is None:
+        return
+    closure.delete()
+    waitlist.waitlist_match_later(starts_at=closure.starts_at, ends_at=closure.ends_at, location_id=closure.location_id)

@@ -35,7 +35,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from booking import mail
+from booking import mail, waitlist
 from booking.availability import OfferedStart, free_rooms, local_day_bounds, offers_at
 from booking.errors import (
     BookingNotActive,
@@ -236,6 +236,14 @@ def _place_with(
     """Place the session with `offer`'s therapist under their row lock, in the first free room; or _DoesNotFit."""
     exclude = booking.pk if booking is not None else None
     therapist = _lock_therapist(offer.therapist_id)
+    # A waitlist hold past its expiry no longer counts: the ones in the way go now, under the lock.
+    waitlist.holds_expire_stale(
+        therapist_id=offer.therapist_id,
+        location_id=offer.location_id,
+        starts_at=starts_at,
+        occupied_until=occupied_until,
+        now=now,
+    )
     # Under the lock the time is checked again: a shift or time off may have changed meanwhile.
     still = offers_at(
         service=service,
@@ -252,7 +260,11 @@ def _place_with(
     location = therapist.locations.get(pk=offer.location_id)
     rooms = (
         free_rooms(
-            location_id=location.pk, starts_at=starts_at, occupied_until=occupied_until, exclude_booking_id=exclude
+            location_id=location.pk,
+            starts_at=starts_at,
+            occupied_until=occupied_until,
+            exclude_booking_id=exclude,
+            now=now,
         )
         if location.uses_rooms
         else [None]
@@ -436,7 +448,7 @@ def _check_client_may_change(booking: Booking, *, by: User, clinic, now: datetim
 
 
 def booking_cancel(*, booking_id: int, by: User, reason: str = "", now: datetime | None = None) -> Booking:
-    """Cancel a confirmed booking; its time is bookable again at once."""
+    """Cancel a confirmed booking; its time is bookable again at once, offered first to the waitlist."""
     clinic = clinic_get()
     now = now or timezone.now()
     with transaction.atomic():
@@ -452,7 +464,14 @@ def booking_cancel(*, booking_id: int, by: User, reason: str = "", now: datetime
         booking.save(
             update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason", "sequence", "updated_at"]
         )
-        # The waitlist (a later issue) is offered the freed time here, in this transaction.
+        # The waitlist is offered the freed time here, in this transaction: nobody can take it in between.
+        waitlist.waitlist_offer_freed(
+            starts_at=booking.starts_at,
+            ends_at=booking.occupied_until,
+            therapist_id=booking.therapist_id,
+            location_id=booking.location_id,
+            now=now,
+        )
         mail.send_later(mail.CANCELLED, booking.id)
         announce(BOOKING_CANCELLED, booking)
     return booking
@@ -505,6 +524,7 @@ def booking_reschedule(
                 raise SlotUnavailable("No such therapist. Choose a time from the availability list.")
             _check_modality(new_therapist, modality)
         old_therapist_id = booking.therapist_id
+        left = waitlist.FreedTime.of_booking(booking)
         fields = {"sequence": booking.sequence + 1, "reminder_sent_at": None}
         if service.pk != booking.service_id:
             fields["price"] = service.price
@@ -524,6 +544,14 @@ def booking_reschedule(
         if booking.therapist_id != old_therapist_id and booking.intake is not None and booking.intake.reviewed_modality:
             booking.intake = intake_review_clear(intake=booking.intake)
         _set_warnings(booking)
+        # The time it left is offered to the waitlist in this transaction, as a cancellation's.
+        waitlist.waitlist_offer_freed(
+            starts_at=left.starts_at,
+            ends_at=left.ends_at,
+            therapist_id=left.therapist_id,
+            location_id=left.location_id,
+            now=now,
+        )
         mail.send_later(mail.RESCHEDULED, booking.id)
         announce(BOOKING_RESCHEDULED, booking)
     return booking

@@ -1,6 +1,7 @@
 """The booking app's periodic jobs: reminders and the purge of idempotency records.
 
-Its mail job is `booking.mail.send_mail` (imported here, so the worker knows it).
+Its mail job is `booking.mail.send_mail`, and the waitlist's jobs are in
+`booking.waitlist_tasks` (both imported here, so the worker knows them).
 """
 
 import logging
@@ -10,6 +11,7 @@ from procrastinate.contrib.django import app
 from booking.idempotency import idempotency_purge
 from booking.mail import send_mail  # noqa: F401  (registers the mail job)
 from booking.reminders import intake_reminders_send, reminders_send
+from booking.waitlist_tasks import expire_offer, match, sweep  # noqa: F401  (registers the waitlist's jobs)
 from config.tasks import DEFAULT_QUEUE
 
 logger = logging.getLogger(__name__)
