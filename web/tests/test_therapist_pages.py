@@ -11,10 +11,11 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
-from booking.errors import BookingNotActive, TherapistNotQualified, TooEarly
+from booking.errors import BookingNotActive, IntakePending, TherapistNotQualified, TooEarly
 from booking.models import Booking
 from booking.tests.factories import BookingFactory
-from clinic.tests.factories import LocationFactory, RoomFactory
+from clinic.models import Role
+from clinic.tests.factories import LocationFactory, RoomFactory, UserFactory
 from intake.models import IntakeAccess
 from intake.services import intake_create
 from records.errors import NoteSigned, NotesTooEarly
@@ -116,6 +117,11 @@ class TestWhoMayOpen:
         for url in (DAY_URL, FEED_URL, session_url(session_now), session_url(session_now, "notes/")):
             assert client.get(url).status_code == 403, url
         assert not audit_rows()
+
+    def test_a_therapist_account_without_a_profile_yet_is_refused(self, client):
+        client.force_login(UserFactory(role=Role.THERAPIST))
+        for url in (DAY_URL, FEED_URL):
+            assert client.get(url).status_code == 403
 
     def test_an_inactive_therapist_is_refused(self, signed_in, therapist):
         therapist.active = False
@@ -262,6 +268,14 @@ class TestReview:
     def test_another_therapists_session_is_a_404(self, client, other_therapist, returning):
         client.force_login(other_therapist.user)
         assert client.post(session_url(returning, "review/"), {"modality": "therapeutic"}).status_code == 404
+
+    def test_a_pending_intake_is_the_apis_409(self, signed_in, therapist, downtown):
+        booking = BookingFactory(
+            therapist=therapist, location=downtown, intake=None, intake_status=Booking.IntakeStatus.PENDING
+        )
+        response = signed_in.post(session_url(booking, "review/"), {"modality": "therapeutic"})
+        assert response.status_code == 409
+        assert escape(IntakePending.default_detail) in response.content.decode()
 
 
 class TestClose:
