@@ -61,10 +61,15 @@ def submit(page, button) -> None:
         button.click()
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, part: str | None = None) -> None:
+    """With WRITE_SCREENSHOTS set: the page (or the element `part` selects) to docs/screenshots/therapist-NAME.png."""
     if os.environ.get("WRITE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"therapist-{name}.png"), full_page=True)
+        path = str(SCREENSHOTS / f"therapist-{name}.png")
+        if part:
+            page.locator(part).screenshot(path=path)
+        else:
+            page.screenshot(path=path, full_page=True)
 
 
 def local_day(booking) -> str:
@@ -221,6 +226,8 @@ def test_every_therapist_page_passes_axe(page, login, axe_check, clinic_world, s
     page.goto(pages["session"])
     submit(page, page.get_by_role("button", name="Mark completed"))
     axe_check(page)
+    if width == 1280:
+        shot(page, "refusal", part="#close")
     page.goto(pages["notes"])
     draft = page.locator("details.edit-draft")
     draft.locator("summary").click()
