@@ -285,6 +285,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "day-sheet", "description": "A therapist's sessions of a day, with what to prepare."},
         {"name": "calendar", "description": "A therapist's calendar feed (iCalendar) and its secret address."},
         {"name": "webhooks", "description": "Signed notices of booking events to other systems (front desk)."},
+        {"name": "fhir", "description": "FHIR R4 reads (application/fhir+json): appointments, the directory, the intake."},
     ],
     "ENUM_NAME_OVERRIDES": {
         "ModalityEnum": "clinic.models.Modality",
