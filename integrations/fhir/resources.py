@@ -317,7 +317,7 @@ def questionnaire_response(booking: Booking, intake: Intake, *, questionnaire_ur
         "status": "completed",
         "subject": {"display": booking.client.display_name},
         "authored": instant(intake.updated_at),
-        "item": [_answered_item(name, answers[name]) for name in names],
+        "item": [item for item in (_answered_item(name, answers[name]) for name in names) if item["answer"]],
     }
     return QuestionnaireResponse.model_validate(_pruned(data))
 
