@@ -75,6 +75,9 @@ def parse_start(raw: str | None) -> datetime | None:
         return None
     if moment is None or timezone.is_naive(moment):
         return None
+    # Beyond these dates a day's bounds (and converting the time to another zone) do not exist.
+    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+        return None
     return moment
 
 
