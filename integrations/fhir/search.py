@@ -179,7 +179,8 @@ def date_q(value: str) -> Q:
     gt and sa T>=U, lt and eb T<L, ge T>=L, le T<U."""
     match = _DATE.fullmatch(value)
     if match is None:
-        raise _bad_date(value, "not a FHIR date.")
+        # A `+` sent unencoded in a query string arrives as a space.
+        raise _bad_date(value, "not a FHIR date (send a + offset as %2B)." if " " in value else "not a FHIR date.")
     prefix = match["prefix"] or "eq"
     if prefix == "ap":
         raise NotSupported("The `ap` (approximately) prefix of `date` is not supported.")

@@ -65,6 +65,7 @@ class FhirView(APIView):
     permission_classes = [IsAuthenticated]
     renderer_classes = [FhirJSONRenderer]
     content_negotiation_class = FhirContentNegotiation
+    metadata_class = None  # OPTIONS is a 405 like any method but GET: its answer would be no FHIR resource
     schema = schema.FhirAutoSchema()
     resource_type = ""
 

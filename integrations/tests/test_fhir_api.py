@@ -314,6 +314,7 @@ def test_practitioner_and_status_searches(api_as, therapist, other_therapist):
         ({"date": "2026-12-01T09:00"}, "invalid", "UTC offset"),
         ({"date": "2026-12-01T25:00Z"}, "invalid", "not a valid time"),
         ({"date": "yesterday"}, "invalid", "not a FHIR date"),
+        ({"date": "2026-12-01T09:00:00 05:00"}, "invalid", "%2B"),
         ({"date": "1066"}, "invalid", "out of range"),
         ({"date": "ap2026-12-01"}, "not-supported", "`ap`"),
         ({"date": ""}, "invalid", "needs a value"),
@@ -506,11 +507,14 @@ def test_format_other_than_json_is_a_406(api_as):
 
 
 @pytest.mark.django_db
-def test_writes_are_a_405_operation_outcome(api_as, booking):
-    response = api_as("admin").post(f"{BASE}/Appointment", {"resourceType": "Appointment"}, format="json")
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_any_method_but_get_is_a_405_operation_outcome(api_as, booking, method):
+    api = api_as("admin")
+    response = getattr(api, method)(f"{BASE}/Appointment/{booking.pk}", {"resourceType": "Appointment"}, format="json")
     assert response.status_code == 405
     assert response["Content-Type"] == FHIR_JSON
     assert issue(OperationOutcome.model_validate_json(response.content))[0] == "not-supported"
+    assert Booking.objects.filter(pk=booking.pk).exists()
 
 
 @pytest.mark.django_db
