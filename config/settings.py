@@ -281,6 +281,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "availability", "description": "The start times offered for a service."},
         {"name": "intake", "description": "The intake form, and a preview of its assessment."},
         {"name": "bookings", "description": "Book, move, cancel and close sessions; a booking's intake and review."},
+        {"name": "waitlist", "description": "Wait for a time of a service; accept or decline the time held for you."},
         {"name": "clients", "description": "A client's history, for the therapists who treat them."},
         {"name": "day-sheet", "description": "A therapist's sessions of a day, with what to prepare."},
         {"name": "calendar", "description": "A therapist's calendar feed (iCalendar) and its secret address."},
@@ -290,6 +291,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ModalityEnum": "clinic.models.Modality",
         "BookingStatusEnum": "booking.models.Booking.Status",
+        "WaitlistEntryStatusEnum": "booking.models.WaitlistEntry.Status",
         "RoleEnum": "clinic.models.Role",
         "WebhookEventEnum": "booking.events.EVENTS",
     },

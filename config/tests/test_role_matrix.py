@@ -22,7 +22,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from booking.models import TimeOff, WorkingHours
+from booking.models import Booking, TimeOff, WaitlistEntry, WaitlistOffer, WorkingHours
 from booking.tests.factories import BookingFactory, ClosureFactory, ShiftFactory
 from clinic.tests.factories import (
     PASSWORD,
@@ -73,6 +73,8 @@ class World:
     room: object
     service: object
     webhook: object
+    waitlist_entry: object
+    offer: object
 
     def fmt(self, path: str) -> str:
         return path.format(
@@ -90,6 +92,8 @@ class World:
             room=self.room.pk,
             service=self.service.pk,
             webhook=self.webhook.pk,
+            waitlist_entry=self.waitlist_entry.pk,
+            offer=self.offer.pk,
             token=self.therapist.feed_token,
             today=timezone.localdate().isoformat(),
             week=(timezone.localdate() + timedelta(days=7)).isoformat(),
@@ -127,6 +131,28 @@ def build_world() -> World:
         service=booking.service,
         starts_at=timezone.now() - timedelta(hours=2),
     )
+    # The client waits on the waitlist, and later in the shift a time is held for them (an open offer).
+    waitlist_entry = WaitlistEntry.objects.create(
+        client=client,
+        service=booking.service,
+        from_date=timezone.localdate() + timedelta(days=2),
+        to_date=timezone.localdate() + timedelta(days=5),
+        status=WaitlistEntry.Status.OFFERED,
+    )
+    hold = BookingFactory(
+        client=client,
+        therapist=therapist,
+        location=room.location,
+        room=booked_room,
+        service=booking.service,
+        starts_at=soon + timedelta(hours=6),
+        status=Booking.Status.HELD,
+        hold_expires_at=timezone.now() + timedelta(minutes=30),
+        intake=None,
+        intake_status=Booking.IntakeStatus.PENDING,
+        booked_by=client,
+    )
+    offer = WaitlistOffer.objects.create(hold=hold, entry=waitlist_entry, expires_at=hold.hold_expires_at)
     return World(
         users=users,
         therapist=therapist,
@@ -155,6 +181,8 @@ def build_world() -> World:
         webhook=WebhookSubscription.objects.create(
             url="https://8.8.8.8/hooks", events=["waitlist.offered"], secret="whsec_cm9sZS1tYXRyaXg="
         ),
+        waitlist_entry=waitlist_entry,
+        offer=offer,
     )
 
 
@@ -453,6 +481,43 @@ MATRIX = [
         "/api/v1/clients/{client}/history/",
         None,
         expect(404, anonymous=401, therapist=200, admin=200, staff=403),
+    ),
+    # The waitlist: clients join and answer their offers; the front desk sees and withdraws any entry.
+    ("GET", "waitlist/", "/api/v1/waitlist/", None, expect(200, anonymous=401, therapist=403, other_therapist=403)),
+    (
+        "POST",
+        "waitlist/",
+        "/api/v1/waitlist/",
+        lambda w: {"service": w.service.pk, "from": w.fmt("{week}"), "to": w.fmt("{week}")},
+        expect(403, anonymous=401, client=201, other_client=201),
+    ),
+    (
+        "GET",
+        "waitlist/{}/",
+        "/api/v1/waitlist/{waitlist_entry}/",
+        None,
+        expect(200, anonymous=401, other_client=404, therapist=403, other_therapist=403),
+    ),
+    (
+        "DELETE",
+        "waitlist/{}/",
+        "/api/v1/waitlist/{waitlist_entry}/",
+        None,
+        expect(204, anonymous=401, other_client=404, therapist=403, other_therapist=403),
+    ),
+    (
+        "POST",
+        "waitlist/offers/{}/accept/",
+        "/api/v1/waitlist/offers/{offer}/accept/",
+        lambda w: {"intake": {"answers": ANSWERS}},
+        expect(403, anonymous=401, client=201, other_client=404),
+    ),
+    (
+        "POST",
+        "waitlist/offers/{}/decline/",
+        "/api/v1/waitlist/offers/{offer}/decline/",
+        None,
+        expect(403, anonymous=401, client=200, other_client=404),
     ),
     # FHIR R4 reads: appointments as the bookings' scope, the directory and the form to anyone signed in,
     # a booking's intake (QuestionnaireResponse) to its therapist and admins; an unknown type is a 404.
