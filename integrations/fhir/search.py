@@ -71,7 +71,7 @@ def _positive_int(query: QueryDict, name: str, *, minimum: int) -> int | None:
     value = _single(query, name)
     if value is None:
         return None
-    if not re.fullmatch(r"\d{1,9}", value) or int(value) < minimum:
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < minimum:
         raise BadSearch(f"`{name}` must be a whole number of at least {minimum}, not {value[:40]!r}.")
     return int(value)
 
@@ -129,9 +129,9 @@ LOCAL_START_DATE = Cast(_AtTimeZone(F("location__time_zone"), F("starts_at")), D
 
 _DATE = re.compile(
     r"(?P<prefix>eq|ne|gt|lt|ge|le|sa|eb|ap)?"
-    r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
-    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d{1,6})?)?"
-    r"(?P<zone>Z|[+-]\d{2}:\d{2})?)?)?)?"
+    r"(?P<year>[0-9]{4})(?:-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2})"
+    r"(?:T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?P<fraction>\.[0-9]{1,6})?)?"
+    r"(?P<zone>Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?"
 )
 
 
@@ -210,7 +210,7 @@ def date_q(value: str) -> Q:
 
 
 def practitioner_q(value: str) -> Q:
-    match = re.fullmatch(r"(?:Practitioner/)?(\d{1,18})", value)
+    match = re.fullmatch(r"(?:Practitioner/)?([0-9]{1,18})", value)
     if match is None:
         raise BadSearch(f"`practitioner` {value[:40]!r}: give Practitioner/{{id}} or {{id}}, a therapist's id.")
     return Q(therapist_id=int(match[1]))

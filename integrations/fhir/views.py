@@ -31,11 +31,15 @@ FORMAT = OpenApiParameter(
 PAGING = [
     OpenApiParameter(
         "_count",
-        int,
+        {"type": "integer", "minimum": 0},
         description=f"Entries a page ({search.DEFAULT_COUNT} by default, at most {search.MAX_COUNT}: more is read as "
         f"{search.MAX_COUNT}); 0 answers the `total` alone.",
     ),
-    OpenApiParameter("page", int, description="The page, from 1; follow the Bundle's `next` and `previous` links."),
+    OpenApiParameter(
+        "page",
+        {"type": "integer", "minimum": 1},
+        description="The page, from 1; follow the Bundle's `next` and `previous` links.",
+    ),
     FORMAT,
 ]
 SEARCH_HELP = (
@@ -56,7 +60,7 @@ TYPES = (
 
 
 def _int_id(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 class FhirView(APIView):

@@ -324,6 +324,9 @@ def test_practitioner_and_status_searches(api_as, therapist, other_therapist):
         ({"practitioner": "Patient/3"}, "invalid", "Practitioner/{id}"),
         ({"_count": "ten"}, "invalid", "`_count`"),
         ({"_count": "-1"}, "invalid", "`_count`"),
+        ({"_count": "²"}, "invalid", "`_count`"),
+        ({"practitioner": "١٢"}, "invalid", "Practitioner/{id}"),
+        ({"date": "２０２６"}, "invalid", "not a FHIR date"),
         ({"page": "0"}, "invalid", "`page`"),
         ({"_count": ["2", "3"]}, "invalid", "may be given once"),
         ({"_sort": "date"}, "invalid", "Unknown parameter `_sort`"),
@@ -437,7 +440,10 @@ def test_schedules_are_a_therapist_at_a_location_with_the_horizon_of_their_shift
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["Appointment/99999", "Practitioner/abc", "Location/0", "HealthcareService/1.5"])
+@pytest.mark.parametrize(
+    "path",
+    ["Appointment/99999", "Practitioner/abc", "Location/0", "HealthcareService/1.5", "Appointment/²", "Schedule/١-١"],
+)
 def test_an_unknown_id_is_a_404_operation_outcome(api_as, path):
     code, says = issue(fhir(api_as("admin"), path, expect=404))
     assert code == "not-found"
