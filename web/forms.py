@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.exceptions import Throttled
 
 from booking.api.serializers import BookingCancelSerializer
+from booking.api.waitlist_serializers import WaitlistJoinSerializer
 from clinic.api.serializers import RegisterSerializer, TokenRequestSerializer
 
 
@@ -40,15 +41,20 @@ class SerializerForm(forms.Form):
             return self.cleaned_data
         return serializer.validated_data
 
+    def _shown_field(self, name: str) -> str | None:
+        """The field a message goes beside; None (the form's own messages) for one the page does not show."""
+        field = self.fields.get(name)
+        return name if field is not None and not field.widget.is_hidden else None
+
     def add_serializer_errors(self, errors) -> None:
         for field, messages in errors.items():
-            self.add_error(field if field in self.fields else None, [str(m) for m in messages])
+            self.add_error(self._shown_field(field), [str(m) for m in messages])
 
     def add_validation_error(self, error: ValidationError) -> None:
         """A service's ValidationError (`{field: [messages]}`) beside the fields it names."""
         if hasattr(error, "error_dict"):
             for field, messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, messages)
+                self.add_error(self._shown_field(field), messages)
         else:
             self.add_error(None, error.messages)
 
@@ -125,3 +131,54 @@ class CancelForm(SerializerForm):
         help_text="Up to 500 characters. It helps the clinic, and your therapist sees it.",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class WaitlistJoinForm(SerializerForm):
+    """Join the waitlist for a day that is full (or any dates), checked by the API's join serializer.
+
+    `from` and `to` are the API's names (a Python keyword, so they are added
+    in `__init__`); the service, location and therapist come from the page
+    of times the client was on.
+    """
+
+    serializer_class = WaitlistJoinSerializer
+    service = forms.CharField(widget=forms.HiddenInput)
+    location = forms.CharField(required=False, widget=forms.HiddenInput)
+    therapist = forms.CharField(required=False, widget=forms.HiddenInput)
+    earliest_time = forms.CharField(
+        label="Not starting before (optional)",
+        required=False,
+        help_text="A time of day, e.g. 09:00.",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+    )
+    latest_time = forms.CharField(
+        label="Ending by (optional)",
+        required=False,
+        help_text="A time of day, e.g. 13:00.",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from"] = forms.CharField(
+            label="From", help_text="The first day you can come.", widget=forms.DateInput(attrs={"type": "date"})
+        )
+        self.fields["to"] = forms.CharField(
+            label="To", help_text="The last day you can come.", widget=forms.DateInput(attrs={"type": "date"})
+        )
+        self.order_fields(["from", "to", "earliest_time", "latest_time"])
+
+    def _clean_fields(self):
+        super()._clean_fields()
+        # An optional value left empty is left out, as the API's clients leave it out.
+        for name in ("location", "therapist", "earliest_time", "latest_time"):
+            if self.cleaned_data.get(name) == "":
+                del self.cleaned_data[name]
+
+    @property
+    def from_field(self):
+        return self["from"]
+
+    @property
+    def to_field(self):
+        return self["to"]

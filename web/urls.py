@@ -6,7 +6,7 @@ scripts and styles from this site's own static files only, nothing inline.
 
 from django.urls import include, path
 
-from web import auth_views, views
+from web import auth_views, views, waitlist_views
 from web.security import with_page_policy
 
 app_name = "web"
@@ -29,6 +29,12 @@ urlpatterns = [
     path("bookings/<int:pk>/reschedule/confirm/", views.booking_reschedule_confirm, name="reschedule-confirm"),
     path("bookings/<int:pk>/intake/", views.booking_intake, name="booking-intake"),
     path("bookings/<int:pk>/access-log/", views.booking_access_log, name="access-log"),
+    # The waitlist: join when a day is full, answer an offer (accept with the intake, or decline), leave it.
+    path("waitlist/", waitlist_views.waitlist_list, name="waitlist"),
+    path("waitlist/join/", waitlist_views.waitlist_join, name="waitlist-join"),
+    path("waitlist/<int:pk>/withdraw/", waitlist_views.waitlist_withdraw, name="waitlist-withdraw"),
+    path("waitlist/offers/<int:pk>/", waitlist_views.offer_accept, name="offer-accept"),
+    path("waitlist/offers/<int:pk>/decline/", waitlist_views.offer_decline, name="offer-decline"),
     # The therapist's pages: my day, a session's intake, review and notes, my calendar feed (web.therapist_urls).
     path("therapist/", include("web.therapist_urls")),
 ]

@@ -28,7 +28,7 @@ from booking.errors import BookingNotActive, IntakeLocked, SlotUnavailable, Ther
 from booking.models import Booking
 from booking.selectors import booking_list_for
 from clinic.errors import DomainError
-from clinic.models import Location, Modality, Service, Therapist
+from clinic.models import Location, Modality, Therapist
 from clinic.selectors import clinic_get, location_list, service_list, therapist_list
 from config.security import client_ip
 from intake.models import IntakeAccess
@@ -50,7 +50,7 @@ def home(request):
 # --- Choosing what, where and when ------------------------------------------------------
 
 
-def _choice(model, raw: str | None, queryset):
+def pick(raw: str | None, queryset):
     """The active object whose id the query string names, or None (malformed, unknown or inactive)."""
     if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         return None
@@ -59,7 +59,7 @@ def _choice(model, raw: str | None, queryset):
 
 def _therapist_choice(raw: str | None, location: Location) -> Therapist | None:
     """The therapist asked for, among those working at `location`; None for "any therapist" (or nonsense)."""
-    return _choice(Therapist, raw, therapist_list(location=location)) if raw and raw != ANY else None
+    return pick(raw, therapist_list(location=location)) if raw and raw != ANY else None
 
 
 @client_required
@@ -68,8 +68,8 @@ def book(request):
     services, locations = list(service_list()), list(location_list())
     errors = {}
     if "service" in request.GET or "location" in request.GET:
-        service = _choice(Service, request.GET.get("service"), service_list())
-        location = _choice(Location, request.GET.get("location"), location_list())
+        service = pick(request.GET.get("service"), service_list())
+        location = pick(request.GET.get("location"), location_list())
         if service is None:
             errors["service"] = "Choose one of the sessions listed."
         if location is None:
@@ -121,8 +121,8 @@ def _week_context(request, *, service, location, therapist, base_url: str, extra
 @client_required
 def week_times(request):
     """Step 2: a week of offered times at the location, for any therapist or one."""
-    service = _choice(Service, request.GET.get("service"), service_list())
-    location = _choice(Location, request.GET.get("location"), location_list())
+    service = pick(request.GET.get("service"), service_list())
+    location = pick(request.GET.get("location"), location_list())
     if service is None or location is None:
         messages.error(request, "Choose a session and a location first.")
         return redirect("web:book")
@@ -144,10 +144,19 @@ def week_times(request):
         "nav": "book",
     }
     for day in context["days"]:
+        day["waitlist_url"] = waitlist_url(service, location, therapist, day["date"])
         for time in day["times"]:
             time.url = _details_url(service, location, time.value, time.therapist_id)
     template = "web/includes/week.html" if request.htmx else "web/book/times.html"
     return render(request, template, context)
+
+
+def waitlist_url(service, location, therapist, day) -> str:
+    """The waitlist's join page for `day` (a full one), with the session, place and therapist chosen."""
+    query = {"service": service.pk, "location": location.pk, "from": day.isoformat(), "to": day.isoformat()}
+    if therapist is not None:
+        query["therapist"] = therapist.pk
+    return f"{reverse('web:waitlist-join')}?{urlencode(query)}"
 
 
 def _details_url(service, location, starts_at: str, therapist_id) -> str:
@@ -171,7 +180,7 @@ def _log_intake_read(request, intake, booking_id=None) -> None:
     )
 
 
-def _latest_answers(request) -> tuple[dict, object]:
+def latest_answers_read(request) -> tuple[dict, object]:
     """A returning client's last answers to prefill from (an audited read, as `me/intake/latest/`)."""
     latest = intake_last_given(client_id=request.user.pk)
     if latest is None:
@@ -180,7 +189,7 @@ def _latest_answers(request) -> tuple[dict, object]:
     return intake_form.prefill(latest.answers), latest
 
 
-def _intake_context(answers: dict, errors: dict[str, list[str]]) -> dict:
+def intake_page_context(answers: dict, errors: dict[str, list[str]]) -> dict:
     questions = intake_form.questions(answers, errors)
     known = {q.name for q in questions}
     return {
@@ -194,8 +203,8 @@ def _intake_context(answers: dict, errors: dict[str, list[str]]) -> dict:
 
 def _place_from(data, *, fallback_therapist=None):
     """(service, location, start, therapist) the request names; Http404 when they are not a place we offer."""
-    service = _choice(Service, data.get("service"), service_list())
-    location = _choice(Location, data.get("location"), location_list())
+    service = pick(data.get("service"), service_list())
+    location = pick(data.get("location"), location_list())
     if service is None or location is None:
         raise Http404("No such session or location.")
     therapist = _therapist_choice(data.get("therapist"), location)
@@ -217,7 +226,7 @@ def details(request):
     fresh = None
     status = 200
     if request.method == "GET":
-        answers, latest = _latest_answers(request)
+        answers, latest = latest_answers_read(request)
         errors = {}
         if starts_at is None:
             refusal = "Choose a time from the list: that link did not name one."
@@ -266,10 +275,12 @@ def details(request):
             near=timezone.now(),
             therapist_id=therapist.pk if therapist else None,
         )
+    near = starts_at or (fresh[0].starts_at if fresh else timezone.now())
     context = {
         "service": service,
         "location": location,
         "therapist": therapist,
+        "waitlist_url": waitlist_url(service, location, therapist, near.astimezone(location.tz).date()),
         "starts_at": starts_at,
         "when": times.when_label(starts_at, location) if starts_at else "",
         "refusal": refusal,
@@ -277,7 +288,7 @@ def details(request):
         "latest": latest,
         "times_url": f"{reverse('web:times')}?{urlencode({'service': service.pk, 'location': location.pk})}",
         "nav": "book",
-        **_intake_context(answers, errors),
+        **intake_page_context(answers, errors),
     }
     return render(request, "web/book/details.html", context, status=status)
 
@@ -462,7 +473,7 @@ def booking_intake(request, pk: int):
             answers = intake_form.prefill(booking.intake.answers)
             answers["consent"] = booking.intake.answers.get("consent") is True
         else:
-            answers, _ = _latest_answers(request)
+            answers, _ = latest_answers_read(request)
     else:
         answers = intake_form.posted_answers(request.POST)
         cleaned, errors = intake_form.check(answers)
@@ -486,7 +497,7 @@ def booking_intake(request, pk: int):
         "refusal": refusal,
         "editable": editable,
         "nav": "bookings",
-        **_intake_context(answers, errors),
+        **intake_page_context(answers, errors),
     }
     return render(request, "web/bookings/intake.html", context, status=status)
 

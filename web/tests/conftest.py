@@ -4,6 +4,7 @@
   without rooms, a 90-minute session (and a 60-minute one), two therapists
   (one gives deep tissue too) working there 08:00-20:00 local for the next
   ten days, from the real clock (the browser and the live server share it).
+- `waitlist_offer(world, client)`: an open waitlist offer to `client`.
 - `returning_client`: a client with a booking made through
   `booking_create` whose intake asked for deep tissue; their next intake
   is prefilled from it (and the therapist's page shows what changed).
@@ -26,7 +27,9 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from booking.services import booking_create
+from booking import waitlist
+from booking.models import WaitlistOffer
+from booking.services import booking_cancel, booking_create
 from booking.tests.factories import ShiftFactory
 from clinic.models import Location, Service, Therapist, User
 from clinic.tests.factories import PASSWORD, ClientFactory, LocationFactory, ServiceFactory, TherapistFactory
@@ -115,6 +118,36 @@ def returning_client(clinic_world, web_client_user) -> User:
         booked_by=web_client_user,
     )
     return web_client_user
+
+
+def waitlist_offer(world: World, client: User):
+    """(entry, offer): `client` waits for Maya on day 4; another client's 09:00 with her is cancelled.
+
+    The cancellation offers the freed time to the waitlist in its own
+    transaction: the earliest start that fits (08:00, Maya being free from
+    then), held for the clinic's `waitlist_hold_minutes`.
+    """
+    day = world.first_day() + timedelta(days=4)
+    entry = waitlist.waitlist_join(
+        client=client,
+        service_id=world.session_60.pk,
+        from_date=day,
+        to_date=day,
+        location_id=world.location.pk,
+        therapist_id=world.therapist.pk,
+    )
+    other = ClientFactory()
+    theirs = booking_create(
+        client=other,
+        service_id=world.session_60.pk,
+        starts_at=world.local(day, 9),
+        therapist_id=world.therapist.pk,
+        location_id=world.location.pk,
+        answers={"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True},
+        booked_by=other,
+    )
+    booking_cancel(booking_id=theirs.pk, by=other)
+    return entry, WaitlistOffer.objects.get(entry=entry)
 
 
 # --- The browser -------------------------------------------------------------------------
