@@ -106,8 +106,14 @@ def _lock_client(client_id: int) -> None:
         raise ClientInactive()
 
 
+NO_SUCH_THERAPIST = "No such therapist. Choose a time from the availability list."
+
+
 def _lock_therapist(therapist_id: int) -> Therapist:
-    return Therapist.objects.select_for_update(of=("self",)).select_related("user").get(pk=therapist_id)
+    try:
+        return Therapist.objects.select_for_update(of=("self",)).select_related("user").get(pk=therapist_id)
+    except Therapist.DoesNotExist:
+        raise SlotUnavailable(NO_SUCH_THERAPIST) from None
 
 
 def _lock_booking(booking_id: int) -> Booking:
@@ -136,11 +142,15 @@ def _check_client_cap(client_id: int, *, clinic: Clinic, now: datetime) -> None:
     bookings are then counted one after the other.
     """
     cap = clinic.max_active_bookings_per_client
-    held = Booking.objects.filter(client_id=client_id, status=Booking.Status.CONFIRMED, starts_at__gt=now).exclude(
-        ~Q(booked_by_id=client_id) & Q(booked_by__isnull=False)
-    )
-    if held.count() >= cap:
+    if Booking.objects.filter(_holds_a_place(client_id, now)).count() >= cap:
         raise TooManyBookings.for_cap(cap)
+
+
+def _holds_a_place(client_id: int, now: datetime) -> Q:
+    """The client's bookings that count against the cap: confirmed, not yet started, not the front desk's."""
+    return Q(client_id=client_id, status=Booking.Status.CONFIRMED, starts_at__gt=now) & (
+        Q(booked_by__isnull=True) | Q(booked_by_id=client_id)
+    )
 
 
 def _check_client_free(client_id: int, starts_at: datetime, ends_at: datetime, *, exclude_booking_id=None) -> None:
@@ -150,6 +160,21 @@ def _check_client_free(client_id: int, starts_at: datetime, ends_at: datetime, *
     if exclude_booking_id is not None:
         overlapping = overlapping.exclude(pk=exclude_booking_id)
     if overlapping.exists():
+        raise ClientOverlap()
+
+
+def _check_client_may_book(
+    client_id: int, starts_at: datetime, ends_at: datetime, *, clinic: Clinic | None, now: datetime
+) -> None:
+    """`_check_client_cap` (unless `clinic` is None: the front desk's booking) and `_check_client_free`
+    in one statement, for a new booking (bench/README.md, finding 7). Call it under the client row lock."""
+    counted = Booking.objects.filter(client_id=client_id, status=Booking.Status.CONFIRMED).aggregate(
+        held=Count("pk", filter=_holds_a_place(client_id, now)),
+        overlapping=Count("pk", filter=Q(starts_at__lt=ends_at, ends_at__gt=starts_at)),
+    )
+    if clinic is not None and counted["held"] >= clinic.max_active_bookings_per_client:
+        raise TooManyBookings.for_cap(clinic.max_active_bookings_per_client)
+    if counted["overlapping"]:
         raise ClientOverlap()
 
 
@@ -232,10 +257,17 @@ def _place_with(
     clinic: Clinic,
     now: datetime,
     fields: dict,
+    qualify_for: str | None = None,
 ) -> Booking:
-    """Place the session with `offer`'s therapist under their row lock, in the first free room; or _DoesNotFit."""
+    """Place the session with `offer`'s therapist under their row lock, in the first free room; or _DoesNotFit.
+
+    With `qualify_for` (a modality), the therapist must be trained for it (`_check_modality`), checked
+    first under the lock.
+    """
     exclude = booking.pk if booking is not None else None
     therapist = _lock_therapist(offer.therapist_id)
+    if qualify_for is not None:
+        _check_modality(therapist, qualify_for)
     # A waitlist hold past its expiry no longer counts: the ones in the way go now, under the lock.
     waitlist.holds_expire_stale(
         therapist_id=offer.therapist_id,
@@ -269,7 +301,7 @@ def _place_with(
         if location.uses_rooms
         else [None]
     )
-    for room_id in rooms:
+    for n, room_id in enumerate(rooms, 1):
         values = {
             "therapist": therapist,
             "location": location,
@@ -281,7 +313,8 @@ def _place_with(
             **fields,
         }
         try:
-            with transaction.atomic():
+            # A savepoint only while another room is left to try: it costs two round trips.
+            with transaction.atomic(savepoint=n < len(rooms)):
                 if booking is None:
                     return Booking.objects.create(client_id=client_id, **values)
                 for name, value in values.items():
@@ -313,32 +346,41 @@ def _place(
     clinic: Clinic,
     now: datetime,
     fields: dict,
+    qualify_for: str | None = None,
 ) -> Booking:
     """Put a session of `service` at `starts_at` on the calendar: a new booking, or `booking` moved there.
 
     Tries each therapist offered that start (the given one, or every one
     trained for `modality`, fewest bookings that local day first), each
-    under its row lock in a savepoint, and the first free room where the
-    location has rooms. Raises SlotUnavailable when nothing fits.
+    under its row lock in a savepoint while another is left to try, and the
+    first free room where the location has rooms. A therapist and location
+    both given are locked, then checked: no check before the lock, which
+    would only repeat the one under it. `qualify_for`: see `_place_with`.
+    Raises SlotUnavailable when nothing fits.
     """
     exclude = booking.pk if booking is not None else None
-    offers = offers_at(
-        service=service,
-        starts_at=starts_at,
-        clinic=clinic,
-        location_id=location_id,
-        therapist_id=therapist_id,
-        modality=None if therapist_id else modality,
-        for_staff=for_staff,
-        now=now,
-        exclude_booking_id=exclude,
-    )
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
     occupied_until = ends_at + timedelta(minutes=service.buffer_minutes)
-    for offer in _fewest_bookings_first(offers, starts_at):
+    if therapist_id is not None and location_id is not None:
+        offers = [OfferedStart(therapist_id, "", location_id, starts_at, ends_at)]
+    else:
+        offered = offers_at(
+            service=service,
+            starts_at=starts_at,
+            clinic=clinic,
+            location_id=location_id,
+            therapist_id=therapist_id,
+            modality=None if therapist_id else modality,
+            for_staff=for_staff,
+            now=now,
+            exclude_booking_id=exclude,
+        )
+        offers = _fewest_bookings_first(offered, starts_at)
+    for n, offer in enumerate(offers, 1):
         try:
-            # A savepoint per therapist: one that does not fit is rolled back, its row lock released.
-            with transaction.atomic():
+            # A savepoint per therapist while another is left: one that does not fit is rolled back,
+            # its row lock released (without one, the whole transaction fails with it, as it must then).
+            with transaction.atomic(savepoint=n < len(offers)):
                 return _place_with(
                     booking=booking,
                     client_id=client_id,
@@ -351,6 +393,7 @@ def _place(
                     clinic=clinic,
                     now=now,
                     fields=fields,
+                    qualify_for=qualify_for,
                 )
         except _DoesNotFit:
             continue
@@ -394,15 +437,17 @@ def booking_create(
     service = _active_service(service_id)
     with _races_become_conflicts(), transaction.atomic():
         _lock_client(client.pk)
-        if not by_staff:
-            _check_client_cap(client.pk, clinic=clinic, now=now)
         ends_at = starts_at + timedelta(minutes=service.duration_minutes)
-        _check_client_free(client.pk, starts_at, ends_at)
-        if therapist_id is not None and modality is not None:
+        _check_client_may_book(client.pk, starts_at, ends_at, clinic=None if by_staff else clinic, now=now)
+        # The therapist asked for must be trained for the intake's modality: checked under their lock
+        # when the location is given too (`_place`), else here, before the offers are looked up.
+        qualify_for = modality if therapist_id is not None else None
+        if qualify_for is not None and location_id is None:
             therapist = Therapist.objects.filter(pk=therapist_id).first()
             if therapist is None:
-                raise SlotUnavailable("No such therapist. Choose a time from the availability list.")
-            _check_modality(therapist, modality)
+                raise SlotUnavailable(NO_SUCH_THERAPIST)
+            _check_modality(therapist, qualify_for)
+            qualify_for = None
         intake = intake_create(client=client, answers=cleaned) if cleaned is not None else None
         booking = _place(
             booking=None,
@@ -422,7 +467,9 @@ def booking_create(
                 "intake_status": Booking.IntakeStatus.COMPLETE if intake else Booking.IntakeStatus.PENDING,
                 "booked_by": booked_by,
             },
+            qualify_for=qualify_for,
         )
+        booking.client = client  # every relation the answer shows is loaded: the view renders it as it is
         if intake is not None:
             booking.warnings = booking_warnings(intake=intake, therapist=booking.therapist)
             if booking.warnings:

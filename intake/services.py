@@ -48,7 +48,6 @@ def _assessment_fields(answers: dict, previous: Intake | None) -> dict:
     }
 
 
-@transaction.atomic
 def intake_create(*, client: User, answers: dict) -> Intake:
     """Validate and assess `answers` and store them as `client`'s intake.
 
@@ -59,11 +58,14 @@ def intake_create(*, client: User, answers: dict) -> Intake:
     (`{field: [message]}`) and stores nothing when the answers are invalid.
     """
     cleaned = validate_answers(answers)
-    _lock_client_intakes(client.pk)
-    previous = intake_last_given(client_id=client.pk)
-    return Intake.objects.create(
-        client=client, form_version=FORM_VERSION, answers=cleaned, **_assessment_fields(cleaned, previous)
-    )
+    # One transaction, the caller's when there is one (a booking's), without a savepoint of its own:
+    # past validation only the database can fail here, and that fails the caller's transaction anyway.
+    with transaction.atomic(savepoint=False):
+        _lock_client_intakes(client.pk)
+        previous = intake_last_given(client_id=client.pk)
+        return Intake.objects.create(
+            client=client, form_version=FORM_VERSION, answers=cleaned, **_assessment_fields(cleaned, previous)
+        )
 
 
 @transaction.atomic

@@ -329,7 +329,9 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             answers=answers,
             booked_by=user,
         )
-        return self._render(booking, status.HTTP_201_CREATED)
+        # The service's booking has every relation the answer shows loaded, and the caller may see it
+        # (their own, or the front desk's): rendered as it is, not read again (bench/README.md, finding 7).
+        return Response(self.get_serializer(booking).data, status=status.HTTP_201_CREATED)
 
     # -- Front desk: the room --
 
