@@ -12,6 +12,11 @@ import os
 from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_NAME = "clinic_bench"
+# Each process's connections carry a name, so the database's CPU is counted per process
+# (bench/metering.py): the server's, the worker's, and this driver's own (not counted).
+APP_CONNECTIONS = "bench_app"
+WORKER_CONNECTIONS = "bench_worker"
+DRIVER_CONNECTIONS = "bench_driver"
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,12 +33,17 @@ def database_url() -> str:
     return url
 
 
-def server_env() -> dict[str, str]:
+def named(url: str, application_name: str) -> str:
+    """The URL with `application_name` set (django-environ passes it on to psycopg, and so to procrastinate)."""
+    return f"{url}{'&' if '?' in url else '?'}application_name={application_name}"
+
+
+def server_env(application_name: str = APP_CONNECTIONS) -> dict[str, str]:
     """Settings as production runs them (DEBUG off, pooled connections), with the
-    throttles out of the way and mail built but not sent."""
+    throttles out of the way. The server sends no mail (the worker does)."""
     return {
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": named(database_url(), application_name),
         "DEBUG": "false",
         "SECRET_KEY": "bench",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
@@ -47,16 +57,22 @@ def server_env() -> dict[str, str]:
         "THROTTLE_USER": "1000000/s",
         "THROTTLE_ANON": "1000000/s",
         "CONN_MAX_AGE": "60",
-        # Confirmation mails are built (with their .ics) but go nowhere: the
-        # console backend would time the terminal, SMTP a server we don't run.
+        # Requests only defer mail jobs; nothing is sent from the server.
         "EMAIL_URL": "dummymail://",
         "LOG_LEVEL": "WARNING",
     }
 
 
+def worker_env() -> dict[str, str]:
+    """The worker's settings (`manage.py procrastinate worker`, as docker-compose.yml runs it): mails
+    built in full (MIME, the .ics) by Django's locmem backend, kept in the worker's memory, sent nowhere:
+    the console backend would time the terminal, SMTP a server we don't run."""
+    return {**server_env(WORKER_CONNECTIONS), "EMAIL_URL": "memorymail://"}
+
+
 def setup_django() -> None:
     """Configure Django in this process against the bench database."""
-    os.environ.update(server_env())
+    os.environ.update(server_env(DRIVER_CONNECTIONS))
     import sys
 
     if PROJECT_DIR not in sys.path:

@@ -2,7 +2,9 @@
 
 Stdlib only (http.client, threading): each worker thread owns one
 HTTPConnection, kept alive when the server allows it (gunicorn's sync
-workers close after every answer, and http.client reconnects by itself).
+workers close after every answer, and http.client reconnects by itself;
+its gthread workers keep a connection 2 s, so one idle longer is closed
+here and opened anew rather than written to after the server closed it).
 """
 
 import http.client
@@ -14,6 +16,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+# Below gunicorn's --keep-alive (2 s): a connection idle longer may have been closed by the server.
+KEEP_ALIVE_S = 1.5
+
 
 class Client:
     """One connection to the server, as one user (a token) or anonymous."""
@@ -21,6 +26,7 @@ class Client:
     def __init__(self, port: int, token: str | None = None, timeout: float = 30.0):
         self.port = port
         self.timeout = timeout
+        self.last_used = 0.0
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         self.headers = {"Accept": "application/json"}
         if token:
@@ -34,6 +40,8 @@ class Client:
             data = json.dumps(body).encode()
             headers = {**headers, "Content-Type": "application/json"}
         started = time.perf_counter()
+        if started - self.last_used > KEEP_ALIVE_S:
+            self.conn.close()  # http.client connects again
         try:
             self.conn.request(method, path, body=data, headers=headers)
             response = self.conn.getresponse()
@@ -42,7 +50,8 @@ class Client:
         except (http.client.HTTPException, OSError) as exc:
             self.conn.close()
             status, payload = 0, repr(exc).encode()
-        return status, time.perf_counter() - started, payload
+        self.last_used = time.perf_counter()
+        return status, self.last_used - started, payload
 
     def close(self) -> None:
         self.conn.close()
@@ -69,7 +78,9 @@ class Result:
     started_at: float = 0.0
     ended_at: float = 0.0
     app_cpu_s: float = 0.0  # gunicorn master + workers
-    db_cpu_s: float = 0.0  # this database's PostgreSQL backends
+    db_cpu_s: float = 0.0  # the server's PostgreSQL backends
+    worker_cpu_s: float = 0.0  # the procrastinate worker meanwhile (the jobs requests deferred, its polling)
+    worker_db_cpu_s: float = 0.0  # the worker's PostgreSQL backends
     client_cpu_s: float = 0.0  # the load driver itself
 
     @property
@@ -92,6 +103,8 @@ class Result:
             "errors": self.errors,
             "app_cpu_ms": round(self.app_cpu_s * 1000 / self.requests, 2) if self.requests else 0,
             "db_cpu_ms": round(self.db_cpu_s * 1000 / self.requests, 2) if self.requests else 0,
+            "worker_cpu_ms": round(self.worker_cpu_s * 1000 / self.requests, 2) if self.requests else 0,
+            "worker_db_cpu_ms": round(self.worker_db_cpu_s * 1000 / self.requests, 2) if self.requests else 0,
             "client_cpu_ms": round(self.client_cpu_s * 1000 / self.requests, 2) if self.requests else 0,
             "statuses": dict(self.statuses),
             "error_samples": self.error_samples,

@@ -125,33 +125,41 @@ def process_tree(pid: int) -> list[int]:
 # --- One scenario's CPU --------------------------------------------------------------------
 
 
-def db_backend_pids() -> list[int]:
-    """PostgreSQL backends connected to the bench database, but this process's own."""
+def db_backend_pids(application_name: str) -> list[int]:
+    """PostgreSQL backends connected to the bench database under `application_name` (bench/env.py)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND application_name = %s",
+            [application_name],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
 class Metered:
-    """CPU of the server, the database and this driver while a scenario runs."""
+    """CPU of the server, the worker, their database backends and this driver while a scenario runs."""
 
-    def __init__(self, server_pid: int):
-        self.app = CpuMeter(lambda: process_tree(server_pid))
-        self.db = CpuMeter(db_backend_pids)
+    def __init__(self, server_pid: int | None, worker_pid: int | None = None):
+        from bench.env import APP_CONNECTIONS, WORKER_CONNECTIONS
+
+        self.app = CpuMeter(lambda: process_tree(server_pid) if server_pid else [])
+        self.db = CpuMeter(lambda: db_backend_pids(APP_CONNECTIONS))
+        self.worker = CpuMeter(lambda: process_tree(worker_pid) if worker_pid else [])
+        self.worker_db = CpuMeter(lambda: db_backend_pids(WORKER_CONNECTIONS))
 
     def __enter__(self):
-        self.app.start()
-        self.db.start()
+        for meter in (self.app, self.db, self.worker, self.worker_db):
+            meter.start()
         self.client = time.process_time()
         return self
 
     def record(self, result: Result) -> None:
         result.app_cpu_s = self.app.seconds()
         result.db_cpu_s = self.db.seconds()
+        result.worker_cpu_s = self.worker.seconds()
+        result.worker_db_cpu_s = self.worker_db.seconds()
         result.client_cpu_s = time.process_time() - self.client
 
     def __exit__(self, *exc):
@@ -159,6 +167,9 @@ class Metered:
 
 
 # --- In-process: one request's SQL, and the machine --------------------------------------------
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
 def count_queries(method: str, path: str, body=None, token: str | None = None) -> dict:
@@ -173,12 +184,11 @@ def count_queries(method: str, path: str, body=None, token: str | None = None) -
     with CaptureQueriesContext(connection) as ctx:
         response = client.generic(method, path, data, content_type="application/json", headers=headers)
     sql = [q["sql"] for q in ctx.captured_queries]
-    control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
     return {
         "status": response.status_code,
         # As assertNumQueries counts them: transaction control included (each is a round trip).
         "queries": len(sql),
-        "transaction_control": sum(1 for q in sql if q.split(' "')[0].strip() in control),
+        "transaction_control": sum(1 for q in sql if q.split(' "')[0].strip() in TRANSACTION_CONTROL),
         "sql": sql,
     }
 

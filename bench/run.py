@@ -28,8 +28,10 @@ import logging
 import os
 import sys
 import time
+from datetime import UTC, datetime
 
 from bench import metering, report, scenarios
+from bench import worker as bench_worker
 from bench.env import PROJECT_DIR, ensure_results_dir, server_env, setup_django
 from bench.load import Result, drive
 from config.testing.servers import Gunicorn
@@ -37,8 +39,14 @@ from config.testing.servers import Gunicorn
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker; >1 uses gthread")
+    # As the image runs it (Dockerfile, docker-compose.yml): gthread, 2 workers of 4 threads.
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as the image)")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker; >1 uses gthread (default 4, as the image)"
+    )
+    parser.add_argument(
+        "--mail-jobs", type=int, default=bench_worker.WORKER_MAIL_JOBS, help="worker_mail's jobs (default 2,000)"
+    )
     parser.add_argument(
         "--read-concurrency",
         type=int,
@@ -75,8 +83,11 @@ def start(server: Gunicorn, *, within: float = 60.0) -> None:
         time.sleep(0.25)
 
 
-def run_load(server: Gunicorn, fx: scenarios.Fixtures, args, wanted) -> tuple[dict[str, Result], dict]:
-    """Warm up, then each wanted HTTP scenario (healthz always: the baseline), metered; then contention."""
+def run_load(
+    server: Gunicorn, worker: bench_worker.BenchWorker, fx: scenarios.Fixtures, args, wanted
+) -> tuple[dict[str, Result], dict]:
+    """Warm up, then each wanted HTTP scenario (healthz always: the baseline), metered; then contention and
+    worker_mail. The worker runs throughout: the mail jobs bookings defer are sent meanwhile, as in production."""
     results: dict[str, Result] = {}
     checks: dict = {}
     scenarios.warm_up(server.port, fx)
@@ -84,7 +95,8 @@ def run_load(server: Gunicorn, fx: scenarios.Fixtures, args, wanted) -> tuple[di
     for load in plan:
         if not wanted(load.scenario) and load.scenario != "healthz":
             continue
-        with metering.Metered(server.process.pid) as meter:
+        before = bench_worker.last_job_id()
+        with metering.Metered(server.process.pid, worker.pid) as meter:
             result = drive(
                 load.name,
                 clients=load.clients,
@@ -102,12 +114,15 @@ def run_load(server: Gunicorn, fx: scenarios.Fixtures, args, wanted) -> tuple[di
             f"  {load.name:<20} {result.requests:6d} requests in {result.seconds:5.1f} s, "
             f"{result.rps:7.1f}/s, p50 {result.p(50):6.1f} ms, p95 {result.p(95):6.1f} ms, "
             f"errors {result.errors}; CPU ms/req app {summary['app_cpu_ms']}, "
-            f"db {summary['db_cpu_ms']}, driver {summary['client_cpu_ms']}",
+            f"db {summary['db_cpu_ms']}, worker {summary['worker_cpu_ms']}+{summary['worker_db_cpu_ms']}, "
+            f"driver {summary['client_cpu_ms']}",
             flush=True,
         )
+        if load.scenario == "booking_create":
+            checks["booking_create"] = booking_mails(before, result)
 
     if wanted("contention"):
-        with metering.Metered(server.process.pid) as meter:
+        with metering.Metered(server.process.pid, worker.pid) as meter:
             result, checks["contention"] = scenarios.run_contention(server.port, fx)
             meter.record(result)
         results["contention"] = result
@@ -120,7 +135,37 @@ def run_load(server: Gunicorn, fx: scenarios.Fixtures, args, wanted) -> tuple[di
             f"refused though still offered after: {c['refused_but_free']}",
             flush=True,
         )
+
+    if wanted("worker_mail"):
+        result, checks["worker_mail"] = bench_worker.run_worker_mail(worker, args.mail_jobs)
+        results["worker_mail"] = result
+        c, summary = checks["worker_mail"], result.summary()
+        print(
+            f"  {'worker_mail':<20} {c['jobs_deferred']:6d} jobs in {result.seconds:5.1f} s, {result.rps:7.1f}/s, "
+            f"run p50 {result.p(50):6.1f} ms, p95 {result.p(95):6.1f} ms; {c['jobs_by_status']}, "
+            f"ledger rows {c['ledger_rows']}; CPU ms/job worker {summary['worker_cpu_ms']}, "
+            f"db {summary['worker_db_cpu_ms']}",
+            flush=True,
+        )
     return results, checks
+
+
+def booking_mails(before: int, result: Result) -> dict:
+    """The confirmation jobs booking_create deferred: drained by the worker after the load, each succeeded?"""
+    started = time.perf_counter()
+    statuses = bench_worker.wait_drained(before, within=120, kind="booking_confirmed")
+    check = {
+        "mail_jobs": sum(statuses.values()),
+        "mail_jobs_by_status": statuses,
+        "mail_drained_after_s": round(time.perf_counter() - started, 1),
+        "mail_all_succeeded": int(statuses.get("succeeded", 0) == result.statuses.get(201, 0)),
+    }
+    print(
+        f"  {'':<20} its {check['mail_jobs']} confirmation jobs: {statuses}, "
+        f"drained {check['mail_drained_after_s']} s after the load",
+        flush=True,
+    )
+    return check
 
 
 def built_shift_generation(results_dir: str) -> dict | None:
@@ -153,16 +198,21 @@ def main(argv=None) -> int:
         flush=True,
     )
 
-    # The scenarios over HTTP, the server's memory sampled throughout.
+    # The scenarios over HTTP, the server's memory sampled throughout, the worker beside it.
+    first_job, run_started = bench_worker.last_job_id(), datetime.now(UTC)
     server = bench_server(args, results_dir)
+    worker = bench_worker.BenchWorker(os.path.join(results_dir, "worker.log"))
     print(f"bench.run: {' '.join(server.command[2:])}  (load average {info['loadavg_at_start']})", flush=True)
+    print(f"bench.run: {' '.join(worker.command[1:])} beside it, mail to Django's locmem backend", flush=True)
     start(server)
     sampler = metering.RssSampler(server.process.pid).start()
     try:
-        results, checks = run_load(server, fx, args, wanted)
+        worker.start()
+        results, checks = run_load(server, worker, fx, args, wanted)
     finally:
         sampler.stop()
         server.stop()
+        worker.stop()
 
     # In-process: one request of each for its SQL, shift generation again; then the run's bookings go.
     print("  measuring SQL per request and shift generation in-process ...", flush=True)
@@ -172,6 +222,7 @@ def main(argv=None) -> int:
         rerun = scenarios.shift_generation(fx, repeats=3)
         shift_generation = {**(built_shift_generation(results_dir) or rerun), "rerun": rerun}
     removed = fx.remove_load_bookings()
+    jobs_removed, ledger_removed = bench_worker.remove_run_jobs(first_job, run_started)
     scenarios.vacuum()
 
     rows, base = report.rows_of(
@@ -183,7 +234,8 @@ def main(argv=None) -> int:
     )
     print(
         f"bench.run: {'all targets PASS' if all_pass else 'some targets MISS'}; "
-        f"{time.perf_counter() - started:.0f} s; removed {removed} rows of this run's bookings."
+        f"{time.perf_counter() - started:.0f} s; removed {removed} rows of this run's bookings, "
+        f"{jobs_removed} jobs and {ledger_removed} ledger rows."
     )
     return 0
 

@@ -331,6 +331,9 @@ VACUUMED_TABLES = (
     "clinic_user",
     "knox_authtoken",
     "booking_idempotencyrecord",
+    "procrastinate_jobs",
+    "procrastinate_events",
+    "clinic_sentmail",
 )
 
 
