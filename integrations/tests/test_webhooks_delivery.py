@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -40,7 +41,7 @@ from booking.tests.helpers import (
     works,
 )
 from clinic.tests.factories import ClientFactory, StaffFactory, TherapistFactory
-from config.tasks import WEBHOOK_QUEUE
+from config.tasks import RETRY, WEBHOOK_QUEUE
 from config.testing.jobs import pending_jobs, run_jobs
 from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.tasks import deactivate_failing_webhooks
@@ -561,3 +562,19 @@ def test_the_payload_is_fixed_when_the_event_happens(as_user, client_user, maya,
     body = json.loads(receiver.requests[0].body)
     assert body["data"]["status"] == "confirmed"
     assert verified(receiver.requests[0], webhook["secret"])["data"] == made | {"flags": []}
+
+
+def test_after_the_last_attempt_nothing_more_is_due(api_as, as_user, client_user, maya, service):
+    # given: a delivery that has failed all but its last attempt (13 in all, config/tasks.py)
+    with Receiver(answers=[503]) as receiver:
+        subscribe(api_as("staff"), receiver.url(), events=[BOOKING_CREATED])
+        book(as_user(client_user), service, local(2026, 12, 3, 10), therapist=maya)
+        delivery = WebhookDelivery.objects.get()
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=12)
+        # when: the last one fails too
+        with pytest.raises(services.WebhookDeliveryFailed):
+            services.webhook_deliver(delivery_id=delivery.pk)
+    # then: the queue gives up (the job ends failed), and the log says no attempt is due
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.status_code, delivery.next_attempt_at) == (13, 503, None)
+    assert RETRY.get_retry_decision(exception=Exception(), job=SimpleNamespace(attempts=12)) is None

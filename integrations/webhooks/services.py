@@ -235,8 +235,7 @@ def _record_attempt(delivery: WebhookDelivery, *, status_code: int | None, error
     delivery.save(update_fields=["attempts", "status_code", "last_error", "next_attempt_at"])
     if webhook_deactivate_if_failing(subscription_id=delivery.subscription_id, now=now):
         return delivery  # no more attempts: the subscription is off
-    if delivery.next_attempt_at is None:
-        return delivery
+    # Raised also after the last attempt, so the job ends `failed` where an operator looks (the admin's jobs).
     raise WebhookDeliveryFailed(error)
 
 
