@@ -10,7 +10,9 @@
   the job runs again under another worker (clinic.tasks.retry_stalled_jobs,
   30 s after the dead worker's last heartbeat) and the mail arrives once.
 - Every connection of the worker ended under it (what a database restart
-  does to its clients): the same worker process keeps running jobs.
+  does to its clients): the same worker process keeps running jobs. With
+  the database also refusing connections for a few seconds, as during a
+  real restart, it does not yet (an expected failure, reported).
 
 The worker is `manage.py procrastinate worker` in its own process against
 the test database (config/testing/worker.py), mailing a real SMTP server on
@@ -44,6 +46,7 @@ from config.testing.worker import (
     Worker,
     app_env,
     clear_queue,
+    database_outage,
     job_events,
     jobs,
     terminate_backends,
@@ -309,23 +312,24 @@ def test_a_worker_killed_mid_job_has_its_job_run_again_and_the_mail_arrives_once
     assert [kind for kind, _ in job_events(job.id)].count("started") == 2
 
 
+# A database restart, as this suite can have one: the embedded PostgreSQL is shared with other test
+# runs, so it is not restarted. Its clients see a restart as two things, and these are made here on the
+# test database alone: every connection ended (pg_terminate_backend), and, while the server is down,
+# no new one let in (ALLOW_CONNECTIONS false). config/tests/test_faults.py restarts a cluster of its own
+# under gunicorn.
+
+
 @pytest.mark.slow
 def test_the_worker_outlives_its_database_connections_ending(clinic, queue, tmp_path):
-    """Every connection the worker holds is ended under it, as a database restart ends them.
-
-    Not a real restart: the embedded PostgreSQL is shared with other test
-    runs, so only this test database's connections are ended
-    (pg_terminate_backend), which is what a restart does to a client. (The
-    app's own restart test, config/tests/test_faults.py, restarts a cluster
-    of its own.)
-    """
     first, second = BookingFactory(), BookingFactory()
     with SmtpServer() as server, Worker(worker_env(server), log_path=tmp_path / "worker.log") as worker:
-        # given: a worker that has run a job (its pool, its listener and its task thread's connection are open)
+        # given: a worker that has run a job (its pool, its listener and its task thread's connection are
+        # open), and is between two polls of the queue
         send_later(CONFIRMED, first.pk)
         wait_for_jobs(lambda rows: rows[0].status == "succeeded", within=30)
+        time.sleep(1)
 
-        # when: every connection it has is ended
+        # when: every connection it has is ended at once
         ended = terminate_backends()
         ended_at = time.time()
 
@@ -337,6 +341,35 @@ def test_the_worker_outlives_its_database_connections_ending(clinic, queue, tmp_
         assert _heartbeat_after(worker.worker_id, ended_at, within=30)
         assert worker.running
         assert not set(worker_backends()) & set(ended)
+
+    assert sorted(booking_reference(mail) for mail in server.delivered) == sorted([first.pk, second.pk])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="procrastinate's worker stops (exit status 0) when its listener cannot reconnect at once, and "
+    "exits (1) when a query of its own loop is cut; nothing starts it again (reported to the lead).",
+)
+@pytest.mark.slow
+def test_the_worker_rides_out_a_database_down_for_a_few_seconds(clinic, queue, tmp_path):
+    first, second = BookingFactory(), BookingFactory()
+    with SmtpServer() as server, Worker(worker_env(server), log_path=tmp_path / "worker.log") as worker:
+        # given: a worker that has run a job
+        send_later(CONFIRMED, first.pk)
+        wait_for_jobs(lambda rows: rows[0].status == "succeeded", within=30)
+
+        # when: the database goes away for 5 seconds, as during a restart
+        with database_outage() as ended:
+            time.sleep(5)
+        assert len(ended) >= 2, ended
+
+        # then: the same worker goes on with the next job
+        send_later(CONFIRMED, second.pk)
+        rows = wait_for_jobs(
+            lambda rows: (len(rows) == 2 and rows[1].status == "succeeded") or not worker.running, within=60
+        )
+        assert worker.running, f"the worker exited ({worker.process.returncode}); see {tmp_path / 'worker.log'}"
+        assert rows[1].status == "succeeded"
 
     assert sorted(booking_reference(mail) for mail in server.delivered) == sorted([first.pk, second.pk])
 

@@ -9,8 +9,9 @@ database (the worker here, gunicorn in config/testing/servers.py).
         wait_for_jobs(lambda rows: all(row.status == "succeeded" for row in rows))
 
 `jobs()` reads the queue's rows; `terminate_backends()` ends every other
-connection to the test database, the stand-in for a database restart that
-the shared PostgreSQL cannot take (see booking/tests/test_worker.py).
+connection to the test database and `database_outage()` also refuses new
+ones for a while: the stand-ins for a database restart, which the shared
+PostgreSQL cannot take (see booking/tests/test_worker.py).
 """
 
 import json
@@ -19,10 +20,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+import psycopg.sql
 from django.db import connection
 
 from config.embedded_db import database_url
@@ -125,16 +129,48 @@ def worker_backends() -> list[int]:
 
 
 def terminate_backends() -> list[int]:
-    """End every other connection to the test database, as a restart of the server would; the pids ended.
+    """End every other connection to the test database at once, as a restart of the server would; the pids ended.
 
     Only this database's: other databases on the same server (other test
     runs) are not touched.
     """
-    pids = worker_backends()
     with connection.cursor() as cursor:
-        for pid in pids:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    return pids
+        # In the select list, so it runs only on the rows the WHERE clause kept (never another database's).
+        cursor.execute(
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return [pid for pid, ended in cursor.fetchall() if ended]
+
+
+@contextmanager
+def database_outage() -> Iterator[list[int]]:
+    """The test database down for the block, as during a restart: every other connection ended, none let in.
+
+    The server itself keeps running (other databases, other test runs, and
+    this test's own connection are untouched): `ALLOW_CONNECTIONS false` on
+    the test database, from a connection to the `postgres` database, then
+    `terminate_backends()`; on leaving, connections are allowed again.
+    Yields the pids ended.
+    """
+    params = connection.get_connection_params()
+    name = psycopg.sql.Identifier(connection.settings_dict["NAME"])
+    maintenance = psycopg.connect(
+        dbname="postgres",
+        host=params.get("host"),
+        port=params.get("port"),
+        user=params.get("user"),
+        password=params.get("password"),
+        autocommit=True,
+    )
+    try:
+        maintenance.execute(psycopg.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name))
+        try:
+            yield terminate_backends()
+        finally:
+            maintenance.execute(psycopg.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(name))
+    finally:
+        maintenance.close()
 
 
 class Worker:
