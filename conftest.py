@@ -61,6 +61,23 @@ def _test_settings(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_queue_after_transactional_tests(request, django_db_blocker):
+    """Django's flush between transactional tests leaves the task queue's tables (procrastinate's
+    models are not Django's to flush), so a job one test deferred would wait for the next test's
+    worker. Empty them too after every test whose writes commit."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    commits = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if commits:
+        from config.testing.worker import clear_queue
+
+        with django_db_blocker.unblock():
+            clear_queue()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters live in the cache; every test starts with none."""
     cache.clear()

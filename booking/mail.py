@@ -12,7 +12,7 @@ mail server refuses or does not answer (config/tasks.py).
 from procrastinate.contrib.django import app
 
 from booking import notifications
-from config.tasks import MAIL_QUEUE, RETRY
+from config.tasks import MAIL_QUEUE, RETRY, defer
 
 CONFIRMED = "booking_confirmed"
 RESCHEDULED = "booking_rescheduled"
@@ -37,7 +37,7 @@ MAILS = {
 
 @app.task(name="booking.send_mail", queue=MAIL_QUEUE, retry=RETRY, pass_context=True)
 def send_mail(context, *, kind: str, booking_id: int) -> None:
-    """Send one mail about a booking, once, whatever how many times the job runs."""
+    """Send one mail about a booking, once, however many times the job runs."""
     MAILS[kind](booking_id, key=f"{kind}:{booking_id}:job-{context.job.id}")
 
 
@@ -45,4 +45,4 @@ def send_later(kind: str, booking_id: int) -> None:
     """Defer the `kind` mail about the booking in the current transaction: it is sent if that commits."""
     if kind not in MAILS:
         raise ValueError(f"Unknown booking mail {kind!r}")
-    send_mail.defer(kind=kind, booking_id=booking_id)
+    defer(send_mail, kind=kind, booking_id=booking_id)

@@ -6,9 +6,15 @@ commits with that change, or neither exists. `python manage.py procrastinate
 worker` runs them; any number of workers may run against one database.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from procrastinate import RetryStrategy
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.jobs import JobDeferrer
+from procrastinate.manager import JobManager
+from procrastinate.tasks import Task
 
 # A job that raises is tried again after 2, 4, 8, ... 4096 seconds: 13 attempts over about
 # 2 hours 17 minutes, long enough to ride out a mail server's or a receiver's outage of an hour.
@@ -27,3 +33,19 @@ RETRY = RetryStrategy(
 MAIL_QUEUE = "mail"
 WEBHOOK_QUEUE = "webhooks"
 DEFAULT_QUEUE = "default"
+
+# Deferring always goes through Django's own connection, never the worker's pool: inside the
+# worker a job that defers another (the reminders job its mails, a waitlist match its offer's
+# mail and webhooks) must have them commit with its own transaction, as a request's do. The
+# worker runs with its app's connector replaced by its own pool (`manage.py procrastinate worker`),
+# which would commit each deferred job on its own, before or without the change it follows.
+_in_transaction = JobManager(DjangoConnector())
+
+
+def defer(task: Task, /, *, schedule_at: datetime | None = None, **task_kwargs) -> int:
+    """Defer a job of `task` in the caller's transaction (Django's connection); returns the job's id.
+
+    Use it instead of `task.defer(...)`: the same in a request, and right inside the worker too.
+    """
+    job = task.configure(schedule_at=schedule_at).job
+    return JobDeferrer(job_manager=_in_transaction, job=job).defer(**task_kwargs)
