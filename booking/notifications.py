@@ -4,9 +4,9 @@ the waitlist holds a time for them; to the therapist when an intake needs their 
 
 Each `send_*` takes a booking id and loads what it needs. They run in the
 worker, as jobs the booking services defer in their own transaction
-(`booking.tasks.send_later`), never in a request:
+(`booking.mail.send_later`), never in a request:
 
-    send_later(BOOKING_CONFIRMED, booking.id)
+    send_later(CONFIRMED, booking.id)
 
 Each checks that the mail still applies (the booking may have been cancelled
 since) and hands it to the server through `clinic.mail.deliver_once` under

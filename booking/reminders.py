@@ -44,7 +44,7 @@ class _Kind:
 
 SESSION = _Kind("Reminders", "reminder_sent_at", Q(), REMINDER)
 # Only clients who can be mailed: a phone client without an address (whose intake the
-# therapist completes with them) is not due, rather than claimed and un-claimed every run.
+# therapist completes with them) is not due: claiming it would only queue a mail that cannot go.
 INTAKE = _Kind(
     "Intake reminders",
     "intake_reminder_sent_at",

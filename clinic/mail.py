@@ -1,6 +1,6 @@
 """Sending a mail once: the one way the worker's jobs hand a message to the mail server.
 
-    deliver_once(f"booking-confirmed:{job_id}", message)
+    deliver_once(f"booking_confirmed:{booking_id}:job-{job_id}", message)
 
 The key's row is inserted and the message sent in one transaction. A second
 job with the same key waits on that row (its insert blocks until the first

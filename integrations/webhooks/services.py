@@ -41,7 +41,7 @@ from booking.models import Booking
 from booking.selectors import BOOKING_RELATED
 from clinic.mail import deliver_once
 from clinic.models import Role, User
-from config.tasks import RETRY
+from config.tasks import RETRY, defer
 from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.webhooks import delivery as http
 from integrations.webhooks.urlguard import UnsafeURL, vet
@@ -163,7 +163,7 @@ def webhook_deliveries_create(*, event: str, booking: Booking, now: datetime | N
             for (subscription_id,) in subscriptions
         )
         for row in deliveries:
-            deliver_webhook.defer(delivery_id=row.pk)
+            defer(deliver_webhook, delivery_id=row.pk)
     return deliveries
 
 
@@ -273,7 +273,7 @@ def webhook_deactivate_if_failing(*, subscription_id: int, now: datetime | None 
     subscription.deactivated_at = now
     subscription.save(update_fields=["active", "deactivated_at"])
     subscription.deliveries.filter(delivered_at__isnull=True).update(next_attempt_at=None)
-    notify_webhook_deactivated.defer(subscription_id=subscription.pk)
+    defer(notify_webhook_deactivated, subscription_id=subscription.pk)
     return True
 
 
