@@ -158,14 +158,10 @@ def test_a_committed_booking_leaves_exactly_its_mail_jobs_holding_only_ids(clini
     assert all(set(row.args) == {"kind", "booking_id"} for row in jobs())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="In the worker, procrastinate's app uses the worker's own connector, so a job deferred by a job "
-    "(reminders' claim, booking.reminders) commits on its own, outside the task's transaction. "
-    "Deferring through a JobManager(DjangoConnector()) fixes it (reported to the lead).",
-)
 @pytest.mark.slow
 def test_a_job_deferred_inside_the_worker_rolls_back_with_the_task_s_transaction(queue):
+    """Inside the worker, procrastinate's app has the worker's own connector (a pool); a job deferred by a
+    job (the reminders' mails) must still commit with that job's transaction (config.tasks.defer)."""
     # given: what the worker does for a sync task: its connector, its app opened, the task in a thread
     script = """
 import asyncio, django
