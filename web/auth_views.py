@@ -26,13 +26,16 @@ from web.forms import LoginForm, RegisterForm
 SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _next_url(request) -> str:
-    """Where to go after signing in: a `next` of this site, else the home page."""
+def _next_url(request, user=None) -> str:
+    """Where to go after signing in: a `next` of this site, else a therapist's day, else the home page."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
+    user = user or request.user
+    if user.is_authenticated and user.role == Role.THERAPIST:
+        return reverse("web:therapist-day")
     return reverse("web:home")
 
 
@@ -52,8 +55,9 @@ def login_view(request):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            _sign_in(request, form.get_user())
-            return redirect(_next_url(request))
+            user = form.get_user()
+            _sign_in(request, user)
+            return redirect(_next_url(request, user))
         status = 400
         if form.locked:
             status = 429

@@ -19,6 +19,17 @@ from web.tests.conftest import PASSWORD, waitlist_offer
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The main pages, also written at 1280 px wide (every page walked is written at 360 px).
+WIDE_SCREENSHOTS = {
+    "home",
+    "book-times",
+    "book-intake",
+    "book-intake-errors",
+    "booking-confirmation",
+    "my-bookings",
+    "waitlist-offer",
+    "access-log",
+}
 
 
 def at(path_pattern: str):
@@ -148,7 +159,11 @@ def _visit(page, axe_check, path_or_none, name: str) -> None:
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px at 360 px wide"
     if os.environ.get("WRITE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-360.png"), full_page=True)
+        if name in WIDE_SCREENSHOTS:
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+            page.set_viewport_size({"width": 360, "height": 780})
 
 
 def test_every_client_page_passes_axe_at_360_px(page, login, axe_check, clinic_world, returning_client):

@@ -86,6 +86,10 @@ class TestAccounts:
         assert (response.status_code, response.url) == (302, "/bookings/")
         assert client.session["_auth_user_id"] == str(web_client_user.pk)
 
+    def test_a_therapist_goes_to_their_day(self, client, clinic_world):
+        response = client.post("/login/", {"email": clinic_world.therapist.user.email, "password": PASSWORD})
+        assert (response.status_code, response.url) == (302, "/therapist/")
+
     def test_a_next_address_off_the_site_is_not_followed(self, client, web_client_user):
         response = client.post(
             "/login/", {"email": web_client_user.email, "password": PASSWORD, "next": "https://evil.example.com/"}
