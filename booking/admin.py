@@ -38,6 +38,7 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Prefetch,
     Subquery,
     Value,
     When,
@@ -48,7 +49,16 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from booking.models import Booking, Closure, IdempotencyRecord, Shift, TimeOff, WorkingHours
+from booking.models import (
+    Booking,
+    Closure,
+    IdempotencyRecord,
+    Shift,
+    TimeOff,
+    WaitlistEntry,
+    WaitlistOffer,
+    WorkingHours,
+)
 from clinic.admin import HealthGuardedAdmin, HealthGuardedChangeList
 from clinic.errors import DomainError
 from clinic.models import Location, Modality, Therapist
@@ -641,3 +651,89 @@ class IdempotencyRecordAdmin(HealthGuardedAdmin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- The waitlist ---------------------------------------------------------------------
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(HealthGuardedAdmin, admin.ModelAdmin):
+    """Waitlist entries, to read and to withdraw: who waits for what and when, and the time held for them.
+
+    Nothing of health: an entry holds none (the intake is given when an
+    offer is accepted). Withdrawing goes through booking.waitlist, which
+    offers a released hold to the next entry.
+    """
+
+    list_display = ["client", "service", "location", "therapist", "dates", "times", "status", "held", "created_at"]
+    list_filter = ["status", "service", "location"]
+    list_select_related = ["client", "service", "location", "therapist__user"]
+    search_fields = ["client__email", "client__first_name", "client__last_name"]
+    ordering = ["created_at", "id"]
+    fields = [
+        "client",
+        "service",
+        "location",
+        "therapist",
+        "from_date",
+        "to_date",
+        "earliest_time",
+        "latest_time",
+        "status",
+        "held",
+        "created_at",
+        "closed_at",
+    ]
+    readonly_fields = fields
+    actions = ["withdraw"]
+
+    def get_queryset(self, request):
+        open_offers = WaitlistOffer.objects.filter(status=WaitlistOffer.Status.OPEN).select_related(
+            "hold__location", "hold__therapist__user"
+        )
+        return super().get_queryset(request).prefetch_related(Prefetch("offers", open_offers, to_attr="open_offers"))
+
+    @admin.display(description="dates (local)")
+    def dates(self, entry):
+        return f"{entry.from_date:%Y-%m-%d} to {entry.to_date:%Y-%m-%d}"
+
+    @admin.display(description="times of day (local)")
+    def times(self, entry):
+        earliest = f"{entry.earliest_time:%H:%M}" if entry.earliest_time else "any time"
+        latest = f"{entry.latest_time:%H:%M}" if entry.latest_time else "the end of the day"
+        return f"from {earliest} to {latest}"
+
+    @admin.display(description="time held (until)")
+    def held(self, entry):
+        offers = getattr(entry, "open_offers", None)
+        if offers is None:
+            offers = list(entry.offers.filter(status=WaitlistOffer.Status.OPEN).select_related("hold__location"))
+        if not offers:
+            return "-"
+        hold = offers[0].hold
+        zone = hold.location.tz
+        until = local_time(hold.hold_expires_at, zone)
+        return f"{local_time(hold.starts_at, zone)} with {hold.therapist} (until {until})"
+
+    @admin.action(description="Withdraw the selected entries (as front desk)", permissions=["change"])
+    def withdraw(self, request, queryset):
+        from booking import waitlist  # the services import the admin's models; import them when used
+
+        withdrawn = 0
+        for entry_id in queryset.values_list("pk", flat=True):
+            try:
+                waitlist.waitlist_withdraw(entry_id=entry_id, by=request.user)
+                withdrawn += 1
+            except DomainError as exc:
+                self.message_user(request, f"Waitlist entry #{entry_id}: {exc.detail}", messages.WARNING)
+        self.message_user(request, f"Withdrew {withdrawn} waitlist entries.")
+
+    def has_add_permission(self, request):
+        return False  # clients join through the API or the pages
+
+    def has_change_permission(self, request, obj=None):
+        # Withdrawing (the action) needs it; an entry's own page changes nothing, so it is view-only.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # history is kept

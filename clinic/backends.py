@@ -30,6 +30,8 @@ FRONT_DESK_PERMISSIONS = frozenset(
     ]
     # Change: the bookings list's cancel action (a booking's own page only shows it).
     + ["booking.view_booking", "booking.change_booking"]
+    # Change: the waitlist's withdraw action (an entry's own page only shows it; entries hold no health data).
+    + ["booking.view_waitlistentry", "booking.change_waitlistentry"]
 )
 
 

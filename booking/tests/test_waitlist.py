@@ -13,6 +13,8 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from booking import services, waitlist
 from booking.events import WAITLIST_OFFERED, booking_event
@@ -679,3 +681,40 @@ def test_a_client_account_is_needed_to_join_through_the_service(staff_user, serv
     with pytest.raises(ValidationError) as refused:
         joined(staff_user, service)
     assert "client" in refused.value.message_dict
+
+
+# --- The front desk's admin ------------------------------------------------------------
+
+
+@pytest.fixture
+def desk(staff_user) -> Client:
+    web = Client()
+    web.force_login(staff_user)
+    return web
+
+
+def test_the_front_desk_reads_entries_in_the_admin_with_the_time_held(desk, offer, client_user):
+    response = desk.get(reverse("admin:booking_waitlistentry_changelist"))
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert client_user.email in content or client_user.display_name in content
+    assert "2026-12-03 10:00 EST" in content
+    assert "(until 2026-12-01 10:30 EST)" in content
+    assert desk.get(reverse("admin:booking_waitlistentry_add")).status_code == 403
+    assert desk.get(reverse("admin:booking_waitlistentry_delete", args=[offer.entry_id])).status_code == 403
+
+
+def test_the_admin_withdraws_through_the_service(desk, offer, full_day, service):
+    next_entry = joined(ClientFactory(), service)
+
+    response = desk.post(
+        reverse("admin:booking_waitlistentry_changelist"),
+        {"action": "withdraw", "_selected_action": [offer.entry_id]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Withdrew 1 waitlist entries." in response.content.decode()
+    assert WaitlistEntry.objects.get(pk=offer.entry_id).status == "withdrawn"
+    assert offer_of(next_entry).hold.starts_at == TEN
