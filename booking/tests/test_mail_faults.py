@@ -186,11 +186,11 @@ def test_no_mail_is_sent_from_the_request_path(clinic, queue, tmp_path):
 
         # then: every booking answered 201 well inside the mail timeout; the server heard nothing; /healthz/ was up
         assert [status for status, _, _ in answers] == [201] * 8, answers
-        assert max(seconds for _, _, seconds in answers) < 5, answers
+        assert max(seconds for _, _, seconds in answers) < 10, answers  # a mail sent here would take 20 s
         assert silent.connections == 0
         assert health.answers
         assert all(status == 200 for status, _ in health.answers), health.answers
-        assert max(seconds for _, seconds in health.answers) < 2, health.answers
+        assert max(seconds for _, seconds in health.answers) < 5, health.answers
         # and: each booking left its confirmation job, for the worker
         booked = sorted(body["id"] for _, body, _ in answers)
         assert sorted(row.args["booking_id"] for row in jobs()) == booked
@@ -204,6 +204,6 @@ def test_no_mail_is_sent_from_the_request_path(clinic, queue, tmp_path):
             worker.stop()
 
         # then: the app answered as before
-        assert (ninth[0], ninth[2] < 5) == (201, True), ninth
+        assert (ninth[0], ninth[2] < 10) == (201, True), ninth
         assert health.answers
         assert all(status == 200 for status, _ in health.answers), health.answers
