@@ -245,6 +245,36 @@ def waitlist_withdraw(*, entry_id: int, by: User, now: datetime | None = None) -
     return entry
 
 
+def waitlist_client_withdraw_all(*, client: User, now: datetime | None = None) -> int:
+    """Withdraw every open entry of `client` (their account is being deleted); how many.
+
+    All of them first, then the time held for any of them is released and
+    offered to the other waiting entries, in this transaction: none of it
+    goes back to the client. Call it under the client's row lock, as the
+    account's deletion takes it (records.account_data), before their
+    bookings are cancelled.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        entries = list(
+            WaitlistEntry.objects.select_for_update()
+            .filter(client=client, status__in=(WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED))
+            .order_by("pk")
+        )
+        freed = []
+        for entry in entries:
+            offer = entry.offers.filter(status=WaitlistOffer.Status.OPEN).first()
+            _finish(entry, WaitlistEntry.Status.WITHDRAWN, now)
+            if offer is not None:
+                hold = _lock_hold(offer)
+                if hold.status == Booking.Status.HELD:
+                    freed.append(FreedTime.of_booking(hold))
+                _close(offer, hold, status=WaitlistOffer.Status.WITHDRAWN, now=now, reason=HOLD_WITHDRAWN, by=client)
+        for time_freed in freed:
+            _match(time_freed, now=now)
+    return len(entries)
+
+
 # --- Offers: matching freed time to the waitlist ----------------------------------------
 
 

@@ -718,3 +718,19 @@ def test_the_admin_withdraws_through_the_service(desk, offer, full_day, service)
     assert "Withdrew 1 waitlist entries." in response.content.decode()
     assert WaitlistEntry.objects.get(pk=offer.entry_id).status == "withdrawn"
     assert offer_of(next_entry).hold.starts_at == TEN
+
+
+def test_a_deleted_account_leaves_the_waitlist_and_its_held_time_goes_on(offer, client_user, service):
+    # given: the offered client also waits for Friday; another client waits for Thursday
+    friday = joined(client_user, service, date(2026, 12, 4), date(2026, 12, 4))
+    next_entry = joined(ClientFactory(), service)
+
+    # when: their account is being deleted
+    withdrawn = waitlist.waitlist_client_withdraw_all(client=client_user)
+
+    # then: every entry of theirs is withdrawn, the hold released, and Thursday 10:00 held for the other client
+    assert withdrawn == 2
+    assert set(WaitlistEntry.objects.filter(client=client_user).values_list("status", flat=True)) == {"withdrawn"}
+    assert Booking.objects.get(pk=offer.pk).status == "cancelled"
+    assert WaitlistEntry.objects.get(pk=friday.pk).status == "withdrawn"
+    assert offer_of(next_entry).hold.starts_at == TEN
