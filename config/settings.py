@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pgtrigger",
     "axes",
+    # Before procrastinate: its `procrastinate` command keeps the worker running through a
+    # database restart (config/worker.py); config has no models.
+    "config",
     "procrastinate.contrib.django",
     "django_htmx",
     "clinic",
@@ -286,7 +289,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "day-sheet", "description": "A therapist's sessions of a day, with what to prepare."},
         {"name": "calendar", "description": "A therapist's calendar feed (iCalendar) and its secret address."},
         {"name": "webhooks", "description": "Signed notices of booking events to other systems (front desk)."},
-        {"name": "fhir", "description": "FHIR R4 reads (application/fhir+json): appointments, the directory, the intake."},
+        {"name": "fhir", "description": "FHIR R4 reads (application/fhir+json): appointments, directory, intake."},
     ],
     "ENUM_NAME_OVERRIDES": {
         "ModalityEnum": "clinic.models.Modality",

@@ -341,11 +341,6 @@ def test_the_worker_outlives_its_database_connections_ending(clinic, queue, tmp_
     assert sorted(booking_reference(mail) for mail in server.delivered) == sorted([first.pk, second.pk])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="procrastinate's worker stops (exit status 0) when its listener cannot reconnect at once, and "
-    "exits (1) when a query of its own loop is cut; nothing starts it again (reported to the lead).",
-)
 @pytest.mark.slow
 def test_the_worker_rides_out_a_database_down_for_a_few_seconds(clinic, queue, tmp_path):
     first, second = BookingFactory(), BookingFactory()
