@@ -1,0 +1,38 @@
+"""The main navigation takes each role to its own pages from anywhere, the home page included."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+
+@pytest.fixture
+def browser_for():
+    def for_user(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return for_user
+
+
+def test_a_therapist_finds_their_day_and_feed_from_the_home_page(clinic, therapist, browser_for):
+    page = browser_for(therapist.user).get(reverse("web:home")).content.decode()
+
+    assert f'href="{reverse("web:therapist-day")}"' in page
+    assert f'href="{reverse("web:therapist-feed")}"' in page
+    assert f'href="{reverse("web:book")}"' not in page
+
+
+def test_a_client_finds_booking_and_not_the_therapist_pages(clinic, client_user, browser_for):
+    page = browser_for(client_user).get(reverse("web:home")).content.decode()
+
+    assert f'href="{reverse("web:book")}"' in page
+    assert f'href="{reverse("web:therapist-day")}"' not in page
+
+
+def test_the_therapist_pages_link_their_stylesheet_in_the_head(clinic, therapist, browser_for):
+    page = browser_for(therapist.user).get(reverse("web:therapist-day")).content.decode()
+
+    head, body = page.split("</head>")
+    assert "web/therapist" in head
+    assert "web/therapist" not in body
