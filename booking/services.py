@@ -15,7 +15,7 @@ therapists at once. Rooms are not locked: the room's exclusion constraint
 decides between two bookings racing for it, and the loser moves on to the
 next free room. The constraints are the last line: a race that still
 reaches one (or a deadlock, a serialization failure) becomes a 409, never a 500.
-Mail goes out only after commit, so a rolled-back booking sends nothing.
+Mail is a job deferred in the same transaction (booking.mail), so a rolled-back booking sends nothing.
 
 A booking's `warnings` follow from its intake and its therapist: every
 service here that changes either recomputes them (`_set_warnings`).
@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -101,12 +101,51 @@ def _races_become_conflicts() -> Iterator[None]:
 def _lock_client(client_id: int) -> None:
     # Serialises one client's bookings so the cap and overlap checks cannot race,
     # and with the deletion of the account (records.account_data), which
-    # takes the same lock: a deleted account books nothing.
-    if not list(User.objects.select_for_update().filter(pk=client_id, is_active=True).values_list("pk")):
-        raise ClientInactive()
+    # takes the same lock: a deleted account books nothing. Plain SQL: on every
+    # booking's path, where the ORM's compiling costs more than the statement.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM clinic_user WHERE id = %s AND is_active FOR UPDATE", [client_id])
+        if cursor.fetchone() is None:
+            raise ClientInactive()
 
 
 NO_SUCH_THERAPIST = "No such therapist. Choose a time from the availability list."
+
+
+def _columns(model, alias: str) -> str:
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+def _from_row(model, values):
+    """A model instance from a plain-SQL row of `_columns(model, ...)`, as the ORM would load it."""
+    fields = model._meta.concrete_fields
+    return model.from_db("default", [field.attname for field in fields], values)
+
+
+# The therapist's row lock with their user and the location asked for, in one statement (a booking's path).
+_LOCK_THERAPIST_AT_SQL = f"""
+SELECT {_columns(Therapist, "t")}, {_columns(User, "u")}, {_columns(Location, "l")}
+FROM clinic_therapist t
+JOIN clinic_user u ON u.id = t.user_id
+LEFT JOIN clinic_therapist_locations tl ON tl.therapist_id = t.id AND tl.location_id = %(location)s
+LEFT JOIN clinic_location l ON l.id = tl.location_id
+WHERE t.id = %(therapist)s
+FOR UPDATE OF t
+"""
+
+
+def _lock_therapist_at(therapist_id: int, location_id: int) -> tuple[Therapist, Location | None]:
+    """`_lock_therapist`, and the location if the therapist works there (else None): one statement, not two."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_THERAPIST_AT_SQL, {"therapist": therapist_id, "location": location_id})
+        row = cursor.fetchone()
+    if row is None:
+        raise SlotUnavailable(NO_SUCH_THERAPIST)
+    n, m = len(Therapist._meta.concrete_fields), len(User._meta.concrete_fields)
+    therapist = _from_row(Therapist, row[:n])
+    therapist.user = _from_row(User, row[n : n + m])
+    location = _from_row(Location, row[n + m :]) if row[n + m] is not None else None
+    return therapist, location
 
 
 def _lock_therapist(therapist_id: int) -> Therapist:
@@ -125,7 +164,10 @@ def _lock_booking(booking_id: int) -> Booking:
 
 
 def _active_service(service_id: int) -> Service:
-    service = Service.objects.filter(pk=service_id, active=True).first()
+    # Plain SQL: see `_lock_client`.
+    service = next(
+        iter(Service.objects.raw("SELECT * FROM clinic_service WHERE id = %s AND active", [service_id])), None
+    )
     if service is None:
         raise ValidationError({"service": ["No active service with this id. Choose one from GET /api/v1/services/."]})
     return service
@@ -163,18 +205,27 @@ def _check_client_free(client_id: int, starts_at: datetime, ends_at: datetime, *
         raise ClientOverlap()
 
 
+# `_holds_a_place` and `_check_client_free`'s overlap, counted in one statement (plain SQL: see `_lock_client`).
+_CLIENT_BOOKINGS_SQL = """
+SELECT count(*) FILTER (WHERE starts_at > %(now)s AND (booked_by_id IS NULL OR booked_by_id = %(client)s)),
+       count(*) FILTER (WHERE starts_at < %(ends_at)s AND ends_at > %(starts_at)s)
+FROM booking_booking WHERE client_id = %(client)s AND status = 'confirmed'
+"""
+
+
 def _check_client_may_book(
     client_id: int, starts_at: datetime, ends_at: datetime, *, clinic: Clinic | None, now: datetime
 ) -> None:
     """`_check_client_cap` (unless `clinic` is None: the front desk's booking) and `_check_client_free`
     in one statement, for a new booking (bench/README.md, finding 7). Call it under the client row lock."""
-    counted = Booking.objects.filter(client_id=client_id, status=Booking.Status.CONFIRMED).aggregate(
-        held=Count("pk", filter=_holds_a_place(client_id, now)),
-        overlapping=Count("pk", filter=Q(starts_at__lt=ends_at, ends_at__gt=starts_at)),
-    )
-    if clinic is not None and counted["held"] >= clinic.max_active_bookings_per_client:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLIENT_BOOKINGS_SQL, {"client": client_id, "now": now, "starts_at": starts_at, "ends_at": ends_at}
+        )
+        held, overlapping = cursor.fetchone()
+    if clinic is not None and held >= clinic.max_active_bookings_per_client:
         raise TooManyBookings.for_cap(clinic.max_active_bookings_per_client)
-    if counted["overlapping"]:
+    if overlapping:
         raise ClientOverlap()
 
 
@@ -265,7 +316,7 @@ def _place_with(
     first under the lock.
     """
     exclude = booking.pk if booking is not None else None
-    therapist = _lock_therapist(offer.therapist_id)
+    therapist, location = _lock_therapist_at(offer.therapist_id, offer.location_id)
     if qualify_for is not None:
         _check_modality(therapist, qualify_for)
     # A waitlist hold past its expiry no longer counts: the ones in the way go now, under the lock.
@@ -287,9 +338,8 @@ def _place_with(
         now=now,
         exclude_booking_id=exclude,
     )
-    if not still:
+    if not still or location is None:  # (offered, they work there: `location` is theirs)
         raise _DoesNotFit()
-    location = therapist.locations.get(pk=offer.location_id)
     rooms = (
         free_rooms(
             location_id=location.pk,
