@@ -8,12 +8,12 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from booking.models import Booking
 from intake.models import IntakeAccess
+from web.tests.browser import at, tab_to
 from web.tests.conftest import PASSWORD, waitlist_offer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -30,24 +30,6 @@ WIDE_SCREENSHOTS = {
     "waitlist-offer",
     "access-log",
 }
-
-
-def at(path_pattern: str):
-    """A URL predicate for `page.wait_for_url`: the path (not the query string) matches `path_pattern` whole."""
-    return lambda url: re.fullmatch(path_pattern, urlsplit(url).path) is not None
-
-
-def focused(page, selector: str) -> bool:
-    return page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector)
-
-
-def tab_to(page, selector: str, limit: int = 150) -> None:
-    """Press Tab until the focused element matches `selector` (a CSS selector)."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if focused(page, selector):
-            return
-    raise AssertionError(f"Tab never reached {selector} on {page.url}")
 
 
 def arrow_to(page, selector: str, limit: int = 20) -> None:

@@ -9,7 +9,6 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
@@ -19,6 +18,7 @@ from booking.services import booking_create
 from booking.tests.factories import BookingFactory
 from intake.models import IntakeAccess
 from records.models import TreatmentNote
+from web.tests.browser import at, tab_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,25 +34,6 @@ CHANGED_ANSWERS = {
     "notes": "Slept badly this week.",
     "consent": True,
 }
-
-
-def at(path_pattern: str):
-    """A URL predicate for `page.wait_for_url`: the path (not the query string) matches `path_pattern` whole."""
-    return lambda url: re.fullmatch(path_pattern, urlsplit(url).path) is not None
-
-
-def focused(page, selector: str) -> bool:
-    return page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector)
-
-
-def tab_to(page, selector: str, limit: int = 150) -> None:
-    """Press Tab until the focused element matches `selector`; its focus must be visible."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if focused(page, selector):
-            assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
-            return
-    raise AssertionError(f"Tab never reached {selector} on {page.url}")
 
 
 def submit(page, button) -> None:
