@@ -143,23 +143,6 @@ def refusing_mail_server(settings):
     return settings
 
 
-@pytest.fixture(autouse=True)
-def _only_this_tests_jobs(db):
-    """No job of an earlier test waits in the queue (the test database's flush leaves the queue's tables).
-
-    Inside a test's transaction the deletion is undone with it; a test on
-    real commits leaves no job behind either.
-    """
-
-    def clear():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM procrastinate_jobs")
-
-    clear()
-    yield
-    clear()
-
-
 def mail_jobs(*bookings) -> list[tuple[str, int]]:
     """(kind, booking id) of each mail job waiting to run, oldest first (of these bookings, if given)."""
     ids = {b.pk for b in bookings}

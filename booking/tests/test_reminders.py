@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 
 from booking.mail import INTAKE_REMINDER, REMINDER
 from booking.models import Booking
@@ -41,23 +41,6 @@ def booking_at(therapist, starts_at: datetime, *, minutes: int = 60, **fields) -
 
 # The clinic of the root conftest: New York, 2 hours' notice, 60 days ahead, 24 hours to cancel.
 pytestmark = pytest.mark.usefixtures("clinic")
-
-
-@pytest.fixture(autouse=True)
-def _only_this_tests_jobs(db):
-    """No job of an earlier test waits in the queue (the test database's flush leaves the queue's tables).
-
-    Inside a test's transaction the deletion is undone with it; a test on
-    real commits leaves no job behind either.
-    """
-
-    def clear():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM procrastinate_jobs")
-
-    clear()
-    yield
-    clear()
 
 
 @pytest.fixture
