@@ -12,7 +12,7 @@ from datetime import datetime
 from procrastinate.contrib.django import app
 
 from booking import waitlist
-from config.tasks import DEFAULT_QUEUE, RETRY
+from config.tasks import DEFAULT_QUEUE, RETRY, defer
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +45,15 @@ def sweep(timestamp: int) -> None:
         logger.info("Waitlist sweep: expired %s offers.", expired)
 
 
+# Both defer through Django's connection (config.tasks.defer): the expiry job of an offer made inside
+# the worker (an expiry's or a match's) commits with that offer, as in a request.
+
+
 def expire_at(offer) -> None:
     """Schedule the offer's expiry job at its `expires_at`, in the current transaction."""
-    expire_offer.configure(schedule_at=offer.expires_at).defer(offer_id=offer.pk)
+    defer(expire_offer, schedule_at=offer.expires_at, offer_id=offer.pk)
 
 
 def match_later(freed) -> None:
     """Defer one matching job for `freed` (a booking.waitlist.FreedTime), in the current transaction."""
-    match.defer(**freed.as_job_args())
+    defer(match, **freed.as_job_args())
