@@ -94,6 +94,9 @@ class IntakeAccess(models.Model):
       history read (no single intake) and for notes (they belong to a booking).
     - `booking_id`: the booking the read came through, as a plain number so
       the log outlives what it points at; required for `notes` rows.
+    - `channel`: what the read went through — `api` (the JSON API: the
+      intake, notes and history endpoints, the export), `day_sheet`, `admin`,
+      `fhir` (a FHIR `QuestionnaireResponse`) or `web` (the clinic's pages).
 
     Append-only, enforced by the database: on PostgreSQL triggers refuse
     UPDATE, DELETE and TRUNCATE on this table, whatever code or person tries.
@@ -109,9 +112,11 @@ class IntakeAccess(models.Model):
         DENIED = "denied", "Denied"
 
     class Channel(models.TextChoices):
-        API = "api", "Intake endpoint"
+        API = "api", "Clinic API"
         DAY_SHEET = "day_sheet", "Therapist's day sheet"
         ADMIN = "admin", "Django admin"
+        FHIR = "fhir", "FHIR API"
+        WEB = "web", "Clinic web pages"
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INTAKE, db_default=Kind.INTAKE)
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

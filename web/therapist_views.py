@@ -6,7 +6,7 @@ exactly what the API does, with the same audit rows:
 | page | calls | audit rows (intake.models.IntakeAccess) |
 |---|---|---|
 | my day              | `booking.day_sheet.therapist_day`     | one per intake shown, channel `day_sheet` |
-| a session           | its intake, as `GET .../intake/` does | kind `intake`, channel `api`, allowed or denied |
+| a session           | `booking.intake_access.booking_intake_read` | kind `intake`, channel `web`, allowed or denied |
 | review              | `booking.services.booking_review`     | none (a write) |
 | completed / no-show | `booking.services.booking_close`      | none (a write) |
 | notes               | `records.services.notes_read`         | kind `notes`, allowed or denied |
@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from booking import intake_access
 from booking import services as booking_services
 from booking.day_sheet import bookings_on_local_date, day_sheet_record_access, therapist_day
 from booking.ics import feed_token_rotate
@@ -45,7 +46,6 @@ from config.security import client_ip
 from intake import rules
 from intake.form import FIELDS
 from intake.models import IntakeAccess
-from intake.services import intake_access_log
 from records import services as record_services
 from records.models import TreatmentNote
 from web.access import therapist_required
@@ -161,31 +161,26 @@ def _my_session(request: HttpRequest, pk: int) -> Booking:
 
 
 def _session_intake_read(request: HttpRequest, pk: int) -> Booking:
-    """The session page's booking, its intake read as `GET /api/v1/bookings/{id}/intake/` reads it.
+    """The session page's booking, its intake read through `booking.intake_access` as the API's endpoint reads it.
 
-    Its therapist reads it (audit row allowed); another therapist's attempt
-    on a booking with an intake is written as denied, then a 404, never
-    revealing whose it is. A pending intake has nothing to read: no row.
+    Its therapist reads it (audit row allowed, channel `web`); another
+    therapist's attempt on a booking with an intake is written as denied,
+    then a 404, never revealing whose it is. A pending intake has nothing to
+    read: no row, and the page shows the session without it.
     """
-    booking = Booking.objects.select_related(*_SESSION_RELATED).filter(pk=pk).first() if pk <= MAX_ID else None
-    if booking is None:
+    if pk > MAX_ID:
         raise Http404(NOT_FOUND)
-    mine = booking.status != Booking.Status.HELD and booking.therapist.user_id == request.user.pk
-    if booking.intake is not None:
-        intake_access_log(
-            intake=booking.intake,
+    try:
+        return intake_access.booking_intake_read(
+            booking_id=pk,
             user=request.user,
-            booking_id=booking.pk,
             remote_addr=client_ip(request),
-            channel=IntakeAccess.Channel.API,
-            outcome=IntakeAccess.Outcome.ALLOWED if mine else IntakeAccess.Outcome.DENIED,
+            channel=IntakeAccess.Channel.WEB,
+            readers={intake_access.THERAPIST},
+            allow_pending=True,
         )
-    if not mine:
-        raise Http404(NOT_FOUND)
-    return booking
-
-
-_SESSION_RELATED = ("therapist__user", "client", "intake__reviewed_by", "location", "room", "service")
+    except intake_access.IntakeAccessRefused as refusal:
+        raise Http404(NOT_FOUND) from refusal
 
 
 def _nav(context: dict, nav: str) -> dict:

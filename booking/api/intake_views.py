@@ -1,6 +1,9 @@
 """A booking's intake: read it, give or change the answers, review it, and see who read it.
 
-Who may do what (docs/api.md, Bookings; Privacy and audit):
+Who may do what (docs/api.md, Bookings; Privacy and audit), decided with
+its audit rows by `booking.intake_access` (the FHIR QuestionnaireResponse
+and the pages call it too); this module only turns its refusals into 404s
+and 403s:
 
 | endpoint | allowed | refused with 403 | everyone else |
 |---|---|---|---|
@@ -21,7 +24,6 @@ Every read of the full intake, and every refused attempt to read it, is
 written to the audit log (`IntakeAccess`) in the same request.
 """
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -29,20 +31,18 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from booking import services
+from booking import intake_access, services
 from booking.api.serializers import BookingIntakeSerializer, BookingReviewSerializer, BookingSerializer
 from booking.errors import BookingNotActive, IntakeLocked, IntakePending, TherapistNotQualified, TooEarly
+from booking.intake_access import ADMIN, CLIENT, THERAPIST, BookingNotFound, IntakeAccessRefused
 from booking.models import Booking
 from booking.selectors import booking_list_for
-from clinic.models import Role, User
+from clinic.models import User
 from config.openapi import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, VALIDATION_ERROR, refusal
 from config.security import client_ip
 from intake.api.serializers import AnswersSerializer
 from intake.models import IntakeAccess
 from intake.selectors import intake_access_list
-from intake.services import intake_access_log
-
-CLIENT, THERAPIST, STAFF, ADMIN, STRANGER = "client", "therapist", "staff", "admin", "stranger"
 
 INTAKE_UPDATE_REFUSED = refusal(
     "IntakeUpdateRefused",
@@ -61,42 +61,18 @@ REVIEW_REFUSED = refusal(
 )
 
 
-def _booking(pk: int) -> Booking:
-    booking = (
-        Booking.objects.select_related(
-            "therapist__user", "client", "intake__reviewed_by", "location", "room", "service"
-        )
-        .filter(pk=pk)
-        .first()
-    )
-    if booking is None:
-        raise NotFound()
-    return booking
+def _refused(error: IntakeAccessRefused) -> NotFound | PermissionDenied:
+    """The API's 404 or 403 for a refusal of `booking.intake_access` (its words, or DRF's own 404)."""
+    if isinstance(error, BookingNotFound):
+        return NotFound(error.detail)
+    return PermissionDenied(error.detail)
 
 
-def _relation(user: User, booking: Booking) -> str:
-    """How `user` stands to `booking`: client, therapist, staff, admin or stranger."""
-    if user.role == Role.ADMIN:
-        return ADMIN
-    if user.role == Role.STAFF:
-        return STAFF
-    if booking.status == Booking.Status.HELD:
-        return STRANGER  # an offer, not their booking yet (it is only in the front desk's lists)
-    if booking.client_id == user.pk:
-        return CLIENT
-    if booking.therapist.user_id == user.pk:
-        return THERAPIST
-    return STRANGER
-
-
-def _authorize(user: User, booking: Booking, allowed: set[str]) -> str:
-    """The caller's relation; 404 to strangers (never reveal another client's booking), 403 to others not allowed."""
-    relation = _relation(user, booking)
-    if relation == STRANGER:
-        raise NotFound()
-    if relation not in allowed:
-        raise PermissionDenied("Your role may not do this with this booking's intake.")
-    return relation
+def _authorize(user: User, pk: int, allowed: set[str]) -> tuple[Booking, str]:
+    try:
+        return intake_access.booking_authorize(booking_id=pk, user=user, allowed=allowed)
+    except IntakeAccessRefused as error:
+        raise _refused(error) from error
 
 
 class BookingIntakeView(APIView):
@@ -119,15 +95,12 @@ class BookingIntakeView(APIView):
         "Every read, allowed or refused, is audit-logged.",
     )
     def get(self, request, pk: int):
-        booking = _booking(pk)
         try:
-            _authorize(request.user, booking, {CLIENT, THERAPIST, ADMIN})
-        except (NotFound, PermissionDenied):
-            self._log(request, booking, IntakeAccess.Outcome.DENIED)
-            raise
-        if booking.intake is None:
-            raise NotFound("The client has not completed the intake for this booking yet.")
-        self._log(request, booking, IntakeAccess.Outcome.ALLOWED)
+            booking = intake_access.booking_intake_read(
+                booking_id=pk, user=request.user, remote_addr=client_ip(request), channel=IntakeAccess.Channel.API
+            )
+        except IntakeAccessRefused as error:
+            raise _refused(error) from error
         return Response(BookingIntakeSerializer(booking.intake, context={"booking": booking}).data)
 
     @extend_schema(
@@ -153,37 +126,15 @@ class BookingIntakeView(APIView):
         "is still pending, its therapist or an admin may complete it with the client.",
     )
     def put(self, request, pk: int):
-        booking = _booking(pk)
-        relation = _authorize(request.user, booking, {CLIENT, THERAPIST, ADMIN})
-        if relation != CLIENT and not booking.is_pending:
-            raise PermissionDenied("Only the client changes the answers of a completed intake.")
+        try:
+            booking, relation = intake_access.booking_intake_answerer(booking_id=pk, user=request.user)
+        except IntakeAccessRefused as error:
+            raise _refused(error) from error
         answers = AnswersSerializer(data=request.data)
         answers.is_valid(raise_exception=True)
-        # Who may answer when (the service asks no caller): the client until the start,
-        # the therapist or an admin from the start, while the intake is pending.
-        started = timezone.now() >= booking.starts_at
-        if relation != CLIENT and not started:
-            raise TooEarly(
-                "Until the session starts the client completes the intake (they were asked by mail); "
-                "from its start, its therapist may complete it with them."
-            )
-        if relation == CLIENT and started and booking.is_active:
-            raise IntakeLocked()
+        intake_access.booking_intake_answer_when(booking=booking, relation=relation)
         booking = services.booking_intake_update(booking_id=booking.pk, answers=answers.validated_data)
         return Response(BookingIntakeSerializer(booking.intake, context={"booking": booking}).data)
-
-    @staticmethod
-    def _log(request, booking: Booking, outcome: str) -> None:
-        if booking.intake is None:
-            return  # a pending intake: nothing was there to read
-        intake_access_log(
-            intake=booking.intake,
-            user=request.user,
-            booking_id=booking.pk,
-            remote_addr=client_ip(request),
-            channel=IntakeAccess.Channel.API,
-            outcome=outcome,
-        )
 
 
 class BookingReviewView(APIView):
@@ -205,8 +156,7 @@ class BookingReviewView(APIView):
         "`therapist_not_qualified` warning.",
     )
     def post(self, request, pk: int):
-        booking = _booking(pk)
-        _authorize(request.user, booking, {THERAPIST, ADMIN})
+        booking, _ = _authorize(request.user, pk, {THERAPIST, ADMIN})
         data = BookingReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.booking_review(booking_id=booking.pk, reviewer=request.user, **data.validated_data)
@@ -249,6 +199,5 @@ class BookingIntakeAccessLogView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return IntakeAccess.objects.none()
-        booking = _booking(self.kwargs["pk"])
-        _authorize(self.request.user, booking, {CLIENT, ADMIN})
+        booking, _ = _authorize(self.request.user, self.kwargs["pk"], {CLIENT, ADMIN})
         return intake_access_list(intake=booking.intake, booking_id=booking.pk, user=self.request.user)

@@ -5,7 +5,7 @@
 | Appointment | a client their own bookings, a therapist theirs, the front desk all (`booking_list_for`) |
 | Practitioner, Location, HealthcareService, Schedule | anyone signed in the active ones; the front desk all |
 | Questionnaire | any signed-in user (the form is public in the JSON API) |
-| QuestionnaireResponse | the intake endpoint's decision and audit row (`booking_intake_read` below) |
+| QuestionnaireResponse | the intake endpoint's decision and audit row, channel `fhir` (`booking_intake_read` below) |
 
 (The front desk sees inactive therapists, locations and services with `active: false`, as in the JSON API.)
 
@@ -17,14 +17,18 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
-from booking.api import intake_views
+from booking import intake_access
 from booking.models import Booking, Shift
 from booking.selectors import booking_list_for
 from clinic import selectors as clinic_selectors
 from clinic.models import Location, Service, Therapist, User
+from config.security import client_ip
 from intake.models import IntakeAccess
 
 TherapistLocation = Therapist.locations.through
+
+# Who reads a booking's intake as a QuestionnaireResponse: its client reads it at the intake endpoint.
+FHIR_INTAKE_READERS = frozenset({intake_access.THERAPIST, intake_access.ADMIN})
 
 
 def appointments_for(user: User) -> QuerySet[Booking]:
@@ -69,21 +73,23 @@ def booking_intake_read(*, booking_id: int, request) -> Booking:
     """The booking whose intake `request.user` reads as a QuestionnaireResponse, audited; else 403 or 404.
 
     The decision and the audit row are the intake endpoint's
-    (`GET /api/v1/bookings/{id}/intake/`, booking/api/intake_views.py): its
-    `_authorize` with the readers FHIR allows (the booking's therapist and
-    admins: its client reads the intake there, staff never), and its
-    `_log`, which writes kind `intake`, channel `api`, the caller's address,
-    `allowed` or `denied`. So a refused attempt is logged like one on the
-    endpoint (403 to staff and to the booking's client, 404 to anyone else),
-    and a pending intake is a 404 with no row.
+    (`booking.intake_access.booking_intake_read`), with the readers FHIR
+    allows (the booking's therapist and admins: its client reads the intake
+    there, staff never) and channel `fhir`: each read writes kind `intake`,
+    the caller's address, `allowed`; a refused attempt is logged `denied`
+    as one on the endpoint is (403 to staff and to the booking's client,
+    404 to anyone else), and a pending intake is a 404 with no row. The
+    view turns the 403 and 404 into OperationOutcomes.
     """
-    booking = intake_views._booking(booking_id)
     try:
-        intake_views._authorize(request.user, booking, {intake_views.THERAPIST, intake_views.ADMIN})
-    except (NotFound, PermissionDenied):
-        intake_views.BookingIntakeView._log(request, booking, IntakeAccess.Outcome.DENIED)
-        raise
-    if booking.intake is None:
-        raise NotFound("The client has not completed the intake for this booking yet.")
-    intake_views.BookingIntakeView._log(request, booking, IntakeAccess.Outcome.ALLOWED)
-    return booking
+        return intake_access.booking_intake_read(
+            booking_id=booking_id,
+            user=request.user,
+            remote_addr=client_ip(request),
+            channel=IntakeAccess.Channel.FHIR,
+            readers=FHIR_INTAKE_READERS,
+        )
+    except intake_access.BookingNotFound as error:
+        raise NotFound(error.detail) from error
+    except intake_access.IntakeAccessRefused as error:
+        raise PermissionDenied(error.detail) from error

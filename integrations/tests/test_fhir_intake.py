@@ -115,9 +115,9 @@ def test_its_therapist_or_an_admin_reads_the_intake_and_the_read_is_audited(api_
     assert [a.valueCoding.code for a in answers["health_screening"]] == ["high_blood_pressure"]
     assert [a.valueString for a in answers["notes"]] == ["Sore after a move."]
     assert [a.valueBoolean for a in answers["consent"]] == [True]
-    # and one audit row, as the intake endpoint writes: kind intake, channel api, the reader's address
+    # and one audit row, as the intake endpoint writes (kind intake, the reader's address), through channel fhir
     assert rows() == [
-        ("intake", "api", "allowed", reader_id, booking.pk, booking.intake_id, booking.client_id, "127.0.0.1")
+        ("intake", "fhir", "allowed", reader_id, booking.pk, booking.intake_id, booking.client_id, "127.0.0.1")
     ]
 
 
@@ -148,13 +148,15 @@ def test_others_are_refused_and_logged_as_the_intake_endpoint_logs_refusals(api_
     outcome = fhir(api, f"QuestionnaireResponse/{booking.pk}", expect=status)
     fhir_rows = rows()
     endpoint = api.get(f"/api/v1/bookings/{booking.pk}/intake/")
-    # then: an OperationOutcome, and the refused read logged once, as the endpoint logs it
+    # then: an OperationOutcome, and the refused read logged once, as the endpoint logs it (through its own channel)
     assert issue(outcome)[0] == code
     assert "high_blood_pressure" not in outcome.model_dump_json()
-    assert [row[:3] for row in fhir_rows] == [("intake", "api", "denied")]
+    assert [row[:3] for row in fhir_rows] == [("intake", "fhir", "denied")]
     if role != "client":  # the intake endpoint lets its client read it: FHIR does not (its therapist and admins)
         assert endpoint.status_code == status
-        assert rows()[1:] == fhir_rows
+        endpoint_rows = rows()[1:]
+        assert [row[1] for row in endpoint_rows] == ["api"]
+        assert [row[:1] + row[2:] for row in endpoint_rows] == [row[:1] + row[2:] for row in fhir_rows]
 
 
 @pytest.mark.django_db
@@ -190,8 +192,8 @@ def test_not_signed_in_reads_nothing_and_writes_no_row(api, booking):
 def test_the_client_sees_the_fhir_read_in_their_access_log(api_as, booking):
     fhir(api_as("therapist"), f"QuestionnaireResponse/{booking.pk}", QuestionnaireResponse)
     log = api_as("client").get(f"/api/v1/bookings/{booking.pk}/intake/access-log/").json()
-    assert [(row["kind"], row["outcome"], row["accessed_by"]["id"]) for row in log["results"]] == [
-        ("intake", "allowed", booking.therapist.user_id)
+    assert [(row["kind"], row["channel"], row["outcome"], row["accessed_by"]["id"]) for row in log["results"]] == [
+        ("intake", "fhir", "allowed", booking.therapist.user_id)
     ]
 
 

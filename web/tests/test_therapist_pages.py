@@ -204,7 +204,7 @@ class TestSession:
         assert "Pressure preferred</span> now: Firm" in html
         rows = audit_rows()
         assert [(row.booking_id, row.channel, row.kind, row.outcome) for row in rows] == [
-            (returning.pk, "api", "intake", "allowed")
+            (returning.pk, "web", "intake", "allowed")
         ]
 
     def test_another_therapists_session_is_a_404_and_the_attempt_is_logged(self, client, other_therapist, returning):
