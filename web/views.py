@@ -8,8 +8,9 @@ exception's own words, with what to do next; invalid answers are shown
 beside their questions in `validate_answers`' words.
 
 Every page that shows intake answers writes the audit row the API writes
-for the same read (`intake_access_log`, channel `api`: the pages are a
-client of the same endpoints' services).
+for the same read, with channel `web`: a booking's intake is read and
+answered through `booking.intake_access`, as the API's endpoint does (who,
+when, the row); a returning client's last answers through `intake_access_log`.
 """
 
 from datetime import timedelta
@@ -23,6 +24,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
+from booking import intake_access
 from booking import services as booking_services
 from booking.errors import BookingNotActive, IntakeLocked, SlotUnavailable, TherapistNotQualified
 from booking.models import Booking
@@ -170,13 +172,13 @@ def _details_url(service, location, starts_at: str, therapist_id) -> str:
 
 
 def _log_intake_read(request, intake, booking_id=None) -> None:
-    """The audit row of a read of `intake` by the signed-in user, as the API's endpoint writes it."""
+    """The audit row of a read of `intake` by the signed-in user, as the API's endpoint writes it (channel `web`)."""
     intake_access_log(
         intake=intake,
         user=request.user,
         booking_id=booking_id,
         remote_addr=client_ip(request),
-        channel=IntakeAccess.Channel.API,
+        channel=IntakeAccess.Channel.WEB,
     )
 
 
@@ -460,6 +462,26 @@ def booking_reschedule_confirm(request, pk: int):
     return render(request, "web/bookings/reschedule_confirm.html", context, status=status)
 
 
+def _booking_intake_read(request, booking: Booking):
+    """The client's booking's intake, read as the API's endpoint reads it (allowed row, channel `web`); None if pending.
+
+    `booking` is already the client's own (`_own_booking`: another client's
+    is a 404 here before anything is read).
+    """
+    try:
+        read = intake_access.booking_intake_read(
+            booking_id=booking.pk,
+            user=request.user,
+            remote_addr=client_ip(request),
+            channel=IntakeAccess.Channel.WEB,
+            readers={intake_access.CLIENT},
+            allow_pending=True,
+        )
+    except intake_access.IntakeAccessRefused as refusal:
+        raise Http404("No such booking.") from refusal
+    return read.intake
+
+
 @client_required
 @require_http_methods(["GET", "POST"])
 def booking_intake(request, pk: int):
@@ -468,10 +490,10 @@ def booking_intake(request, pk: int):
     started = timezone.now() >= booking.starts_at
     refusal, status, errors = None, 200, {}
     if request.method == "GET":
-        if booking.intake is not None:
-            _log_intake_read(request, booking.intake, booking_id=booking.pk)
-            answers = intake_form.prefill(booking.intake.answers)
-            answers["consent"] = booking.intake.answers.get("consent") is True
+        intake = _booking_intake_read(request, booking)
+        if intake is not None:
+            answers = intake_form.prefill(intake.answers)
+            answers["consent"] = intake.answers.get("consent") is True
         else:
             answers, _ = latest_answers_read(request)
     else:
@@ -479,8 +501,8 @@ def booking_intake(request, pk: int):
         cleaned, errors = intake_form.check(answers)
         if cleaned is not None:
             try:
-                if started and booking.is_active:
-                    raise IntakeLocked()
+                relation = intake_access.booking_relation(request.user, booking)
+                intake_access.booking_intake_answer_when(booking=booking, relation=relation)
                 booking_services.booking_intake_update(booking_id=booking.pk, answers=cleaned)
             except DomainError as exc:
                 refusal, status = exc.detail, exc.status_code

@@ -362,7 +362,7 @@ class TestMyBookings:
         page = signed_in.get(f"/bookings/{mine.pk}/intake/")
         assert page.status_code == 200
         row = IntakeAccess.objects.get(booking_id=mine.pk)
-        assert (row.accessed_by, row.channel, row.outcome, row.kind) == (web_client_user, "api", "allowed", "intake")
+        assert (row.accessed_by, row.channel, row.outcome, row.kind) == (web_client_user, "web", "allowed", "intake")
         invalid = signed_in.post(f"/bookings/{mine.pk}/intake/", {"primary_goal": "nonsense", "consent": "true"})
         assert invalid.status_code == 400
         assert (
