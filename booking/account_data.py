@@ -13,6 +13,7 @@ from django.db.models import F
 
 from booking.idempotency import idempotency_forget
 from booking.models import Booking
+from booking.waitlist import FreedTime, waitlist_client_withdraw_all, waitlist_match_later
 from clinic.models import Role, User
 from intake.models import Intake, IntakeAccess
 from intake.services import intake_access_log
@@ -60,10 +61,13 @@ def account_bookings_erase(*, user: User, now: datetime) -> None:
     """Erase what a deleted client's bookings and intakes hold of them, and cancel what is still to come.
 
     - the free text they wrote goes: the reasons they gave for cancelling;
-    - future confirmed bookings, and time held for their waitlist offers, are
-      cancelled (reason "Account deleted."), in one UPDATE: the client's
-      cancellation window does not apply, since nobody could come to them,
-      and no mail goes to an address that is gone;
+    - their waitlist entries are withdrawn, and the time held for their
+      offers goes to the next waiting client (booking.waitlist);
+    - future confirmed bookings are cancelled (reason "Account deleted."),
+      in one UPDATE: the client's cancellation window does not apply, since
+      nobody could come to them, and no mail goes to an address that is
+      gone; their time is offered to the waitlist by one job per booking,
+      after this commits (an account's deletion does not wait on matching);
     - every intake keeps its form version and modality (what the session
       was) but loses its answers, flags (and new flags), reasons, score,
       changes since the last one and review note;
@@ -76,9 +80,12 @@ def account_bookings_erase(*, user: User, now: datetime) -> None:
     booking write takes it, so no booking is made or moved meanwhile.
     """
     Booking.objects.filter(cancelled_by=user).exclude(cancel_reason="").update(cancel_reason="", updated_at=now)
-    Booking.objects.filter(
+    waitlist_client_withdraw_all(client=user, now=now)
+    to_cancel = Booking.objects.filter(
         client=user, status__in=(Booking.Status.CONFIRMED, Booking.Status.HELD), starts_at__gt=now
-    ).update(
+    )
+    freed = [FreedTime.of_booking(booking) for booking in to_cancel.filter(status=Booking.Status.CONFIRMED)]
+    to_cancel.update(
         status=Booking.Status.CANCELLED,
         cancelled_at=now,
         cancelled_by=user,
@@ -87,6 +94,10 @@ def account_bookings_erase(*, user: User, now: datetime) -> None:
         sequence=F("sequence") + 1,
         updated_at=now,
     )
+    for time in freed:
+        waitlist_match_later(
+            starts_at=time.starts_at, ends_at=time.ends_at, therapist_id=time.therapist_id, location_id=time.location_id
+        )
     Intake.objects.filter(client=user).update(
         answers={},
         flags=[],

@@ -734,3 +734,42 @@ def test_a_deleted_account_leaves_the_waitlist_and_its_held_time_goes_on(offer, 
     assert Booking.objects.get(pk=offer.pk).status == "cancelled"
     assert WaitlistEntry.objects.get(pk=friday.pk).status == "withdrawn"
     assert offer_of(next_entry).hold.starts_at == TEN
+
+
+# --- A client's account deleted ------------------------------------------------------
+
+
+def test_deleting_the_account_of_an_offered_client_passes_the_held_time_on(offer, service, client_user):
+    # given: the 10:00 held for `client_user`, and another client waiting behind them
+    from records.account_data import account_delete
+
+    behind = joined(ClientFactory(), service)
+    hold = offer.hold
+
+    # when: the offered client deletes their account
+    account_delete(user=client_user)
+
+    # then: their entry is withdrawn, the hold let go, and the time offered to the next in line
+    entry = WaitlistEntry.objects.get(pk=offer.entry_id)
+    hold.refresh_from_db()
+    assert entry.status == "withdrawn"
+    assert hold.status != "held"
+    assert offer_of(behind).hold.starts_at == TEN
+
+
+def test_deleting_an_account_offers_its_cancelled_sessions_by_a_job(full_day, service):
+    # given: a client waiting for Thursday, full with two others' sessions
+    from records.account_data import account_delete
+
+    entry = joined(ClientFactory(), service)
+    leaving = full_day[0]
+
+    # when: the client of the 09:00 session deletes their account
+    account_delete(user=leaving.client)
+
+    # then: the session is cancelled and one job offers its time, which goes to the waiting client
+    leaving.refresh_from_db()
+    assert leaving.status == "cancelled"
+    assert [job.args["therapist_id"] for job in pending_jobs("booking.waitlist_match")] == [leaving.therapist_id]
+    run_jobs("booking.waitlist_match")
+    assert offer_of(entry).hold.starts_at == NINE
