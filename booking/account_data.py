@@ -13,6 +13,7 @@ from django.db.models import F
 
 from booking.idempotency import idempotency_forget
 from booking.models import Booking
+from booking.selectors import waitlist_entries_for
 from booking.waitlist import FreedTime, waitlist_client_withdraw_all, waitlist_match_later
 from clinic.models import Role, User
 from intake.models import Intake, IntakeAccess
@@ -27,7 +28,8 @@ def account_bookings_export(*, user: User, remote_addr: str | None = None) -> di
 
     The account (and therapist profile), their bookings with times, service,
     therapist, location, room, price and status (a held waitlist offer too:
-    it is theirs), and their intakes with answers, assessment and review.
+    it is theirs), their intakes with answers, assessment and review, and
+    their waitlist entries with any offer.
     The export reads the full intakes, so, like every such read, each is
     audit-logged (one row per intake) before it is returned.
     """
@@ -53,6 +55,7 @@ def account_bookings_export(*, user: User, remote_addr: str | None = None) -> di
         "therapist": getattr(user, "therapist", None) if user.role == Role.THERAPIST else None,
         "bookings": bookings,
         "intakes": intakes,
+        "waitlist": list(waitlist_entries_for(user).filter(client=user)),
     }
 
 

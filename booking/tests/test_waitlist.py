@@ -773,3 +773,15 @@ def test_deleting_an_account_offers_its_cancelled_sessions_by_a_job(full_day, se
     assert [job.args["therapist_id"] for job in pending_jobs("booking.waitlist_match")] == [leaving.therapist_id]
     run_jobs("booking.waitlist_match")
     assert offer_of(entry).hold.starts_at == NINE
+
+
+def test_the_export_holds_the_clients_waitlist_entries(offer, as_user, client_user, service):
+    # given: the client's entry with its open offer, and an entry of someone else's
+    joined(ClientFactory(), service)
+
+    # when: the client exports their data
+    exported = as_user(client_user).get("/api/v1/me/export/").json()
+
+    # then: their entry is there, as the waitlist shows it, and nobody else's
+    assert [(entry["id"], entry["status"]) for entry in exported["waitlist"]] == [(offer.entry_id, "offered")]
+    assert exported["waitlist"][0]["offer"]["id"] == offer.pk

@@ -123,6 +123,7 @@ class TestExport:
             "therapist",
             "bookings",
             "intakes",
+            "waitlist",
             "treatment_notes",
             "intake_reads",
         }

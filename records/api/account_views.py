@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from booking.api.intake_views import IntakeAccessSerializer
+from booking.api.waitlist_serializers import WaitlistEntrySerializer
 from booking.models import Booking
 from clinic.api.views import MeView
 from clinic.models import Modality, Role, Therapist, User
@@ -122,6 +123,9 @@ class AccountExportSerializer(serializers.Serializer):
         help_text="Their bookings as a client: times, service, therapist, location, room, price, status.",
     )
     intakes = ExportIntakeSerializer(many=True, help_text="Their intakes: answers, assessment and review.")
+    waitlist = WaitlistEntrySerializer(
+        many=True, help_text="Their waitlist entries, as `GET /api/v1/waitlist/` shows them, closed ones too."
+    )
     treatment_notes = TreatmentNoteSerializer(
         many=True,
         help_text="The treatment notes of their sessions, every version (drafts too), by session then oldest first.",
