@@ -49,6 +49,7 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from booking import schedule, waitlist
 from booking.models import (
     Booking,
     Closure,
@@ -408,6 +409,40 @@ class ShiftAdmin(_LocalTimesAdmin, HealthGuardedAdmin, admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A new, moved or stretched shift may open time: the waitlist is offered it by a job, as the API does.
+        waitlist.waitlist_match_later(starts_at=obj.starts_at, ends_at=obj.ends_at, therapist_id=obj.therapist_id)
+
+
+class _FreesItsTimeAdmin(admin.ModelAdmin):
+    """Time off and closures: deleting or changing one makes time bookable, so the waitlist is offered it.
+
+    Deleting goes through the schedule's service (as the API's DELETE does);
+    a change offers the span the row covered before it, by one job.
+    """
+
+    def deleted(self, obj) -> None:
+        raise NotImplementedError
+
+    def freed_before_change(self, old) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        old = type(obj).objects.get(pk=obj.pk) if change else None
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if old is not None:
+            self.freed_before_change(old)
+
+    def delete_model(self, request, obj):
+        self.deleted(obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.deleted(obj)
+
 
 class TimeOffAdminForm(LocalTimesForm):
     class Meta:
@@ -434,7 +469,7 @@ class TimeOffAdminForm(LocalTimesForm):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(_LocalTimesAdmin, HealthGuardedAdmin, admin.ModelAdmin):
+class TimeOffAdmin(_LocalTimesAdmin, HealthGuardedAdmin, _FreesItsTimeAdmin):
     """A therapist's time off, in `timeoff_zone` (the module's docstring)."""
 
     form = TimeOffAdminForm
@@ -459,10 +494,11 @@ class TimeOffAdmin(_LocalTimesAdmin, HealthGuardedAdmin, admin.ModelAdmin):
     def with_zone(self, queryset):
         return queryset.annotate(zone_name=timeoff_zone_expression())
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    def deleted(self, time_off):
+        schedule.time_off_delete(time_off_id=time_off.pk)
+
+    def freed_before_change(self, old):
+        waitlist.waitlist_match_later(starts_at=old.starts_at, ends_at=old.ends_at, therapist_id=old.therapist_id)
 
 
 class ClosureAdminForm(LocalTimesForm):
@@ -482,7 +518,7 @@ class ClosureAdminForm(LocalTimesForm):
 
 
 @admin.register(Closure)
-class ClosureAdmin(_LocalTimesAdmin, HealthGuardedAdmin, admin.ModelAdmin):
+class ClosureAdmin(_LocalTimesAdmin, HealthGuardedAdmin, _FreesItsTimeAdmin):
     form = ClosureAdminForm
     fields = ["location", "room", "starts_at", "ends_at", "reason", "created_by", "created_local"]
     list_display = ["local_start", "local_end", "location", "room", "reason", "created_by"]
@@ -494,10 +530,11 @@ class ClosureAdmin(_LocalTimesAdmin, HealthGuardedAdmin, admin.ModelAdmin):
     def local_label(self, closure):
         return f"{closure.room or closure.location} closed {self.local_span(closure)}"
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    def deleted(self, closure):
+        schedule.closure_delete(closure_id=closure.pk)
+
+    def freed_before_change(self, old):
+        waitlist.waitlist_match_later(starts_at=old.starts_at, ends_at=old.ends_at, location_id=old.location_id)
 
 
 # --- Bookings -----------------------------------------------------------------------

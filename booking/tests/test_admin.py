@@ -445,3 +445,51 @@ class TestTheSite:
                 for button in ('name="_save"', 'name="_continue"', 'name="_addanother"', 'name="_saveasnew"'):
                     assert button not in content, (url, button)
         assert {"booking.Booking", "booking.Shift", "clinic.User"} <= view_only
+
+
+class TestTheWaitlistHearsOfFreedTime:
+    """Time freed in the admin reaches the waitlist as it does through the API: one matching job."""
+
+    @staticmethod
+    def matching_jobs() -> list[dict]:
+        from config.testing.jobs import pending_jobs
+
+        return [job.args for job in pending_jobs("booking.waitlist_match")]
+
+    def test_time_off_deleted_one_by_one_or_in_bulk(self, desk, therapist):
+        starts_at = timezone.now() + timedelta(days=2)
+        one, two = (
+            TimeOff.objects.create(therapist=therapist, starts_at=starts_at + timedelta(hours=h), ends_at=starts_at)
+            for h in (-2, -4)
+        )
+        desk.post(reverse("admin:booking_timeoff_delete", args=[one.pk]), {"post": "yes"})
+        desk.post(
+            reverse("admin:booking_timeoff_changelist"),
+            {"action": "delete_selected", "_selected_action": [two.pk], "post": "yes"},
+        )
+        assert not TimeOff.objects.exists()
+        assert [job["therapist_id"] for job in self.matching_jobs()] == [therapist.pk, therapist.pk]
+
+    def test_a_closure_deleted(self, desk, downtown):
+        starts_at = timezone.now() + timedelta(days=2)
+        closure = Closure.objects.create(location=downtown, starts_at=starts_at, ends_at=starts_at + timedelta(hours=3))
+        desk.post(reverse("admin:booking_closure_delete", args=[closure.pk]), {"post": "yes"})
+        assert not Closure.objects.exists()
+        assert [job["location_id"] for job in self.matching_jobs()] == [downtown.pk]
+
+    def test_a_shift_added(self, desk, therapist, downtown):
+        therapist.locations.add(downtown)
+        day = (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%d")
+        response = desk.post(
+            reverse("admin:booking_shift_add"),
+            {
+                "therapist": therapist.pk,
+                "location": downtown.pk,
+                "starts_at_0": day,
+                "starts_at_1": "09:00:00",
+                "ends_at_0": day,
+                "ends_at_1": "17:00:00",
+            },
+        )
+        assert response.status_code == 302
+        assert [job["therapist_id"] for job in self.matching_jobs()] == [therapist.pk]
