@@ -4,7 +4,11 @@ Each service is one transaction that locks what it depends on before it
 checks it ("lock, then check"), always in the same order so two requests
 never wait on each other in a cycle:
 
-    client row  →  booking row  →  therapist row  (→ the exclusion constraints on rooms)
+    client row  →  booking row  →  therapist row  →  the client's intake lock (intake.services)
+                                                 (→ the exclusion constraints on rooms)
+
+A new booking's intake is stored last, under the therapist's lock once the
+time is found free: a refused booking stores none.
 
 The therapist row lock serialises everything that decides whether a time
 of theirs is bookable: bookings, and the schedule writes (shifts, time
@@ -26,7 +30,7 @@ reschedule, a room move, a cancellation, and a review or an intake that
 changes the event's text (`_bump_sequence_if_shown`, booking.ics).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -309,11 +313,13 @@ def _place_with(
     now: datetime,
     fields: dict,
     qualify_for: str | None = None,
+    make_intake: Callable[[], Intake] | None = None,
 ) -> Booking:
     """Place the session with `offer`'s therapist under their row lock, in the first free room; or _DoesNotFit.
 
     With `qualify_for` (a modality), the therapist must be trained for it (`_check_modality`), checked
-    first under the lock.
+    first under the lock. With `make_intake`, the booking's intake is stored once the time is found
+    free, so a refusal stores none (and spends nothing on it).
     """
     exclude = booking.pk if booking is not None else None
     therapist, location = _lock_therapist_at(offer.therapist_id, offer.location_id)
@@ -351,6 +357,8 @@ def _place_with(
         if location.uses_rooms
         else [None]
     )
+    if make_intake is not None and rooms:
+        fields = {**fields, "intake": make_intake()}
     for n, room_id in enumerate(rooms, 1):
         values = {
             "therapist": therapist,
@@ -397,6 +405,7 @@ def _place(
     now: datetime,
     fields: dict,
     qualify_for: str | None = None,
+    make_intake: Callable[[], Intake] | None = None,
 ) -> Booking:
     """Put a session of `service` at `starts_at` on the calendar: a new booking, or `booking` moved there.
 
@@ -405,7 +414,7 @@ def _place(
     under its row lock in a savepoint while another is left to try, and the
     first free room where the location has rooms. A therapist and location
     both given are locked, then checked: no check before the lock, which
-    would only repeat the one under it. `qualify_for`: see `_place_with`.
+    would only repeat the one under it. `qualify_for`, `make_intake`: see `_place_with`.
     Raises SlotUnavailable when nothing fits.
     """
     exclude = booking.pk if booking is not None else None
@@ -444,6 +453,7 @@ def _place(
                     now=now,
                     fields=fields,
                     qualify_for=qualify_for,
+                    make_intake=make_intake,
                 )
         except _DoesNotFit:
             continue
@@ -498,7 +508,8 @@ def booking_create(
                 raise SlotUnavailable(NO_SUCH_THERAPIST)
             _check_modality(therapist, qualify_for)
             qualify_for = None
-        intake = intake_create(client=client, answers=cleaned) if cleaned is not None else None
+        # The intake is stored under the therapist's lock once the time is found free (`_place_with`).
+        make_intake = None if cleaned is None else lambda: intake_create(client=client, answers=cleaned)
         booking = _place(
             booking=None,
             client_id=client.pk,
@@ -513,13 +524,15 @@ def booking_create(
             fields={
                 "price": service.price,
                 "currency": clinic.currency,
-                "intake": intake,
-                "intake_status": Booking.IntakeStatus.COMPLETE if intake else Booking.IntakeStatus.PENDING,
+                "intake": None,
+                "intake_status": Booking.IntakeStatus.PENDING if cleaned is None else Booking.IntakeStatus.COMPLETE,
                 "booked_by": booked_by,
             },
             qualify_for=qualify_for,
+            make_intake=make_intake,
         )
         booking.client = client  # every relation the answer shows is loaded: the view renders it as it is
+        intake = booking.intake
         if intake is not None:
             booking.warnings = booking_warnings(intake=intake, therapist=booking.therapist)
             if booking.warnings:
