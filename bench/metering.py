@@ -193,6 +193,29 @@ def count_queries(method: str, path: str, body=None, token: str | None = None) -
     }
 
 
+def count_job_queries() -> dict:
+    """One mail job's body in-process (bench.worker.mail_job_sender): its SQL, as count_queries counts it.
+    procrastinate's own statements around it (fetching the job, finishing it) are not counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.worker import mail_job_sender
+
+    send = mail_job_sender(1)
+    try:
+        with CaptureQueriesContext(connection) as ctx:
+            send(0)
+    finally:
+        send.cleanup()
+    sql = [q["sql"] for q in ctx.captured_queries]
+    return {
+        "status": 0,
+        "queries": len(sql),
+        "transaction_control": sum(1 for q in sql if q.split(' "')[0].strip() in TRANSACTION_CONTROL),
+        "sql": sql,
+    }
+
+
 def machine() -> dict:
     """The machine and the database server the run measures, for the report's header."""
 

@@ -5,7 +5,8 @@ bench database (the same middleware, views and SQL as under gunicorn, without
 the HTTP server), prints the CPU and wall time per request, then profiles
 another N with pyinstrument (`pip install pyinstrument`; a bench-only tool, not a
 requirement of the app). Scenarios: availability_week, availability_day,
-day_sheet, booking_list, intake_assess, booking_create, healthz, and worker_mail
+day_sheet, booking_list, intake_assess, booking_create, booking_refused (a 409 on a
+taken start, as contention's), healthz, and worker_mail
 (one confirmation mail job's body, in-process). `--cpu ROWS` adds a CPU-only
 profile (cProfile on process_time), `--explain` the plans of its SELECTs.
 """
@@ -24,6 +25,7 @@ from bench.env import setup_django
 def build_requests(fx, scenario: str):
     from bench.scenarios import (
         ASSESS_ANSWERS,
+        BOOKING_ANSWERS,
         availability_day_path,
         availability_week_path,
         booking_body,
@@ -63,6 +65,28 @@ def build_requests(fx, scenario: str):
         # The first booking client's plan: its accounts take turns, as under load.
         planned, tokens = fx.booking_plan[0], fx.booking_tokens[0]
         return lambda n: ("POST", "/api/v1/bookings/", booking_body(planned[n]), tokens[n % len(tokens)])
+    if scenario == "booking_refused":
+        # A 409, as most of contention's: a start an existing booking holds, with its therapist.
+        from booking.models import Booking
+
+        taken = list(
+            Booking.objects.filter(status=Booking.Status.CONFIRMED, starts_at__date__gte=fx.booking_from)
+            .order_by("starts_at", "pk")
+            .values("service_id", "starts_at", "therapist_id", "location_id")[:500]
+        )
+        tokens = fx.booking_tokens[0]
+        return lambda n: (
+            "POST",
+            "/api/v1/bookings/",
+            {
+                "service": taken[n]["service_id"],
+                "starts_at": taken[n]["starts_at"].isoformat(),
+                "therapist": taken[n]["therapist_id"],
+                "location": taken[n]["location_id"],
+                "intake": {"answers": BOOKING_ANSWERS},
+            },
+            tokens[n % len(tokens)],
+        )
     raise SystemExit(f"Unknown scenario {scenario!r}")
 
 
@@ -152,6 +176,8 @@ def main(argv=None) -> int:
     vacuum()
     fx = Fixtures()
     if args.scenario == "worker_mail":
+        from bench.worker import mail_job_sender
+
         send = mail_job_sender(4 * args.n + 4)
         try:
             return measure(send, args)
@@ -166,42 +192,13 @@ def main(argv=None) -> int:
         response = client.generic(
             method, path, json.dumps(body) if body is not None else "", content_type="application/json", headers=headers
         )
-        if response.status_code >= 400:
+        if response.status_code >= 400 and not (args.scenario == "booking_refused" and response.status_code == 409):
             raise SystemExit(f"{method} {path} answered {response.status_code}: {response.content[:300]!r}")
 
     try:
         return measure(send, args)
     finally:
         fx.remove_load_bookings()
-
-
-def mail_job_sender(count: int):
-    """worker_mail's job in-process: the body of `booking.mail.send_mail` (a confirmation, built in full by
-    the locmem backend, its ledger row committed) for existing future bookings; `cleanup()` deletes the
-    ledger rows. procrastinate's own statements (fetching and finishing the job) are not in it."""
-    import uuid
-
-    from django.test.utils import override_settings
-    from django.utils import timezone
-
-    from booking import mail
-    from booking.models import Booking
-    from clinic.models import SentMail
-
-    ids = list(
-        Booking.objects.filter(status=Booking.Status.CONFIRMED, starts_at__gt=timezone.now())
-        .order_by("starts_at", "pk")
-        .values_list("pk", flat=True)[:count]
-    )
-    prefix = f"bench-profile-{uuid.uuid4().hex[:8]}"
-    locmem = override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
-
-    def send(n):
-        with locmem:
-            mail.MAILS[mail.CONFIRMED](ids[n], key=f"{prefix}:{n}")
-
-    send.cleanup = lambda: SentMail.objects.filter(key__startswith=prefix).delete()
-    return send
 
 
 def measure(send, args) -> int:

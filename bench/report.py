@@ -129,7 +129,9 @@ def render_table(rows: dict, base: dict, cores: int = 2) -> str:
             lines.append(
                 f"| worker_mail (jobs/s; run time of a job) | 1 worker | {row['requests']} | {row['rps']:.0f} "
                 f"| {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} "
-                f"| {row.get('queries', '?')} | — | — | {row['worker_cpu_ms']:.1f}+{row['worker_db_cpu_ms']:.1f} "
+                f"| {row.get('queries', '?')} ({row['queries'] - row['transaction_control']} + "
+                f"{row['transaction_control']} tx; the job's body) | — | — "
+                f"| {row['worker_cpu_ms']:.1f}+{row['worker_db_cpu_ms']:.1f} "
                 f"| {target} | {verdict} |"
             )
             continue

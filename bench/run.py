@@ -208,6 +208,12 @@ def main(argv=None) -> int:
     sampler = metering.RssSampler(server.process.pid).start()
     try:
         worker.start()
+        settled = bench_worker.settle(first_job)
+        print(
+            f"bench.run: the worker sent what was due first ({settled['reminders_claimed']} reminders claimed; "
+            f"mail jobs {settled['mail_jobs']}, {settled['seconds']} s)",
+            flush=True,
+        )
         results, checks = run_load(server, worker, fx, args, wanted)
     finally:
         sampler.stop()
@@ -217,6 +223,7 @@ def main(argv=None) -> int:
     # In-process: one request of each for its SQL, shift generation again; then the run's bookings go.
     print("  measuring SQL per request and shift generation in-process ...", flush=True)
     queries = {name: metering.count_queries(*request) for name, request in scenarios.one_request_of_each(fx).items()}
+    queries["worker_mail"] = metering.count_job_queries()
     shift_generation = None
     if wanted("shift_generation"):
         rerun = scenarios.shift_generation(fx, repeats=3)

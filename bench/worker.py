@@ -130,6 +130,20 @@ def remove_run_jobs(after_id: int, since: datetime) -> tuple[int, int]:
         return jobs, cursor.rowcount
 
 
+def settle(after_id: int, *, within: float = 180.0) -> dict:
+    """Claim the reminders due now, as the worker's minute job would, and wait until the worker has sent
+    every mail deferred since `after_id`: the first run after a build finds a day's reminders due, and
+    they must not land in a scenario's CPU."""
+    from booking.reminders import intake_reminders_send, reminders_send
+
+    claimed = 0
+    while batch := reminders_send() + intake_reminders_send():
+        claimed += batch
+    started = time.perf_counter()
+    statuses = wait_drained(after_id, within=within)
+    return {"reminders_claimed": claimed, "mail_jobs": statuses, "seconds": round(time.perf_counter() - started, 1)}
+
+
 # --- worker_mail ---------------------------------------------------------------------------
 
 
@@ -186,3 +200,32 @@ def run_worker_mail(worker: BenchWorker, n: int = WORKER_MAIL_JOBS, *, within: f
         "all_succeeded_and_ledgered": int(succeeded == len(booking_ids) == ledger),
     }
     return result, check
+
+
+def mail_job_sender(count: int):
+    """worker_mail's job in-process: the body of `booking.mail.send_mail` (a confirmation, built in full by
+    the locmem backend, its ledger row committed) for existing future bookings; `cleanup()` deletes the
+    ledger rows. procrastinate's own statements (fetching and finishing the job) are not in it."""
+    import uuid
+
+    from django.test.utils import override_settings
+    from django.utils import timezone
+
+    from booking import mail
+    from booking.models import Booking
+    from clinic.models import SentMail
+
+    ids = list(
+        Booking.objects.filter(status=Booking.Status.CONFIRMED, starts_at__gt=timezone.now())
+        .order_by("starts_at", "pk")
+        .values_list("pk", flat=True)[:count]
+    )
+    prefix = f"bench-profile-{uuid.uuid4().hex[:8]}"
+    locmem = override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+
+    def send(n):
+        with locmem:
+            mail.MAILS[mail.CONFIRMED](ids[n], key=f"{prefix}:{n}")
+
+    send.cleanup = lambda: SentMail.objects.filter(key__startswith=prefix).delete()
+    return send
