@@ -462,15 +462,15 @@ def booking_reschedule_confirm(request, pk: int):
     return render(request, "web/bookings/reschedule_confirm.html", context, status=status)
 
 
-def _booking_intake_read(request, booking: Booking):
-    """The client's booking's intake, read as the API's endpoint reads it (allowed row, channel `web`); None if pending.
+def _booking_intake_read(request, booking_id: int):
+    """The client's booking's intake, read as the API's endpoint reads it; None while pending.
 
-    `booking` is already the client's own (`_own_booking`: another client's
-    is a 404 here before anything is read).
+    The same service and the same audit rows as the API (channel `web`): an
+    allowed row for their own, a denied row, and a 404, for anyone else's.
     """
     try:
         read = intake_access.booking_intake_read(
-            booking_id=booking.pk,
+            booking_id=booking_id,
             user=request.user,
             remote_addr=client_ip(request),
             channel=IntakeAccess.Channel.WEB,
@@ -486,11 +486,12 @@ def _booking_intake_read(request, booking: Booking):
 @require_http_methods(["GET", "POST"])
 def booking_intake(request, pk: int):
     """Read and change the booking's answers until the session starts (an audited read, as the API's)."""
+    # Read first: another client's booking is refused, and that refusal logged, as the API logs it.
+    intake = _booking_intake_read(request, pk) if request.method == "GET" else None
     booking = _own_booking(request, pk)
     started = timezone.now() >= booking.starts_at
     refusal, status, errors = None, 200, {}
     if request.method == "GET":
-        intake = _booking_intake_read(request, booking)
         if intake is not None:
             answers = intake_form.prefill(intake.answers)
             answers["consent"] = intake.answers.get("consent") is True

@@ -172,7 +172,9 @@ class TestWhoMayOpenThePages:
         for path in ("", "intake/", "cancel/", "reschedule/", "access-log/"):
             assert client.get(f"/bookings/{theirs.pk}/{path}").status_code == 404
         assert client.post(f"/bookings/{theirs.pk}/cancel/").status_code == 404
-        assert not IntakeAccess.objects.filter(accessed_by=web_client_user).exists()
+        # the attempt on their intake is logged as refused, as the API logs it; nothing was read
+        attempts = IntakeAccess.objects.filter(accessed_by=web_client_user)
+        assert [(a.booking_id, a.outcome, a.channel) for a in attempts] == [(theirs.pk, "denied", "web")]
 
     def test_every_page_carries_the_page_policy(self, client, db):
         policy = client.get("/")["Content-Security-Policy"]
