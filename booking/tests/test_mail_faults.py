@@ -30,7 +30,7 @@ from booking.tests.helpers import NEW_YORK, THERAPEUTIC, booking_body, hour_serv
 from clinic.models import SentMail
 from clinic.tests.factories import ClientFactory, TherapistFactory
 from config.testing.mail import SilentSmtpServer, SmtpServer
-from config.testing.servers import Gunicorn, free_port
+from config.testing.servers import Gunicorn
 from config.testing.worker import Worker, app_env, clear_queue, job_events, jobs, wait_for_jobs
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -78,12 +78,16 @@ def test_a_server_that_never_answers_times_the_worker_out_and_the_job_is_retried
     booking = BookingFactory()
     send_later(CONFIRMED, booking.pk)
     (job,) = jobs()
-    port = free_port()
+    # (listening before the worker starts: a first try refused at once would not wait for the timeout)
+    silent = SilentSmtpServer().start()
+    port = silent.port
     with Worker(worker_env(f"smtp://127.0.0.1:{port}"), log_path=tmp_path / "worker.log"):
-        with SilentSmtpServer(port=port) as silent:
+        try:
             # when: the worker tries twice
-            wait_for_jobs(lambda rows: rows[0].attempts >= 2, within=30)
+            wait_for_jobs(lambda rows: rows[0].attempts >= 2, within=60)
             assert silent.connections >= 2
+        finally:
+            silent.stop()
 
         # then: each try gave up after EMAIL_TIMEOUT and was put back for a retry
         # ("scheduled" events carry the time a retry is due, not a time something happened)
@@ -96,11 +100,12 @@ def test_a_server_that_never_answers_times_the_worker_out_and_the_job_is_retried
         assert len(tries) >= 2, events
         for kind, lasted in tries[:2]:
             assert kind == "deferred_for_retry"
-            assert EMAIL_TIMEOUT - 0.2 <= lasted < EMAIL_TIMEOUT + 3, events
+            # (the upper bound leaves a loaded machine room: what matters is that it gave up, not how fast)
+            assert EMAIL_TIMEOUT - 0.2 <= lasted < EMAIL_TIMEOUT + 10, events
 
         # when: a server that answers is there instead
         with SmtpServer(port=port) as server:
-            (done,) = wait_for_jobs(lambda rows: rows[0].status == "succeeded", within=30)
+            (done,) = wait_for_jobs(lambda rows: rows[0].status == "succeeded", within=60)
 
     # then: the mail went, once
     assert len(server.delivered) == 1

@@ -32,7 +32,9 @@ def settings_variables() -> set[str]:
 
 def production_env(**overrides: str) -> dict[str, str]:
     """A process environment with only the .env.example values (plus overrides) for the settings."""
-    base = {k: v for k, v in os.environ.items() if k not in settings_variables() and k != "DJANGO_SETTINGS_MODULE"}
+    # Nor the test session's own switches (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright).
+    left_out = settings_variables() | {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in left_out}
     return {
         **base,
         **env_example(),
