@@ -278,6 +278,9 @@ class Booking(models.Model):
                 condition=Q(status="confirmed", intake_status="pending", intake_reminder_sent_at__isnull=True),
                 name="booking_intake_remind_due_idx",
             ),
+            # Held waitlist offers: every booking looks for stale ones in its way, under its lock
+            # (booking.waitlist.holds_expire_stale); there are few, so the index stays small.
+            models.Index(fields=["hold_expires_at"], condition=Q(status="held"), name="booking_held_idx"),
         ]
 
     def __str__(self):
