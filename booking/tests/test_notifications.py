@@ -39,7 +39,6 @@ from booking.tests.factories import BookingFactory
 from clinic.models import SentMail
 from clinic.tests.factories import LocationFactory, RoomFactory, ServiceFactory
 from config.testing.jobs import pending_jobs, run_jobs
-from config.testing.servers import free_port
 
 # The clinic of the root conftest: New York, 2 hours' notice, 60 days ahead, 24 hours to cancel.
 pytestmark = pytest.mark.usefixtures("clinic")
@@ -127,20 +126,6 @@ def front_desk_booking(therapist, service, staff_user):
 KEY = "test-mail"  # the ledger key a direct `send_*` call sends under (a job's is its kind, booking and id)
 MAIL_JOB = "booking.send_mail"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
-
-
-@pytest.fixture
-def refusing_mail_server(settings):
-    """Mail goes by SMTP to a port of this host where nothing listens: every send is refused, within a second.
-
-    `settings.EMAIL_BACKEND = LOCMEM` brings the server back.
-    """
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 1
-    return settings
 
 
 def mail_jobs(*bookings) -> list[tuple[str, int]]:
