@@ -46,6 +46,7 @@ from schemathesis.specs.openapi.checks import (
 
 from booking.models import TimeOff, WorkingHours
 from booking.tests.factories import BookingFactory, ClosureFactory, ShiftFactory
+from booking.waitlist import waitlist_join
 from clinic.tests.factories import (
     ClientFactory,
     RoomFactory,
@@ -54,6 +55,7 @@ from clinic.tests.factories import (
     TherapistFactory,
     clinic_configure,
 )
+from integrations.models import WebhookSubscription
 
 MAX_EXAMPLES = 25
 # Three of the root conftest's ROLES: the fuzz is the slowest module, and who may do what is
@@ -135,6 +137,13 @@ def world(transactional_db, role):
         "time-off": TimeOff.objects.create(
             therapist=therapist, starts_at=soon + timedelta(days=20), ends_at=soon + timedelta(days=21)
         ).pk,
+        # (the offers' paths take an offer's id: none exists, so they answer 404 whatever is sent)
+        "waitlist": waitlist_join(
+            client=client, service_id=service.pk, from_date=soon.date(), to_date=soon.date() + timedelta(days=7)
+        ).pk,
+        "webhooks": WebhookSubscription.objects.create(
+            url="https://hooks.example.com/clinic", events=["booking.created"], secret="whsec_" + "A" * 43
+        ).pk,
     }
     user = {"anonymous": None, "client": client, "staff": StaffFactory()}[role]
     headers = {}
@@ -148,7 +157,7 @@ def known_object(operation, world) -> dict:
     """Fixed parameters that name an object of the world, for the operations that take one."""
     resource = operation.path.removeprefix("/api/v1/").split("/")[0]
     fixed = {}
-    if "{id}" in operation.path and resource in world["ids"]:
+    if "{id}" in operation.path and resource in world["ids"] and "/offers/" not in operation.path:
         fixed["path_parameters"] = {"id": world["ids"][resource]}
     if operation.path.endswith("calendar.ics"):
         fixed["query"] = {"token": world["feed_token"]}
