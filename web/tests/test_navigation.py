@@ -1,8 +1,11 @@
-"""The main navigation takes each role to its own pages from anywhere, the home page included."""
+"""The main navigation takes each role to its own pages from anywhere; lists say what zone their times are in."""
+
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 
 @pytest.fixture
@@ -36,3 +39,19 @@ def test_the_therapist_pages_link_their_stylesheet_in_the_head(clinic, therapist
     head, body = page.split("</head>")
     assert "web/therapist" in head
     assert "web/therapist" not in body
+
+
+def test_my_bookings_say_which_zone_each_time_is_in(clinic, client_user, browser_for):
+    # given: two sessions at locations three hours apart, listed in time order
+    from booking.tests.factories import BookingFactory
+    from clinic.tests.factories import LocationFactory
+
+    new_york = LocationFactory(time_zone="America/New_York")
+    los_angeles = LocationFactory(time_zone="America/Los_Angeles")
+    BookingFactory(client=client_user, location=new_york)
+    BookingFactory(client=client_user, location=los_angeles, starts_at=timezone.now() + timedelta(days=9))
+
+    page = browser_for(client_user).get(reverse("web:bookings")).content.decode()
+
+    assert "America/New_York time" in page
+    assert "America/Los_Angeles time" in page
