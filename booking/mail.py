@@ -12,6 +12,7 @@ mail server refuses or does not answer (config/tasks.py).
 from procrastinate.contrib.django import app
 
 from booking import notifications
+from clinic.selectors import clinic_read_once
 from config.tasks import MAIL_QUEUE, RETRY, defer
 
 CONFIRMED = "booking_confirmed"
@@ -38,7 +39,9 @@ MAILS = {
 @app.task(name="booking.send_mail", queue=MAIL_QUEUE, retry=RETRY, pass_context=True)
 def send_mail(context, *, kind: str, booking_id: int) -> None:
     """Send one mail about a booking, once, however many times the job runs."""
-    MAILS[kind](booking_id, key=f"{kind}:{booking_id}:job-{context.job.id}")
+    # The clinic's row is read once for the whole mail (its name, in the text and the calendar).
+    with clinic_read_once():
+        MAILS[kind](booking_id, key=f"{kind}:{booking_id}:job-{context.job.id}")
 
 
 def send_later(kind: str, booking_id: int) -> None:
