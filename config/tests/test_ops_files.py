@@ -111,3 +111,16 @@ def test_compose_database_makes_the_two_roles(compose):
     assert "CREATE ROLE clinic_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" in script
     assert "ALTER DATABASE clinic OWNER TO clinic_owner" in script
     assert "clinic_app" not in script.split("ALTER DATABASE")[1]  # the app is granted, never made owner
+
+
+def test_compose_runs_the_worker_on_the_apps_image_and_database(compose):
+    worker = compose["services"]["worker"]
+    web = compose["services"]["web"]
+    assert worker["build"] == web["build"] == "."
+    assert worker["command"] == ["python", "manage.py", "procrastinate", "worker"]
+    # the application's login, the same database as the app; the app's migrate runs first
+    assert worker["environment"]["DATABASE_URL"] == web["environment"]["DATABASE_URL"]
+    assert "DATABASE_OWNER_URL" not in worker["environment"]
+    assert worker["depends_on"]["web"] == {"condition": "service_healthy"}
+    assert worker["restart"] == "unless-stopped"
+    assert "healthchecks" in worker["healthcheck"]["test"]
