@@ -168,7 +168,11 @@ def _time_range(value: str, match: re.Match) -> tuple[datetime, datetime]:
         start = datetime.fromisoformat(value[len(match["prefix"] or "") :])
     except ValueError:
         raise _bad_date(value, "not a valid time.") from None
-    if not EARLIEST_DATE <= start.astimezone(UTC).date() <= LATEST_DATE:
+    try:
+        in_range = EARLIEST_DATE <= start.astimezone(UTC).date() <= LATEST_DATE
+    except OverflowError:  # 9999-12-31T23:00-05:00 and 0001-01-01T00:30+05:00 have no UTC time
+        in_range = False
+    if not in_range:
         raise _bad_date(value, f"out of range ({EARLIEST_DATE.year} to {LATEST_DATE.year}).")
     step = timedelta(microseconds=1) if match["fraction"] else timedelta(seconds=1 if match["second"] else 60)
     return start, start + step
