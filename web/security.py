@@ -8,6 +8,9 @@ posting elsewhere or being framed.
 
 import functools
 
+from django.core.exceptions import PermissionDenied
+from django.core.handlers.exception import response_for_exception
+from django.http import Http404
 from django.urls import URLPattern, URLResolver
 
 from config.docs import COMMON, policy_header
@@ -17,11 +20,19 @@ PAGE_POLICY_HEADER = policy_header(PAGE_POLICY)
 
 
 def page_policy(view):
-    """Decorate a page view: its answers carry the pages' policy."""
+    """Decorate a page view: its answers carry the pages' policy, its 404 and 403 pages too.
+
+    A view's Http404 or PermissionDenied (another client's booking, a
+    therapist account without a profile) is turned into its error page here,
+    by Django's own handler (config.views), so that page carries the policy.
+    """
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+        try:
+            response = view(request, *args, **kwargs)
+        except (Http404, PermissionDenied) as exc:
+            response = response_for_exception(request, exc)
         response.headers.setdefault("Content-Security-Policy", PAGE_POLICY_HEADER)
         return response
 

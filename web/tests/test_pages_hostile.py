@@ -1,0 +1,498 @@
+"""The pages as a hostile or careless user meets them: the wrong user, odd input, no CSRF token, error pages.
+
+Each test is something a person (or a script) could do with a browser; what
+already worked is kept here too, so it keeps working. The clock stands at the
+booking tests' NOW (Tuesday 1 December 2026, 10:00 in New York).
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+from django.utils.html import escape
+
+from booking.errors import ClientOverlap
+from booking.models import Booking
+from booking.services import booking_create
+from booking.tests.helpers import frozen
+from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory
+from intake.models import IntakeAccess
+from records.models import TreatmentNote
+from web.tests.conftest import waitlist_offer
+
+ANSWERS = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": True}
+FORM = {"pressure_preference": "medium", "primary_goal": "relaxation", "consent": "true"}
+SECRET_NOTE = "Recovering from a knee operation, please be gentle."
+HUGE = "99999999999999999999"
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with frozen():
+        yield
+
+
+def booked(world, client_user, start, *, therapist=None, notes="") -> Booking:
+    return booking_create(
+        client=client_user,
+        service_id=world.session_60.pk,
+        starts_at=start,
+        therapist_id=(therapist or world.therapist).pk,
+        location_id=world.location.pk,
+        answers={**ANSWERS, "notes": notes} if notes else ANSWERS,
+        booked_by=client_user,
+    )
+
+
+@pytest.fixture
+def stranger(clinic_world):
+    """Another client, with a booking (and a secret in its intake) three days on, 11:00, with Maya."""
+    user = ClientFactory(first_name="Zelda", last_name="Quartermain")
+    day = clinic_world.first_day() + timedelta(days=3)
+    return booked(clinic_world, user, clinic_world.local(day, 11), notes=SECRET_NOTE)
+
+
+@pytest.fixture
+def signed_in(client, web_client_user):
+    client.force_login(web_client_user)
+    return client
+
+
+def client_pages(booking_pk: int, entry_pk: int = 1, offer_pk: int = 1) -> list[tuple[str, str]]:
+    """(method, path) of every client page."""
+    b = f"/bookings/{booking_pk}"
+    return [
+        ("get", "/book/"),
+        ("get", "/book/times/"),
+        ("get", "/book/details/"),
+        ("post", "/book/details/"),
+        ("get", "/bookings/"),
+        ("get", f"{b}/"),
+        ("get", f"{b}/cancel/"),
+        ("post", f"{b}/cancel/"),
+        ("get", f"{b}/reschedule/"),
+        ("get", f"{b}/reschedule/confirm/"),
+        ("post", f"{b}/reschedule/confirm/"),
+        ("get", f"{b}/intake/"),
+        ("post", f"{b}/intake/"),
+        ("get", f"{b}/access-log/"),
+        ("get", "/waitlist/"),
+        ("get", "/waitlist/join/"),
+        ("post", "/waitlist/join/"),
+        ("post", f"/waitlist/{entry_pk}/withdraw/"),
+        ("get", f"/waitlist/offers/{offer_pk}/"),
+        ("post", f"/waitlist/offers/{offer_pk}/"),
+        ("post", f"/waitlist/offers/{offer_pk}/decline/"),
+    ]
+
+
+def therapist_pages(booking_pk: int, note_pk: int = 1) -> list[tuple[str, str]]:
+    s = f"/therapist/sessions/{booking_pk}"
+    return [
+        ("get", "/therapist/"),
+        ("get", f"{s}/"),
+        ("post", f"{s}/review/"),
+        ("post", f"{s}/close/"),
+        ("get", f"{s}/notes/"),
+        ("post", f"{s}/notes/"),
+        ("post", f"{s}/notes/{note_pk}/"),
+        ("post", f"{s}/notes/{note_pk}/sign/"),
+        ("get", "/therapist/feed/"),
+        ("post", "/therapist/feed/"),
+    ]
+
+
+# --- Signed out ----------------------------------------------------------------------------------
+
+
+class TestSignedOut:
+    def test_every_page_sends_a_visitor_to_the_login_page_and_back(self, client, clinic_world, stranger):
+        for method, path in client_pages(stranger.pk) + therapist_pages(stranger.pk):
+            response = getattr(client, method)(path)
+            assert response.status_code == 302, (method, path)
+            assert response["Location"].startswith("/login/?next="), (method, path)
+        assert not IntakeAccess.objects.exists()
+
+    @pytest.mark.parametrize(
+        "target",
+        [
+            "https://evil.example/",
+            "//evil.example",
+            "//evil.example/bookings/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https:evil.example",
+            "javascript:alert(1)",
+            " //evil.example",
+            "http://testserver.evil.example/",
+        ],
+    )
+    def test_a_next_address_off_the_site_is_never_followed(self, client, web_client_user, target):
+        # a real login, then a signed-in visit of the login page with the same `next`: home both times
+        response = client.post("/login/", {"email": web_client_user.email, "password": PASSWORD, "next": target})
+        assert (response.status_code, response["Location"]) == (302, "/"), target
+        response = client.get("/login/", {"next": target})
+        assert (response.status_code, response["Location"]) == (302, "/"), target
+        # a failed login shows the form again, its `next` only in an escaped hidden field
+        client.post("/logout/")
+        response = client.post("/login/", {"next": target, "email": web_client_user.email, "password": "x"})
+        assert response.status_code == 400
+        assert f'value="{target}"' not in response.content.decode() or target.isascii()
+
+
+# --- The wrong user --------------------------------------------------------------------------------
+
+
+class TestAnotherClient:
+    def test_nothing_of_another_client_s_booking_is_found_or_shown(self, signed_in, clinic_world, stranger):
+        start = (stranger.starts_at + timedelta(days=1)).isoformat()
+        for method, path in client_pages(stranger.pk):
+            if not path.startswith(f"/bookings/{stranger.pk}/"):
+                continue
+            data = {"starts_at": start, **FORM, "reason": "x"} if method == "post" else {"starts_at": start}
+            response = getattr(signed_in, method)(path, data)
+            assert response.status_code == 404, (method, path)
+            html = response.content.decode()
+            assert "Quartermain" not in html, path
+            assert SECRET_NOTE not in html, path
+        stranger.refresh_from_db()
+        assert stranger.status == Booking.Status.CONFIRMED
+        assert stranger.starts_at.isoformat() != start
+        assert stranger.intake.answers["notes"] == SECRET_NOTE
+
+    def test_another_client_s_waitlist_entry_and_offer_are_not_found(self, signed_in, clinic_world):
+        entry, offer = waitlist_offer(clinic_world, ClientFactory())
+        for method, path in [
+            ("post", f"/waitlist/{entry.pk}/withdraw/"),
+            ("get", f"/waitlist/offers/{offer.pk}/"),
+            ("post", f"/waitlist/offers/{offer.pk}/"),
+            ("post", f"/waitlist/offers/{offer.pk}/decline/"),
+        ]:
+            assert getattr(signed_in, method)(path, FORM).status_code == 404, path
+        entry.refresh_from_db()
+        offer.refresh_from_db()
+        assert entry.is_open
+        assert offer.status == offer.Status.OPEN
+        assert not Booking.objects.filter(client__pk=signed_in.session["_auth_user_id"]).exists()
+
+    def test_a_booking_made_for_another_client_is_not_listed(self, signed_in, stranger):
+        html = signed_in.get("/bookings/").content.decode()
+        assert "Quartermain" not in html
+        assert f"/bookings/{stranger.pk}/" not in html
+
+
+class TestAnotherTherapist:
+    def test_nothing_of_another_therapist_s_session_is_found_or_shown(self, client, clinic_world, stranger):
+        note = TreatmentNote.objects.create(
+            booking=stranger,
+            author=clinic_world.therapist.user,
+            subjective="Secret subjective",
+            objective="o",
+            assessment="a",
+            plan="p",
+            modality_given="therapeutic",
+            pressure_used="medium",
+        )
+        client.force_login(clinic_world.therapeutic_only.user)
+        for method, path in therapist_pages(stranger.pk, note.pk):
+            if "/sessions/" not in path:
+                continue
+            response = getattr(client, method)(path, {"modality": "therapeutic", "outcome": "completed"})
+            assert response.status_code == 404, (method, path)
+            html = response.content.decode()
+            assert "Quartermain" not in html, path
+            assert SECRET_NOTE not in html, path
+            assert "Secret subjective" not in html, path
+        stranger.refresh_from_db()
+        note.refresh_from_db()
+        assert stranger.status == Booking.Status.CONFIRMED
+        assert note.signed_at is None
+        assert not TreatmentNote.objects.exclude(pk=note.pk).exists()
+        outcomes = set(IntakeAccess.objects.values_list("outcome", flat=True))
+        assert outcomes <= {"denied"}
+
+
+class TestOtherRoles:
+    @pytest.mark.parametrize("factory", [StaffFactory, AdminFactory])
+    def test_staff_and_admins_get_the_forbidden_page_and_no_health_data(self, client, clinic_world, stranger, factory):
+        client.force_login(factory())
+        for method, path in client_pages(stranger.pk) + therapist_pages(stranger.pk):
+            response = getattr(client, method)(path)
+            assert response.status_code in (403, 405), (method, path)
+            html = response.content.decode()
+            assert SECRET_NOTE not in html, path
+            assert "Quartermain" not in html, path
+        assert not IntakeAccess.objects.exists()
+
+    def test_a_client_on_the_therapist_pages_and_a_therapist_on_the_client_pages(self, client, clinic_world, stranger):
+        client.force_login(stranger.client)
+        for method, path in therapist_pages(stranger.pk):
+            assert getattr(client, method)(path).status_code in (403, 405), path
+        client.force_login(clinic_world.therapist.user)
+        for method, path in client_pages(stranger.pk):
+            response = getattr(client, method)(path)
+            assert response.status_code == 403, path
+            assert SECRET_NOTE not in response.content.decode()
+
+    def test_an_account_made_inactive_loses_its_live_session(self, signed_in, web_client_user, clinic_world):
+        mine = booked(clinic_world, web_client_user, clinic_world.local(clinic_world.first_day() + timedelta(2), 9))
+        web_client_user.is_active = False
+        web_client_user.save(update_fields=["is_active"])
+        for path in ("/bookings/", f"/bookings/{mine.pk}/intake/"):
+            response = signed_in.get(path)
+            assert response.status_code == 302, path
+            assert response["Location"].startswith("/login/"), path
+        assert not IntakeAccess.objects.exists()
+
+
+# --- Malformed input ----------------------------------------------------------------------------------
+
+
+ODD_IDS = [HUGE, "9223372036854775807", "9223372036854775808", "0", "00000000000000000000001"]
+
+
+class TestOddIds:
+    @pytest.mark.parametrize("pk", ODD_IDS)
+    def test_client_pages_answer_404_for_ids_that_are_no_one_s(self, signed_in, clinic_world, pk):
+        for method, path in client_pages(pk, pk, pk):
+            if "{" in path or not any(part == pk for part in path.split("/")):
+                continue
+            assert getattr(signed_in, method)(path, FORM).status_code == 404, (method, path)
+
+    @pytest.mark.parametrize("pk", ODD_IDS)
+    def test_therapist_pages_answer_404_for_ids_that_are_no_one_s(self, client, clinic_world, pk):
+        client.force_login(clinic_world.therapist.user)
+        for method, path in therapist_pages(pk, pk):
+            if not any(part == pk for part in path.split("/")):
+                continue
+            assert getattr(client, method)(path).status_code == 404, (method, path)
+
+    @pytest.mark.parametrize(
+        "path", ["/bookings/-1/", "/bookings/1e3/", "/bookings/%C3%A9/", "/therapist/sessions/-1/"]
+    )
+    def test_ids_that_are_not_numbers_are_unknown_addresses(self, signed_in, path):
+        assert signed_in.get(path).status_code == 404
+
+    @pytest.mark.parametrize("value", ["%ff%fe", "%00", "%C0%AF", "\u202e1", "１", "٣"])
+    def test_query_strings_that_are_not_clean_text_are_refused_without_a_500(self, signed_in, clinic_world, value):
+        world = clinic_world
+        query = f"service={world.session_60.pk}&location={world.location.pk}"
+        for path in ("/book/", "/book/times/", "/book/details/", "/waitlist/join/"):
+            for odd in (f"service={value}", f"{query}&week={value}", f"{query}&therapist={value}"):
+                assert signed_in.get(f"{path}?{odd}").status_code < 500, (path, odd)
+            assert signed_in.get(f"{path}?{query}&starts_at={value}").status_code < 500
+        assert signed_in.get(f"/bookings/?page={value}").status_code == 200
+
+
+class TestOddTimes:
+    def test_a_week_of_garbage_is_today_and_a_far_week_stops_at_the_horizon(self, signed_in, clinic_world):
+        base = {"service": clinic_world.session_60.pk, "location": clinic_world.location.pk}
+        for week in ("garbage", "2026-02-30", "0000-00-00", "-1", "1900-01-01", "9999-12-31", "2026-12-01T00:00"):
+            response = signed_in.get("/book/times/", {**base, "week": week})
+            assert response.status_code == 200, week
+
+    @pytest.mark.parametrize(
+        "starts_at",
+        ["2026-12-04T09:00:00", "2026-12-04 09:00", "2026-12-04", "09:00", "1899-12-31T23:00:00+00:00", "x" * 100],
+    )
+    def test_a_start_that_is_no_time_is_refused_with_the_list_of_times(self, signed_in, clinic_world, starts_at):
+        base = {"service": clinic_world.session_60.pk, "location": clinic_world.location.pk, "starts_at": starts_at}
+        assert signed_in.get("/book/details/", base).status_code == 400
+        response = signed_in.post("/book/details/", {**base, **FORM})
+        assert response.status_code == 400
+        assert "Choose one of the times listed below." in response.content.decode()
+        assert not Booking.objects.exists()
+
+    @pytest.mark.parametrize("starts_at", ["2020-01-01T09:00:00-05:00", "9998-12-31T09:00:00-05:00"])
+    def test_a_start_far_in_the_past_or_future_is_refused_in_the_api_s_words(self, signed_in, clinic_world, starts_at):
+        base = {"service": clinic_world.session_60.pk, "location": clinic_world.location.pk, "starts_at": starts_at}
+        response = signed_in.post("/book/details/", {**base, **FORM})
+        assert response.status_code in (400, 409)
+        assert not Booking.objects.exists()
+
+    def test_an_inactive_service_is_not_offered(self, signed_in, clinic_world):
+        service = clinic_world.session_60
+        service.active = False
+        service.save(update_fields=["active"])
+        start = clinic_world.local(clinic_world.first_day() + timedelta(days=2), 9)
+        query = {"service": service.pk, "location": clinic_world.location.pk, "starts_at": start.isoformat()}
+        assert signed_in.get("/book/", query).status_code == 400
+        assert signed_in.get("/book/times/", query).status_code == 302
+        assert signed_in.get("/book/details/", query).status_code == 404
+        assert signed_in.post("/book/details/", {**query, **FORM}).status_code == 404
+        assert not Booking.objects.exists()
+
+
+class TestOddForms:
+    def start(self, world, days=2, hour=9) -> datetime:
+        return world.local(world.first_day() + timedelta(days=days), hour)
+
+    def place(self, world, start) -> dict:
+        return {
+            "service": world.session_60.pk,
+            "location": world.location.pk,
+            "therapist": world.therapist.pk,
+            "starts_at": start.astimezone(UTC).isoformat(),
+        }
+
+    def test_a_double_submit_of_book_makes_one_booking_and_refuses_the_second_in_the_api_s_words(
+        self, signed_in, clinic_world
+    ):
+        data = {**self.place(clinic_world, self.start(clinic_world)), **FORM}
+        first = signed_in.post("/book/details/", data)
+        second = signed_in.post("/book/details/", data)
+        assert first.status_code == 302
+        assert second.status_code == 409
+        assert Booking.objects.count() == 1
+        assert escape(ClientOverlap.default_detail) in second.content.decode()
+
+    def test_the_intake_with_missing_extra_and_repeated_fields(self, signed_in, clinic_world):
+        place = self.place(clinic_world, self.start(clinic_world))
+        # missing: the required questions are named beside their fields
+        response = signed_in.post("/book/details/", place)
+        assert response.status_code == 400
+        assert "This field is required." in response.content.decode()
+        # extra and repeated fields: the extra ignored, the last of a repeated single choice wins
+        data = {**place, **FORM, "is_admin": "1", "client": "1", "pressure_preference": ["deep", "nonsense"]}
+        response = signed_in.post("/book/details/", data)
+        assert response.status_code == 400
+        assert not Booking.objects.exists()
+        data["pressure_preference"] = ["nonsense", "light"]
+        data["conditions"] = ["lower_back_pain", "lower_back_pain"]
+        response = signed_in.post("/book/details/", data)
+        assert response.status_code in (302, 400)
+        assert Booking.objects.count() <= 1
+
+    def test_a_100k_character_answer_is_refused_beside_its_field(self, signed_in, clinic_world):
+        place = self.place(clinic_world, self.start(clinic_world))
+        response = signed_in.post("/book/details/", {**place, **FORM, "notes": "é" * 100_000})
+        assert response.status_code == 400
+        assert not Booking.objects.exists()
+        assert signed_in.post("/intake/assess/", {**FORM, "notes": "é" * 100_000}).status_code == 200
+
+    def test_a_100k_character_cancel_reason_is_refused(self, signed_in, clinic_world, web_client_user):
+        mine = booked(clinic_world, web_client_user, self.start(clinic_world, days=5))
+        response = signed_in.post(f"/bookings/{mine.pk}/cancel/", {"reason": "x" * 100_000})
+        assert response.status_code == 400
+        mine.refresh_from_db()
+        assert mine.status == Booking.Status.CONFIRMED
+
+    def test_a_100k_character_treatment_note_is_refused_or_kept_whole(self, client, clinic_world, web_client_user):
+        mine = booked(clinic_world, web_client_user, self.start(clinic_world, days=1, hour=9))
+        client.force_login(clinic_world.therapist.user)
+        with frozen(mine.starts_at + timedelta(minutes=30)):
+            response = client.post(
+                f"/therapist/sessions/{mine.pk}/notes/",
+                {
+                    "new-subjective": "s" * 100_000,
+                    "new-objective": "o",
+                    "new-assessment": "a",
+                    "new-plan": "p",
+                    "new-pressure_used": "medium",
+                    "new-modality_given": "therapeutic",
+                },
+            )
+        assert response.status_code in (302, 400)
+        for note in TreatmentNote.objects.all():
+            assert len(note.subjective) == 100_000
+
+    def test_waitlist_join_with_garbage_is_refused_beside_its_fields(self, signed_in, clinic_world):
+        for data in (
+            {},
+            {"service": "abc", "from": "garbage", "to": "2026-02-30"},
+            {"service": HUGE, "from": "2026-12-05", "to": "2026-12-04", "location": HUGE, "therapist": "-1"},
+            {"service": clinic_world.session_60.pk, "from": "9999-12-31", "to": "9999-12-31"},
+            {"service": clinic_world.session_60.pk, "from": "2026-12-05", "to": "2026-12-05", "earliest_time": "25:99"},
+        ):
+            assert signed_in.post("/waitlist/join/", data).status_code == 400, data
+
+    def test_htmx_endpoints_without_htmx_and_with_the_wrong_method(self, signed_in, clinic_world):
+        assert signed_in.get("/intake/assess/").status_code == 405
+        assert signed_in.post("/intake/assess/", FORM).status_code == 200
+        base = {"service": clinic_world.session_60.pk, "location": clinic_world.location.pk}
+        full = signed_in.get("/book/times/", base)
+        fragment = signed_in.get("/book/times/", base, headers={"HX-Request": "true"})
+        assert full.status_code == fragment.status_code == 200
+        assert "<html" in full.content.decode()
+        assert "<html" not in fragment.content.decode()
+
+    def test_changing_the_intake_of_a_cancelled_booking_is_refused(self, signed_in, clinic_world, web_client_user):
+        mine = booked(clinic_world, web_client_user, self.start(clinic_world, days=5))
+        assert signed_in.post(f"/bookings/{mine.pk}/cancel/", {"reason": ""}).status_code == 302
+        response = signed_in.post(f"/bookings/{mine.pk}/intake/", {**FORM, "notes": "changed"})
+        assert response.status_code == 409
+        mine.refresh_from_db()
+        assert mine.intake.answers.get("notes", "") != "changed"
+
+
+# --- CSRF, the page policy, caches ----------------------------------------------------------------
+
+
+class TestCsrf:
+    def test_every_post_needs_its_token(self, clinic_world, web_client_user, stranger):
+        mine = booked(clinic_world, web_client_user, clinic_world.local(clinic_world.first_day() + timedelta(5), 9))
+        entry, offer = waitlist_offer(clinic_world, web_client_user)
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(web_client_user)
+        for method, path in client_pages(mine.pk, entry.pk, offer.pk):
+            if method == "post":
+                assert client.post(path, FORM).status_code == 403, path
+        for path in ("/login/", "/register/", "/logout/", "/intake/assess/"):
+            assert client.post(path, FORM).status_code == 403, path
+        client.force_login(clinic_world.therapist.user)
+        for method, path in therapist_pages(stranger.pk):
+            if method == "post":
+                assert client.post(path, {"outcome": "completed"}).status_code == 403, path
+        mine.refresh_from_db()
+        offer.refresh_from_db()
+        assert mine.status == Booking.Status.CONFIRMED
+        assert offer.status == offer.Status.OPEN
+        assert "_auth_user_id" in client.session
+
+
+class TestErrorPagesAndCaches:
+    def test_error_pages_carry_the_page_policy(self, signed_in, clinic_world, stranger):
+        for path, status in [
+            (f"/bookings/{stranger.pk}/", 404),
+            (f"/bookings/{stranger.pk}/intake/", 404),
+            ("/waitlist/offers/1/", 404),
+        ]:
+            response = signed_in.get(path)
+            assert response.status_code == status, path
+            assert "script-src 'self'" in response.get("Content-Security-Policy", ""), path
+
+    def test_a_therapist_account_without_a_profile_gets_a_403_with_the_policy(self, client, db):
+        from clinic.models import Role
+        from clinic.tests.factories import UserFactory
+
+        client.force_login(UserFactory(role=Role.THERAPIST))
+        for path in ("/therapist/", "/therapist/feed/"):
+            response = client.get(path)
+            assert response.status_code == 403
+            assert "script-src 'self'" in response.get("Content-Security-Policy", ""), path
+
+    def test_another_therapist_s_session_404_carries_the_policy(self, client, clinic_world, stranger):
+        client.force_login(clinic_world.therapeutic_only.user)
+        for path in (f"/therapist/sessions/{stranger.pk}/", f"/therapist/sessions/{stranger.pk}/notes/"):
+            response = client.get(path)
+            assert response.status_code == 404
+            assert "script-src 'self'" in response.get("Content-Security-Policy", ""), path
+
+    def test_pages_with_health_data_are_not_stored(self, signed_in, clinic_world, web_client_user):
+        mine = booked(clinic_world, web_client_user, clinic_world.local(clinic_world.first_day() + timedelta(5), 9))
+        _, offer = waitlist_offer(clinic_world, web_client_user)
+        place = {
+            "service": clinic_world.session_60.pk,
+            "location": clinic_world.location.pk,
+            "starts_at": clinic_world.local(clinic_world.first_day() + timedelta(2), 9).isoformat(),
+        }
+        for method, path, data in [
+            ("get", f"/bookings/{mine.pk}/intake/", {}),
+            ("get", f"/bookings/{mine.pk}/access-log/", {}),
+            ("get", "/book/details/", place),
+            ("get", f"/waitlist/offers/{offer.pk}/", {}),
+            ("post", "/intake/assess/", FORM),
+        ]:
+            response = getattr(signed_in, method)(path, data)
+            assert response.status_code == 200, path
+            assert "no-store" in response.get("Cache-Control", ""), path
