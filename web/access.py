@@ -2,7 +2,9 @@
 
 Not signed in: a redirect to the login page, back here afterwards. Signed in
 with another role (or an account the clinic no longer lets in): a 403 page
-that says whose pages these are and where to go instead.
+that says whose pages these are and where to go instead. Whatever a signed-in
+user is shown (their bookings, their answers, who read them) is sent
+`Cache-Control: no-store`: no browser or proxy keeps a copy.
 """
 
 import functools
@@ -10,6 +12,7 @@ import functools
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 
 from clinic.models import Role
 from clinic.permissions import user_has_access
@@ -24,6 +27,7 @@ def role_required(role: str):
     """Decorate a page view: only signed-in, active users of `role` reach it."""
 
     def decorator(view):
+        @never_cache
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             user = request.user

@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from booking import intake_access
@@ -296,6 +297,7 @@ def details(request):
 
 
 @require_POST
+@never_cache
 def assess(request):
     """The suggestion fragment for the answers posted so far (htmx, as answers change): stores nothing."""
     answers = intake_form.posted_answers(request.POST)
