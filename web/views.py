@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking import intake_access
 from booking import services as booking_services
@@ -44,6 +44,7 @@ from web.forms import CancelForm
 ANY = "any"
 
 
+@require_safe
 def home(request):
     """The clinic, its services and prices, and where to start."""
     context = {"services": service_list(), "locations": location_list()}
@@ -66,6 +67,7 @@ def _therapist_choice(raw: str | None, location: Location) -> Therapist | None:
 
 
 @client_required
+@require_safe
 def book(request):
     """Step 1: the service and the location (a plain GET form to the week of times)."""
     services, locations = list(service_list()), list(location_list())
@@ -122,6 +124,7 @@ def _week_context(request, *, service, location, therapist, base_url: str, extra
 
 
 @client_required
+@require_safe
 def week_times(request):
     """Step 2: a week of offered times at the location, for any therapist or one."""
     service = pick(request.GET.get("service"), service_list())
@@ -336,6 +339,7 @@ def _describe(booking: Booking) -> dict:
 
 
 @client_required
+@require_safe
 def bookings(request):
     """The client's bookings: upcoming first, then the rest, newest first."""
     now = timezone.now()
@@ -346,6 +350,7 @@ def bookings(request):
 
 
 @client_required
+@require_safe
 def booking_detail(request, pk: int):
     """One booking (the confirmation after booking): when, where, with whom, price, and what can be done."""
     booking = _own_booking(request, pk)
@@ -381,6 +386,7 @@ def _reschedule_modality(booking: Booking) -> str | None:
 
 
 @client_required
+@require_safe
 def booking_reschedule(request, pk: int):
     """A week of times to move the booking to (same session and location; any therapist trained for it)."""
     booking = _own_booking(request, pk)
@@ -528,6 +534,7 @@ def booking_intake(request, pk: int):
 
 
 @client_required
+@require_safe
 def booking_access_log(request, pk: int):
     """Who read this booking's intake or its treatment notes, when and from where (the client's view)."""
     booking = _own_booking(request, pk)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking import waitlist
 from booking.models import WaitlistEntry, WaitlistOffer
@@ -43,6 +43,7 @@ def _entry_rows(entries) -> list[dict]:
 
 
 @client_required
+@require_safe
 def waitlist_list(request):
     """The client's waitlist entries, an open offer first-class: accept or decline it before it runs out."""
     entries = list(waitlist_entries_for(request.user))

@@ -496,3 +496,30 @@ class TestErrorPagesAndCaches:
             response = getattr(signed_in, method)(path, data)
             assert response.status_code == 200, path
             assert "no-store" in response.get("Cache-Control", ""), path
+
+
+class TestMethods:
+    def test_a_post_to_a_page_that_only_shows_is_refused(self, signed_in, clinic_world, web_client_user):
+        mine = booked(clinic_world, web_client_user, clinic_world.local(clinic_world.first_day() + timedelta(5), 9))
+        base = {"service": clinic_world.session_60.pk, "location": clinic_world.location.pk}
+        for path in (
+            "/",
+            "/book/",
+            "/book/times/",
+            "/bookings/",
+            f"/bookings/{mine.pk}/",
+            f"/bookings/{mine.pk}/reschedule/",
+            f"/bookings/{mine.pk}/access-log/",
+            "/waitlist/",
+        ):
+            assert signed_in.get(path, base).status_code in (200, 302), path
+            assert signed_in.head(path, base).status_code in (200, 302), path
+            for method in ("post", "put", "delete", "patch"):
+                response = getattr(signed_in, method)(path, base)
+                assert response.status_code == 405, (method, path)
+                assert "script-src 'self'" in response["Content-Security-Policy"]
+        # the POST pages refuse other methods the same way
+        for path in ("/waitlist/1/withdraw/", "/waitlist/offers/1/decline/", "/intake/assess/", "/logout/"):
+            assert signed_in.get(path).status_code == 405, path
+        for path in ("/book/details/", f"/bookings/{mine.pk}/cancel/", f"/bookings/{mine.pk}/intake/"):
+            assert signed_in.put(path).status_code == 405, path
