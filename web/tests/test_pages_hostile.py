@@ -523,3 +523,54 @@ class TestMethods:
             assert signed_in.get(path).status_code == 405, path
         for path in ("/book/details/", f"/bookings/{mine.pk}/cancel/", f"/bookings/{mine.pk}/intake/"):
             assert signed_in.put(path).status_code == 405, path
+
+
+class TestTwice:
+    def test_cancelling_twice_refuses_the_second_in_the_service_s_words(self, signed_in, clinic_world, web_client_user):
+        mine = booked(clinic_world, web_client_user, clinic_world.local(clinic_world.first_day() + timedelta(5), 9))
+        assert signed_in.post(f"/bookings/{mine.pk}/cancel/", {"reason": ""}).status_code == 302
+        response = signed_in.post(f"/bookings/{mine.pk}/cancel/", {"reason": ""})
+        assert response.status_code == 409
+        start = clinic_world.local(clinic_world.first_day() + timedelta(6), 9).isoformat()
+        response = signed_in.post(f"/bookings/{mine.pk}/reschedule/confirm/", {"starts_at": start})
+        assert response.status_code == 409
+        mine.refresh_from_db()
+        assert mine.status == Booking.Status.CANCELLED
+        assert mine.starts_at.isoformat() != start
+
+    def test_accepting_an_offer_twice_makes_one_booking(self, signed_in, clinic_world, web_client_user):
+        _, offer = waitlist_offer(clinic_world, web_client_user)
+        assert signed_in.post(f"/waitlist/offers/{offer.pk}/", FORM).status_code == 302
+        second = signed_in.post(f"/waitlist/offers/{offer.pk}/", FORM)
+        assert second.status_code in (404, 409)
+        assert Booking.objects.filter(client=web_client_user).count() == 1
+        assert signed_in.post(f"/waitlist/offers/{offer.pk}/decline/").status_code in (302, 404)
+        assert Booking.objects.filter(client=web_client_user, status=Booking.Status.CONFIRMED).count() == 1
+
+    def test_withdrawing_twice_and_declining_twice(self, signed_in, clinic_world, web_client_user):
+        entry, offer = waitlist_offer(clinic_world, web_client_user)
+        assert signed_in.post(f"/waitlist/offers/{offer.pk}/decline/").status_code == 302
+        assert signed_in.post(f"/waitlist/offers/{offer.pk}/decline/").status_code in (302, 404)
+        assert signed_in.post(f"/waitlist/{entry.pk}/withdraw/").status_code == 302
+        assert signed_in.post(f"/waitlist/{entry.pk}/withdraw/").status_code in (302, 404)
+        # the declined offer cannot be accepted afterwards
+        assert signed_in.post(f"/waitlist/offers/{offer.pk}/", FORM).status_code in (404, 409)
+        assert not Booking.objects.filter(client=web_client_user, status=Booking.Status.CONFIRMED).exists()
+
+    def test_the_time_held_for_an_offer_is_not_the_client_s_booking_yet(self, signed_in, clinic_world, web_client_user):
+        _, offer = waitlist_offer(clinic_world, web_client_user)
+        hold = offer.hold
+        for path in ("", "cancel/", "intake/", "reschedule/", "access-log/"):
+            assert signed_in.get(f"/bookings/{hold.pk}/{path}").status_code == 404, path
+        assert signed_in.post(f"/bookings/{hold.pk}/cancel/", {"reason": ""}).status_code == 404
+        hold.refresh_from_db()
+        assert hold.status == Booking.Status.HELD
+
+    def test_a_therapist_cannot_close_or_review_a_held_time(self, client, clinic_world, web_client_user):
+        _, offer = waitlist_offer(clinic_world, web_client_user)
+        client.force_login(offer.hold.therapist.user)
+        for tail in ("", "notes/"):
+            assert client.get(f"/therapist/sessions/{offer.hold.pk}/{tail}").status_code == 404, tail
+        assert client.post(f"/therapist/sessions/{offer.hold.pk}/close/", {"outcome": "no_show"}).status_code == 404
+        review = client.post(f"/therapist/sessions/{offer.hold.pk}/review/", {"modality": "therapeutic"})
+        assert review.status_code == 404
