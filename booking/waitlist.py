@@ -46,7 +46,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -192,6 +192,17 @@ def _lock_entry(entry_id: int) -> WaitlistEntry:
     return WaitlistEntry.objects.select_for_update().get(pk=entry_id)
 
 
+def _lock_account(user_id: int) -> None:
+    """Lock the client's account row first, as an accept does (services._lock_client), then the entry.
+
+    Closing a hold writes `cancelled_by`, whose foreign key takes a share lock on that account's row: a
+    decline or withdrawal that took the entry first would wait for an accept holding the account, which waits
+    for the entry (a deadlock, reported to the loser as `slot_unavailable` or a 500).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM clinic_user WHERE id = %s FOR UPDATE", [user_id])
+
+
 def _lock_hold(offer: WaitlistOffer) -> Booking:
     return Booking.objects.select_for_update(of=("self",)).get(pk=offer.pk)
 
@@ -227,9 +238,11 @@ def waitlist_withdraw(*, entry_id: int, by: User, now: datetime | None = None) -
     """
     now = now or timezone.now()
     with transaction.atomic():
-        entry = _lock_entry(entry_id)
-        if not by.is_front_desk and entry.client_id != by.pk:
+        client_id = WaitlistEntry.objects.filter(pk=entry_id).values_list("client_id", flat=True).first()
+        if client_id is None or (not by.is_front_desk and client_id != by.pk):
             raise WaitlistEntry.DoesNotExist()
+        _lock_account(client_id)
+        entry = _lock_entry(entry_id)
         if entry.status == WaitlistEntry.Status.BOOKED:
             raise WaitlistEntryBooked()
         if not entry.is_open:
@@ -593,6 +606,7 @@ def waitlist_offer_decline(*, offer_id: int, client: User, now: datetime | None 
     """
     now = now or timezone.now()
     with transaction.atomic():
+        _lock_account(client.pk)
         entry, offer = _lock_offer_of(client, offer_id)
         if offer.status == WaitlistOffer.Status.DECLINED:
             return entry

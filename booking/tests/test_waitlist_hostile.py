@@ -6,8 +6,10 @@ import pytest
 from booking.models import Booking, WaitlistEntry, WaitlistOffer
 from booking.tests import test_waitlist as scene
 from booking.tests.helpers import THERAPEUTIC
+from booking.tests.test_races import assert_no_overlaps
 from booking.tests.test_waitlist import THURSDAY, WAITLIST, accept, cancel, join, joined, offer_of, offer_url
 from clinic.tests.factories import ClientFactory
+from config.testing.threads import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +200,82 @@ def test_no_waitlist_answer_carries_health_data(offer, api_as):
             text = response.content.decode()
             for word in ("answers", "relaxation", "notes", "pressure_preference", "flags"):
                 assert word not in text, (role, word)
+
+
+# --- Races (real threads, each its own connection) --------------------------------------------------------
+
+
+def together(*calls):
+    """The API calls at once on their own threads; their responses in order."""
+    return run_together(list(calls))
+
+
+@pytest.fixture
+def two_waiting(full_day, service, client_user):
+    """Thursday 10:00 held for `client_user`; another client waits behind them."""
+    entry = joined(client_user, service)
+    next_entry = joined(ClientFactory(), service)
+    cancel(full_day[1])
+    return offer_of(entry), next_entry
+
+
+def assert_one_open_offer_at_most_per_time():
+    open_holds = Booking.objects.filter(status=Booking.Status.HELD, waitlist_offer__status="open")
+    assert open_holds.count() <= 1
+    assert_no_overlaps()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_declines_at_once_both_answer_200_and_the_next_entry_gets_one_offer(two_waiting, as_user, client_user):
+    held, next_entry = two_waiting
+    url = offer_url(held.pk, "decline")
+    first, second = as_user(client_user), as_user(client_user)
+
+    responses = together(lambda: first.post(url), lambda: second.post(url))
+
+    assert [r.status_code for r in responses] == [200, 200], [r.content[:200] for r in responses]
+    assert all(r.json()["status"] == "waiting" for r in responses)
+    assert WaitlistOffer.objects.filter(entry=next_entry, status="open").count() == 1
+    assert WaitlistEntry.objects.get(pk=held.entry_id).status == "waiting"
+    assert_one_open_offer_at_most_per_time()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_accept_racing_a_withdrawal_ends_booked_or_withdrawn_never_both(two_waiting, as_user, client_user):
+    held, next_entry = two_waiting
+    first, second = as_user(client_user), as_user(client_user)
+
+    accepted, withdrawn = together(lambda: accept(first, held), lambda: second.delete(entry_url(held.entry_id)))
+
+    entry = WaitlistEntry.objects.get(pk=held.entry_id)
+    if accepted.status_code == 201:
+        assert (withdrawn.status_code, withdrawn.json()["code"]) == (409, "waitlist_entry_booked")
+        assert entry.status == "booked"
+        assert Booking.objects.get(pk=held.pk).status == "confirmed"
+        assert not WaitlistOffer.objects.filter(entry=next_entry).exists()
+    else:
+        assert (accepted.status_code, accepted.json()["code"]) == (409, "offer_expired")
+        assert withdrawn.status_code == 204
+        assert entry.status == "withdrawn"
+        assert WaitlistOffer.objects.filter(entry=next_entry, status="open").count() == 1
+    assert_one_open_offer_at_most_per_time()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_accept_racing_a_decline_ends_one_way(two_waiting, as_user, client_user):
+    held, next_entry = two_waiting
+    first, second = as_user(client_user), as_user(client_user)
+
+    accepted, declined = together(lambda: accept(first, held), lambda: second.post(offer_url(held.pk, "decline")))
+
+    if accepted.status_code == 201:
+        assert (declined.status_code, declined.json()["code"]) == (409, "offer_expired")
+        assert Booking.objects.get(pk=held.pk).status == "confirmed"
+    else:
+        assert (accepted.status_code, accepted.json()["code"]) == (409, "offer_expired")
+        assert declined.status_code == 200
+        assert WaitlistOffer.objects.filter(entry=next_entry, status="open").count() == 1
+    assert_one_open_offer_at_most_per_time()
