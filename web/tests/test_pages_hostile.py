@@ -14,6 +14,7 @@ from django.utils.html import escape
 from booking.errors import ClientOverlap
 from booking.models import Booking
 from booking.services import booking_create
+from booking.tests.factories import BookingFactory
 from booking.tests.helpers import frozen
 from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory
 from intake.models import IntakeAccess
@@ -574,3 +575,56 @@ class TestTwice:
         assert client.post(f"/therapist/sessions/{offer.hold.pk}/close/", {"outcome": "no_show"}).status_code == 404
         review = client.post(f"/therapist/sessions/{offer.hold.pk}/review/", {"modality": "therapeutic"})
         assert review.status_code == 404
+
+
+class TestMore:
+    @pytest.mark.parametrize("target", ["/x%0d%0aSet-Cookie:a=b", "/x%0ay", "/x%00y", "/%E2%80%AE"])
+    def test_a_next_address_never_adds_a_header(self, client, web_client_user, target):
+        response = client.post(f"/login/?next={target}", {"email": web_client_user.email, "password": PASSWORD})
+        assert response.status_code == 302
+        assert "\n" not in response["Location"]
+        assert "\r" not in response["Location"]
+        assert "a=b" not in response.cookies
+
+    def test_a_pending_intake_booked_by_the_front_desk_opens(self, signed_in, clinic_world, web_client_user):
+        pending = BookingFactory(
+            client=web_client_user,
+            therapist=clinic_world.therapist,
+            location=clinic_world.location,
+            service=clinic_world.session_60,
+            starts_at=clinic_world.local(clinic_world.first_day() + timedelta(4), 9),
+            intake=None,
+            intake_status=Booking.IntakeStatus.PENDING,
+        )
+        for tail in ("", "intake/", "access-log/", "cancel/", "reschedule/"):
+            assert signed_in.get(f"/bookings/{pending.pk}/{tail}").status_code == 200, tail
+        response = signed_in.post(f"/bookings/{pending.pk}/intake/", {**FORM, "notes": "é" * 3})
+        assert response.status_code == 302
+        pending.refresh_from_db()
+        assert pending.intake is not None
+
+    def test_reschedule_with_a_start_that_is_no_time(self, signed_in, clinic_world, web_client_user):
+        mine = booked(clinic_world, web_client_user, clinic_world.local(clinic_world.first_day() + timedelta(5), 9))
+        url = f"/bookings/{mine.pk}/reschedule/confirm/"
+        for starts_at in ("", "garbage", "2026-12-08T09:00:00", "0001-01-01T00:00:00+14:00", "x" * 10_000):
+            for method in ("get", "post"):
+                response = getattr(signed_in, method)(url, {"starts_at": starts_at})
+                assert response.status_code == 400, (method, starts_at[:20])
+        past = clinic_world.local(clinic_world.first_day() - timedelta(days=30), 9).isoformat()
+        response = signed_in.post(f"/bookings/{mine.pk}/reschedule/confirm/", {"starts_at": past})
+        assert response.status_code == 409
+        before = mine.starts_at
+        mine.refresh_from_db()
+        assert mine.starts_at == before
+
+    def test_a_therapist_s_review_with_garbage_is_refused_beside_its_field(self, client, clinic_world, stranger):
+        client.force_login(clinic_world.therapist.user)
+        url = f"/therapist/sessions/{stranger.pk}/review/"
+        for data in ({}, {"modality": "x" * 1000}, {"modality": "therapeutic", "note": "n" * 100_000}):
+            assert client.post(url, data).status_code == 400, list(data)
+        for outcome in ("", "cancelled", "confirmed", "x" * 1000):
+            response = client.post(f"/therapist/sessions/{stranger.pk}/close/", {"outcome": outcome})
+            assert response.status_code == 400, outcome
+        stranger.refresh_from_db()
+        assert stranger.status == Booking.Status.CONFIRMED
+        assert stranger.intake.reviewed_modality in (None, "")
