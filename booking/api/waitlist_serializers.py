@@ -43,18 +43,29 @@ ENTRY_EXAMPLE = {
 }
 
 
+class LocalTimeField(serializers.TimeField):
+    """A local time of day at the location (`HH:MM[:SS]`): one with a UTC offset or `Z` is refused, not dropped."""
+
+    default_error_messages = {
+        "offset": "Give a local time of day at the location, HH:MM, without a UTC offset.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and any(sign in value for sign in "+-zZ"):
+            self.fail("offset")
+        return super().to_internal_value(value)
+
+
 class WaitlistJoinSerializer(serializers.Serializer):
     """Join the waitlist: a service, local dates `from`..`to` (inclusive), and optionally where, with whom, when."""
 
     service = id_field(help_text="An active service (GET /api/v1/services/).")
     location = id_field(required=False, help_text="Left out: any location.")
     therapist = id_field(required=False, help_text="Left out: any therapist.")
-    earliest_time = serializers.TimeField(
+    earliest_time = LocalTimeField(
         required=False, help_text="Local time of day at the location: sessions starting at or after it."
     )
-    latest_time = serializers.TimeField(
-        required=False, help_text="Local time of day at the location: sessions ending by it."
-    )
+    latest_time = LocalTimeField(required=False, help_text="Local time of day at the location: sessions ending by it.")
 
     def get_fields(self):
         # `from` is a Python keyword, so these two are added here.

@@ -10,6 +10,7 @@ from booking.tests.test_races import assert_no_overlaps
 from booking.tests.test_waitlist import THURSDAY, WAITLIST, accept, cancel, join, joined, offer_of, offer_url
 from clinic.tests.factories import ClientFactory
 from config.testing.threads import run_together
+from intake.models import IntakeAccess
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +280,50 @@ def test_an_accept_racing_a_decline_ends_one_way(two_waiting, as_user, client_us
         assert declined.status_code == 200
         assert WaitlistOffer.objects.filter(entry=next_entry, status="open").count() == 1
     assert_one_open_offer_at_most_per_time()
+
+
+# --- The hold is nobody's booking yet (bookings API, FHIR, webhooks) -------------------------------------------
+
+
+def test_the_hold_is_hidden_from_its_client_and_therapist_everywhere(offer, as_user, client_user, maya, api_as):
+    for user in (client_user, maya.user):
+        api = as_user(user)
+        assert api.get(f"/api/v1/bookings/{offer.pk}/").status_code == 404
+        assert api.get(f"/api/v1/bookings/{offer.pk}/intake/").status_code == 404
+        assert api.get(f"/api/v1/fhir/Appointment/{offer.pk}").status_code == 404
+        assert api.get(f"/api/v1/fhir/QuestionnaireResponse/{offer.pk}").status_code == 404
+        search = api.get("/api/v1/fhir/Appointment", {"status": "pending"}).json()
+        assert search["total"] == 0
+    # the front desk sees it pending, the client asked to act
+    appointment = api_as("staff").get(f"/api/v1/fhir/Appointment/{offer.pk}").json()
+    assert appointment["status"] == "pending"
+    assert "needs-action" in {p["status"] for p in appointment["participant"]}
+    assert "supportingInformation" not in appointment
+    # a hold has no intake: nothing read, nothing logged
+    assert api_as("admin").get(f"/api/v1/fhir/QuestionnaireResponse/{offer.pk}").status_code == 404
+    assert not IntakeAccess.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["", " ", "x" * 10_000, "ключ", "a\tb"])
+def test_an_odd_idempotency_key_is_a_400_or_accepted_never_a_500(offer, api_as, key):
+    response = accept(api_as("client"), offer, HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code in (201, 400), (key[:20], response.content[:300])
+    if response.status_code == 400:
+        assert WaitlistOffer.objects.get(pk=offer.pk).status == "open"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"earliest_time": "09:00+05:00"}, "earliest_time"),
+        ({"latest_time": "13:00Z"}, "latest_time"),
+        ({"earliest_time": "09:00-04:00", "latest_time": "13:00-04:00"}, "earliest_time"),
+        ({"earliest_time": "09:00:00.000+00:00", "latest_time": "13:00"}, "earliest_time"),
+    ],
+)
+def test_a_time_of_day_with_a_utc_offset_is_a_400(api_as, service, maya, fields, field):
+    # local times of day at the location: an offset was silently dropped (09:00+05:00 kept as 09:00 local)
+    response = join(api_as("client"), service, **fields)
+    assert response.status_code == 400, response.content[:300]
+    assert field in response.json()
+    assert not WaitlistEntry.objects.exists()
