@@ -16,6 +16,7 @@ from booking.models import Booking
 from booking.services import booking_create
 from booking.tests.factories import BookingFactory
 from booking.tests.helpers import frozen
+from clinic.models import Role, User
 from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory
 from intake.models import IntakeAccess
 from records.models import TreatmentNote
@@ -628,3 +629,38 @@ class TestMore:
         stranger.refresh_from_db()
         assert stranger.status == Booking.Status.CONFIRMED
         assert stranger.intake.reviewed_modality in (None, "")
+
+
+class TestAccounts:
+    def test_oversized_or_repeated_login_values_are_a_400(self, client, web_client_user):
+        for data in (
+            {"email": web_client_user.email, "password": "p" * 100_000},
+            {"email": "e" * 100_000 + "@example.com", "password": "p"},
+            {"email": [web_client_user.email, "b@example.com"], "password": ["x", PASSWORD]},
+        ):
+            assert client.post("/login/", data).status_code == 400
+        assert "_auth_user_id" not in client.session
+
+    def test_registering_cannot_choose_a_role(self, client, db):
+        data = {"first_name": "A", "last_name": "B", "email": "n@example.com", "password": "Valid-pass-2026-x"}
+        response = client.post("/register/", {**data, "role": "admin", "is_staff": "1", "is_superuser": "1"})
+        assert response.status_code == 302
+        user = User.objects.get(email="n@example.com")
+        assert (user.role, user.is_staff, user.is_superuser) == (Role.CLIENT, False, False)
+
+    def test_markup_in_a_name_or_an_answer_is_shown_as_text(self, client, clinic_world):
+        user = ClientFactory(first_name="<script>alert(1)</script>", last_name="<b>x</b>")
+        mine = booked(
+            clinic_world, user, clinic_world.local(clinic_world.first_day() + timedelta(1), 9), notes="<img src=x>"
+        )
+        client.force_login(clinic_world.therapist.user)
+        day = mine.starts_at.astimezone(clinic_world.location.tz).date().isoformat()
+        for path in ("/therapist/", f"/therapist/sessions/{mine.pk}/"):
+            html = client.get(path, {"date": day} if path == "/therapist/" else {}).content.decode()
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+            assert "<script>alert" not in html, path
+            assert "<img src=x>" not in html, path
+        client.force_login(user)
+        html = client.get(f"/bookings/{mine.pk}/intake/").content.decode()
+        assert "<img src=x>" not in html
+        assert "&lt;img src=x&gt;" in html
