@@ -173,3 +173,46 @@ def test_no_appointment_search_carries_health_data(api_as, booking, role):
         assert health not in text
     assert audit_rows() == []
     Appointment.model_validate(response.json()["entry"][0]["resource"])
+
+
+# --- Methods and media types ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+@pytest.mark.parametrize("path", ["Appointment", "Appointment/{pk}", "QuestionnaireResponse/{pk}"])
+def test_writes_are_a_405_outcome_and_change_nothing(api_as, booking, method, path):
+    response = getattr(api_as("admin"), method)(
+        f"{BASE}/{path.format(pk=booking.pk)}", {"resourceType": "Appointment"}, format="json"
+    )
+    assert response.status_code == 405, response.content[:300]
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert audit_rows() == []
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/fhir+json; fhirVersion=4.0", 200),
+        ("application/fhir+json; fhirVersion=4.3", 200),
+        ("application/json", 200),
+        ("*/*", 200),
+        ("application/*", 200),
+        ("application/fhir+xml", 406),
+        ("text/html", 406),
+        ("application/fhir+json; fhirVersion=5.0", 406),
+        ("\u00e9\u00e9/\u00e9\u00e9", 406),
+    ],
+)
+def test_media_types(api_as, booking, accept, status):
+    response = api_as("therapist").get(f"{BASE}/Appointment/{booking.pk}", HTTP_ACCEPT=accept)
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"] == FHIR_JSON
+
+
+@pytest.mark.parametrize("query", ["_format=xml", "_format=json&_format=json", "_format=", "_count=1"])
+def test_a_questionnaire_response_read_refused_for_its_parameters_writes_no_row(api_as, booking, query):
+    response = api_as("therapist").get(f"{BASE}/QuestionnaireResponse/{booking.pk}?{query}")
+    assert response.status_code in (400, 406), response.content[:300]
+    assert audit_rows() == []
