@@ -327,3 +327,20 @@ def test_a_time_of_day_with_a_utc_offset_is_a_400(api_as, service, maya, fields,
     assert response.status_code == 400, response.content[:300]
     assert field in response.json()
     assert not WaitlistEntry.objects.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_client_and_the_front_desk_withdrawing_at_once_release_the_time_once(
+    two_waiting, as_user, client_user, staff_user
+):
+    held, next_entry = two_waiting
+    mine, desk = as_user(client_user), as_user(staff_user)
+    url = entry_url(held.entry_id)
+
+    responses = together(lambda: mine.delete(url), lambda: desk.delete(url))
+
+    assert [r.status_code for r in responses] == [204, 204]
+    assert WaitlistEntry.objects.get(pk=held.entry_id).status == "withdrawn"
+    assert WaitlistOffer.objects.filter(entry=next_entry, status="open").count() == 1
+    assert_one_open_offer_at_most_per_time()
