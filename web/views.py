@@ -217,6 +217,18 @@ def _place_from(data, *, fallback_therapist=None):
     return service, location, times.parse_start(data.get("starts_at")), therapist
 
 
+def not_offered(starts_at, *, service, location, therapist, modality=None) -> list[times.Time] | None:
+    """None when `starts_at` is offered now (with `therapist`, or any); else the times its day offers now."""
+    day_times = times.fresh_times(
+        service=service,
+        location=location,
+        near=starts_at,
+        therapist_id=therapist.pk if therapist else None,
+        modality=modality,
+    )
+    return None if any(time.starts_at == starts_at for time in day_times) else day_times
+
+
 @client_required
 @require_http_methods(["GET", "POST"])
 def details(request):
@@ -237,6 +249,11 @@ def details(request):
         if starts_at is None:
             refusal = "Choose a time from the list: that link did not name one."
             status = 400
+        else:
+            # A link to a time not offered now (past, beyond the horizon, taken since): the day's times instead.
+            fresh = not_offered(starts_at, service=service, location=location, therapist=therapist)
+            if fresh is not None:
+                refusal, status, starts_at = SlotUnavailable.default_detail, SlotUnavailable.status_code, None
     else:
         answers, latest = intake_form.posted_answers(request.POST), None
         cleaned, errors = intake_form.check(answers)
@@ -450,6 +467,19 @@ def booking_reschedule_confirm(request, pk: int):
         else:
             messages.success(request, "Your booking has moved. We have sent you the new time by email.")
             return redirect("web:booking", pk=booking.pk)
+    elif (
+        not_offered(
+            starts_at,
+            service=booking.service,
+            location=booking.location,
+            therapist=therapist,
+            modality=_reschedule_modality(booking),
+        )
+        is not None
+    ):
+        # A link to a time not offered now (past, beyond the horizon, taken since): the day's times instead.
+        refusal, status = SlotUnavailable.default_detail, SlotUnavailable.status_code
+        fresh_near, starts_at = starts_at, None
     if starts_at is None:
         fresh = times.fresh_times(
             service=booking.service,

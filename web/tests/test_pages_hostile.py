@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
-from booking.errors import ClientOverlap
+from booking.errors import ClientOverlap, SlotUnavailable
 from booking.models import Booking
 from booking.services import booking_create
 from booking.tests.factories import BookingFactory
@@ -664,3 +664,34 @@ class TestAccounts:
         html = client.get(f"/bookings/{mine.pk}/intake/").content.decode()
         assert "<img src=x>" not in html
         assert "&lt;img src=x&gt;" in html
+
+
+class TestLinksToTimesNotOffered:
+    """A link to step 3 (or to confirm a move) naming a time not offered now: past, far ahead, or taken."""
+
+    @pytest.mark.parametrize("when", ["yesterday", "taken", "far"])
+    def test_opening_it_says_so_with_the_day_s_times(self, signed_in, clinic_world, web_client_user, when):
+        world = clinic_world
+        start = {
+            "yesterday": world.local(world.first_day() - timedelta(days=1), 9),
+            "taken": world.local(world.first_day() + timedelta(days=2), 9),
+            "far": datetime(9998, 12, 30, 9, tzinfo=world.location.tz),
+        }[when]
+        if when == "taken":
+            booked(world, ClientFactory(), start, therapist=world.therapist)
+        mine = booked(world, web_client_user, world.local(world.first_day() + timedelta(days=5), 9))
+        query = {"starts_at": start.isoformat(), "therapist": world.therapist.pk}
+        place = {"service": world.session_60.pk, "location": world.location.pk, **query}
+        for response in (
+            signed_in.get("/book/details/", place),
+            signed_in.get(f"/bookings/{mine.pk}/reschedule/confirm/", query),
+        ):
+            html = response.content.decode()
+            assert response.status_code == 409
+            assert escape(SlotUnavailable.default_detail) in html
+            assert f'value="{start.astimezone(UTC).isoformat()}"' not in html
+        # an offered time opens as before
+        offered = world.local(world.first_day() + timedelta(days=3), 9)
+        assert signed_in.get("/book/details/", {**place, "starts_at": offered.isoformat()}).status_code == 200
+        move = {**query, "starts_at": offered.isoformat()}
+        assert signed_in.get(f"/bookings/{mine.pk}/reschedule/confirm/", move).status_code == 200
