@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.models import Role
 from clinic.permissions import user_has_access
@@ -32,7 +33,11 @@ def role_required(role: str):
         def wrapped(request, *args, **kwargs):
             user = request.user
             if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), login_url=reverse("web:login"))
+                response = redirect_to_login(request.get_full_path(), login_url=reverse("web:login"))
+                if getattr(request, "htmx", False):
+                    # A fragment's request (the session ended meanwhile): the whole page goes to the login.
+                    return HttpResponseClientRedirect(response.url)
+                return response
             if user.role != role or not user_has_access(user):
                 return render(request, "web/forbidden.html", {"reason": ROLE_PAGES[role]}, status=403)
             return view(request, *args, **kwargs)

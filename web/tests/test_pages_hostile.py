@@ -695,3 +695,15 @@ class TestLinksToTimesNotOffered:
         assert signed_in.get("/book/details/", {**place, "starts_at": offered.isoformat()}).status_code == 200
         move = {**query, "starts_at": offered.isoformat()}
         assert signed_in.get(f"/bookings/{mine.pk}/reschedule/confirm/", move).status_code == 200
+
+
+class TestHtmxSignedOut:
+    def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_the_login(self, client, clinic_world):
+        query = {"service": clinic_world.session_60.pk, "location": clinic_world.location.pk, "week": "2026-12-08"}
+        response = client.get("/book/times/", query, headers={"HX-Request": "true"})
+        # not the login page swapped into the week's box: htmx sends the browser there
+        assert response["HX-Redirect"].startswith("/login/?next=/book/times/")
+        assert "<form" not in response.content.decode()
+        # without htmx, the plain redirect
+        response = client.get("/book/times/", query)
+        assert response.status_code == 302
