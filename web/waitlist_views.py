@@ -149,11 +149,19 @@ def offer_decline(request, pk: int):
     return redirect("web:waitlist")
 
 
+def _accepted_already(request, offer: WaitlistOffer):
+    """A second Accept (a double submit) or a later visit: the booking the offer became, not a refusal."""
+    messages.info(request, "You have already accepted this offer: this is your booking.")
+    return redirect("web:booking", pk=offer.hold_id)
+
+
 @client_required
 @require_http_methods(["GET", "POST"])
 def offer_accept(request, pk: int):
     """The held time, the intake form (prefilled, the suggestion live), and Accept: it becomes the booking."""
     offer = _own_offer(request, pk)
+    if offer.status == WaitlistOffer.Status.ACCEPTED:
+        return _accepted_already(request, offer)
     hold = offer.hold
     refusal, status, errors = None, 200, {}
     if request.method == "GET":
@@ -168,6 +176,9 @@ def offer_accept(request, pk: int):
             except ValidationError as exc:
                 errors = exc.message_dict
             except DomainError as exc:
+                offer.refresh_from_db(fields=["status"])
+                if offer.status == WaitlistOffer.Status.ACCEPTED:
+                    return _accepted_already(request, offer)  # a double submit's second request, after the first
                 refusal, status = exc.detail, exc.status_code
             except WaitlistOffer.DoesNotExist as exc:
                 raise Http404("No such offer.") from exc

@@ -18,6 +18,7 @@ from booking.tests.factories import BookingFactory
 from booking.tests.helpers import frozen
 from clinic.models import Role, User
 from clinic.tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory
+from config.testing.threads import run_together
 from intake.models import IntakeAccess
 from records.models import TreatmentNote
 from web.tests.conftest import waitlist_offer
@@ -544,7 +545,7 @@ class TestTwice:
         _, offer = waitlist_offer(clinic_world, web_client_user)
         assert signed_in.post(f"/waitlist/offers/{offer.pk}/", FORM).status_code == 302
         second = signed_in.post(f"/waitlist/offers/{offer.pk}/", FORM)
-        assert second.status_code in (404, 409)
+        assert second.status_code == 302  # to the booking (TestAnOfferAcceptedTwice)
         assert Booking.objects.filter(client=web_client_user).count() == 1
         assert signed_in.post(f"/waitlist/offers/{offer.pk}/decline/").status_code in (302, 404)
         assert Booking.objects.filter(client=web_client_user, status=Booking.Status.CONFIRMED).count() == 1
@@ -707,3 +708,60 @@ class TestHtmxSignedOut:
         # without htmx, the plain redirect
         response = client.get("/book/times/", query)
         assert response.status_code == 302
+
+
+class TestAnOfferAcceptedTwice:
+    def test_a_second_accept_or_a_later_visit_goes_to_the_booking(self, signed_in, clinic_world, web_client_user):
+        _, offer = waitlist_offer(clinic_world, web_client_user)
+        first = signed_in.post(f"/waitlist/offers/{offer.pk}/", FORM)
+        assert first.status_code == 302
+        for response in (
+            signed_in.post(f"/waitlist/offers/{offer.pk}/", FORM),
+            signed_in.get(f"/waitlist/offers/{offer.pk}/"),
+        ):
+            # not the API's address nor "no longer open": the booking it became
+            assert (response.status_code, response["Location"]) == (302, first["Location"])
+        html = signed_in.get(first["Location"]).content.decode()
+        assert "You have already accepted this offer" in html
+        assert "/api/v1/" not in html
+        assert Booking.objects.filter(client=web_client_user, status=Booking.Status.CONFIRMED).count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+class TestDoubleSubmitsAtOnce:
+    """Two submits of the same form released together on their own threads (a double click on a slow line)."""
+
+    def clients(self, user, n=2) -> list[Client]:
+        pair = [Client() for _ in range(n)]
+        for each in pair:
+            each.force_login(user)
+        return pair
+
+    def test_book_twice_at_once_makes_one_booking_the_other_refused_in_the_api_s_words(
+        self, clinic_world, web_client_user
+    ):
+        world = clinic_world
+        start = world.local(world.first_day() + timedelta(days=2), 9)
+        data = {
+            "service": world.session_60.pk,
+            "location": world.location.pk,
+            "therapist": world.therapist.pk,
+            "starts_at": start.astimezone(UTC).isoformat(),
+            **FORM,
+        }
+        calls = [lambda c=c: c.post("/book/details/", data) for c in self.clients(web_client_user)]
+        first, second = run_together(calls)
+        assert sorted([first.status_code, second.status_code]) == [302, 409]
+        refused = first if first.status_code == 409 else second
+        html = refused.content.decode()
+        assert escape(ClientOverlap.default_detail) in html or escape(SlotUnavailable.default_detail) in html
+        assert Booking.objects.filter(client=web_client_user).count() == 1
+
+    def test_accept_twice_at_once_makes_one_booking_and_both_go_to_it(self, clinic_world, web_client_user):
+        _, offer = waitlist_offer(clinic_world, web_client_user)
+        url = f"/waitlist/offers/{offer.pk}/"
+        results = run_together([lambda c=c: c.post(url, FORM) for c in self.clients(web_client_user)])
+        assert [r.status_code for r in results] == [302, 302]
+        assert {r["Location"] for r in results} == {f"/bookings/{offer.pk}/"}
+        assert Booking.objects.filter(client=web_client_user, status=Booking.Status.CONFIRMED).count() == 1
