@@ -68,6 +68,9 @@ MIDDLEWARE = [
     # `Cache-Control: no-store` on every answer under /api/ but the public ones
     # (outermost but for the two above, so it sees every answer, errors included).
     "config.middleware.NoStoreMiddleware",
+    # The pages' Content-Security-Policy on every answer outside the admin without one of its own,
+    # Django's own error answers included (web.security).
+    "web.security.PagePolicyMiddleware",
     # JSON answers under /api/ for oversized bodies and database outages.
     "config.middleware.ApiGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -47,3 +47,22 @@ def with_page_policy(patterns: list) -> list:
         elif isinstance(pattern, URLPattern):
             pattern.callback = page_policy(pattern.callback)
     return patterns
+
+
+class PagePolicyMiddleware:
+    """The pages' policy on every answer outside the admin that has none of its own.
+
+    What Django answers before or around a page view carries it too: an
+    unknown address (404), a refused CSRF token (403), a body over Django's
+    limits (400). The admin is left alone (its pages are Django's, with their
+    own inline code); the API docs set their own policy (config.docs).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path_info.startswith("/admin/"):
+            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY_HEADER)
+        return response

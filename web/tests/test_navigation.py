@@ -55,3 +55,25 @@ def test_my_bookings_say_which_zone_each_time_is_in(clinic, client_user, browser
 
     assert "America/New_York time" in page
     assert "America/Los_Angeles time" in page
+
+
+@pytest.mark.parametrize("path", ["/no-such-page/", "/bookings/not-a-number/"])
+def test_djangos_own_error_pages_carry_the_page_policy(client, db, path):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_a_refused_csrf_token_answers_with_the_page_policy(db):
+    response = Client(enforce_csrf_checks=True).post(reverse("web:login"), {"email": "a@example.com"})
+
+    assert response.status_code == 403
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_the_admin_keeps_djangos_own_pages(admin_user):
+    web = Client()
+    web.force_login(admin_user)
+
+    assert "Content-Security-Policy" not in web.get("/admin/")
