@@ -143,8 +143,9 @@ def waitlist_join(
     (400) names each field that is wrong: an unknown or inactive service,
     location or therapist, a therapist who does not work at the location,
     `to` before `from`, a `from` before today (the location's today, else
-    the clinic's), more than MAX_WAITLIST_DAYS days, `latest_time` not after
-    `earliest_time`. Joining offers nothing by itself: what is free now is
+    the clinic's) or past the booking horizon, more than MAX_WAITLIST_DAYS
+    days, `latest_time` not after `earliest_time`; and the same entry again
+    while one waits (a double submit). Joining offers nothing by itself: what is free now is
     booked from the availability list; an offer comes when time frees up.
     """
     now = now or timezone.now()
@@ -165,17 +166,38 @@ def waitlist_join(
             errors["therapist"] = ["No active therapist with this id. Choose one from GET /api/v1/therapists/."]
         elif location is not None and not therapist.locations.filter(pk=location.pk).exists():
             errors["therapist"] = [f"{therapist.name} does not work at {location.name}. Choose another therapist."]
-    today = now.astimezone(location.tz if location is not None else clinic_get().tz).date()
+    clinic = clinic_get()
+    today = now.astimezone(location.tz if location is not None else clinic.tz).date()
+    last_bookable = today + timedelta(days=clinic.booking_horizon_days)
     if to_date < from_date:
         errors["to"] = ["Must be on or after `from`."]
     elif from_date < today:
         errors["from"] = [f"The dates must be from today ({today.isoformat()}) on."]
+    elif from_date > last_bookable:
+        errors["from"] = [
+            f"Sessions are booked at most {clinic.booking_horizon_days} days ahead: "
+            f"choose dates up to {last_bookable.isoformat()}."
+        ]
     elif (to_date - from_date).days + 1 > MAX_WAITLIST_DAYS:
         errors["to"] = [f"The range may cover at most {MAX_WAITLIST_DAYS} days."]
     if earliest_time is not None and latest_time is not None and latest_time <= earliest_time:
         errors["latest_time"] = ["Must be after `earliest_time`."]
     if errors:
         raise ValidationError(errors)
+    same = WaitlistEntry.objects.filter(
+        client=client,
+        service=service,
+        location_id=location_id,
+        therapist_id=therapist_id,
+        from_date=from_date,
+        to_date=to_date,
+        earliest_time=earliest_time,
+        latest_time=latest_time,
+        status__in=(WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED),
+    ).first()
+    if same is not None:
+        # A double submit, or the same wish twice: one entry waits for it already.
+        raise ValidationError({"non_field_errors": [f"You are already on the waitlist for this (entry #{same.pk})."]})
     return WaitlistEntry.objects.create(
         client=client,
         service=service,

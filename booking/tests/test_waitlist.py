@@ -785,3 +785,27 @@ def test_the_export_holds_the_clients_waitlist_entries(offer, as_user, client_us
     # then: their entry is there, as the waitlist shows it, and nobody else's
     assert [(entry["id"], entry["status"]) for entry in exported["waitlist"]] == [(offer.entry_id, "offered")]
     assert exported["waitlist"][0]["offer"]["id"] == offer.pk
+
+
+def test_joining_past_the_booking_horizon_is_a_400(as_user, client_user, service, clinic):
+    far = THURSDAY + timedelta(days=clinic.booking_horizon_days + 5)
+
+    response = join(as_user(client_user), service, far, far)
+
+    assert response.status_code == 400
+    assert "days ahead" in response.json()["from"][0]
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_joining_twice_for_the_same_is_one_entry(as_user, client_user, service, maya):
+    api = as_user(client_user)
+    first = join(api, service, therapist=maya.pk)
+
+    again = join(api, service, therapist=maya.pk)
+
+    assert first.status_code == 201
+    assert again.status_code == 400
+    assert f"entry #{first.json()['id']}" in str(again.json())
+    assert WaitlistEntry.objects.count() == 1
+    # another wish (another therapist: anyone) is another entry
+    assert join(api, service).status_code == 201
