@@ -372,6 +372,22 @@ class WaitlistEntry(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(to_date__gte=F("from_date")), name="waitlist_entry_dates_ordered"),
+            # One open entry per wish: two submits at once cannot both join (booking.waitlist.waitlist_join).
+            models.UniqueConstraint(
+                fields=[
+                    "client",
+                    "service",
+                    "location",
+                    "therapist",
+                    "from_date",
+                    "to_date",
+                    "earliest_time",
+                    "latest_time",
+                ],
+                condition=Q(status__in=["waiting", "offered"]),
+                nulls_distinct=False,
+                name="waitlist_entry_once_while_open",
+            ),
             models.CheckConstraint(
                 condition=Q(earliest_time__isnull=True)
                 | Q(latest_time__isnull=True)

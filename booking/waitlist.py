@@ -46,7 +46,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -184,30 +184,29 @@ def waitlist_join(
         errors["latest_time"] = ["Must be after `earliest_time`."]
     if errors:
         raise ValidationError(errors)
-    same = WaitlistEntry.objects.filter(
-        client=client,
-        service=service,
-        location_id=location_id,
-        therapist_id=therapist_id,
-        from_date=from_date,
-        to_date=to_date,
-        earliest_time=earliest_time,
-        latest_time=latest_time,
-        status__in=(WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED),
-    ).first()
-    if same is not None:
-        # A double submit, or the same wish twice: one entry waits for it already.
-        raise ValidationError({"non_field_errors": [f"You are already on the waitlist for this (entry #{same.pk})."]})
-    return WaitlistEntry.objects.create(
-        client=client,
-        service=service,
-        location_id=location_id,
-        therapist_id=therapist_id,
-        from_date=from_date,
-        to_date=to_date,
-        earliest_time=earliest_time,
-        latest_time=latest_time,
-    )
+    wish = {
+        "client": client,
+        "service": service,
+        "location_id": location_id,
+        "therapist_id": therapist_id,
+        "from_date": from_date,
+        "to_date": to_date,
+        "earliest_time": earliest_time,
+        "latest_time": latest_time,
+    }
+    # A double submit, or the same wish twice: one entry waits for it already. Two at once are
+    # settled by the constraint `waitlist_entry_once_while_open`.
+    try:
+        with transaction.atomic():
+            return WaitlistEntry.objects.create(**wish)
+    except IntegrityError:
+        open_statuses = (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED)
+        same = WaitlistEntry.objects.filter(**wish, status__in=open_statuses).first()
+        if same is None:
+            raise
+        raise ValidationError(
+            {"non_field_errors": [f"You are already on the waitlist for this (entry #{same.pk})."]}
+        ) from None
 
 
 def _lock_entry(entry_id: int) -> WaitlistEntry:

@@ -9,6 +9,7 @@ booking racing it cannot take it; one entry never holds two offers.
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from booking import services, waitlist
 from booking.errors import SlotUnavailable
@@ -16,6 +17,7 @@ from booking.models import Booking, WaitlistEntry, WaitlistOffer
 from booking.tests.helpers import NOW, THERAPEUTIC, booked, frozen, hour_service, local, new_york, shift_at
 from booking.tests.test_races import assert_no_overlaps, races
 from clinic.tests.factories import ClientFactory, TherapistFactory, clinic_configure
+from config.testing.threads import run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -171,3 +173,19 @@ def test_a_late_accept_racing_a_booking_of_a_stale_hold_never_gives_the_time_twi
     confirmed = Booking.objects.filter(starts_at=TEN, status=Booking.Status.CONFIRMED)
     assert list(confirmed.values_list("client", flat=True)) == ([someone.pk] if isinstance(results[1], Booking) else [])
     assert_no_overlaps()
+
+
+def test_joining_twice_at_once_makes_one_entry(world):
+    # given: a client who taps Join twice
+    client = ClientFactory()
+
+    # when: both requests arrive together
+    join = lambda: waiting(world["service"], client)  # noqa: E731
+    results = run_together([join, join], returned=(ValidationError,))
+
+    # then: one entry; the other request is told it is already there
+    entries = [result for result in results if isinstance(result, WaitlistEntry)]
+    refusals = [result for result in results if isinstance(result, ValidationError)]
+    assert (len(entries), len(refusals)) == (1, 1)
+    assert f"entry #{entries[0].pk}" in str(refusals[0])
+    assert WaitlistEntry.objects.filter(client=client).count() == 1
