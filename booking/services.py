@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from booking import mail, waitlist
@@ -177,28 +177,6 @@ def _active_service(service_id: int) -> Service:
     return service
 
 
-def _check_client_cap(client_id: int, *, clinic: Clinic, now: datetime) -> None:
-    """Refuse a new booking to a client who already holds `max_active_bookings_per_client` active ones.
-
-    Active here is confirmed and not yet started: a session that has taken
-    place but was not yet marked completed no longer holds a place on the
-    calendar. Bookings the front desk made for the client do not count
-    (they are the clinic's own decision, e.g. a course of sessions booked by
-    phone). Call it under the client row lock (`_lock_client`): one client's
-    bookings are then counted one after the other.
-    """
-    cap = clinic.max_active_bookings_per_client
-    if Booking.objects.filter(_holds_a_place(client_id, now)).count() >= cap:
-        raise TooManyBookings.for_cap(cap)
-
-
-def _holds_a_place(client_id: int, now: datetime) -> Q:
-    """The client's bookings that count against the cap: confirmed, not yet started, not the front desk's."""
-    return Q(client_id=client_id, status=Booking.Status.CONFIRMED, starts_at__gt=now) & (
-        Q(booked_by__isnull=True) | Q(booked_by_id=client_id)
-    )
-
-
 def _check_client_free(client_id: int, starts_at: datetime, ends_at: datetime, *, exclude_booking_id=None) -> None:
     overlapping = Booking.objects.filter(
         client_id=client_id, status=Booking.Status.CONFIRMED, starts_at__lt=ends_at, ends_at__gt=starts_at
@@ -209,7 +187,8 @@ def _check_client_free(client_id: int, starts_at: datetime, ends_at: datetime, *
         raise ClientOverlap()
 
 
-# `_holds_a_place` and `_check_client_free`'s overlap, counted in one statement (plain SQL: see `_lock_client`).
+# The client's places against the cap, and their sessions overlapping the new one, counted in one statement
+# (plain SQL: see `_lock_client`).
 _CLIENT_BOOKINGS_SQL = """
 SELECT count(*) FILTER (WHERE starts_at > %(now)s AND (booked_by_id IS NULL OR booked_by_id = %(client)s)),
        count(*) FILTER (WHERE starts_at < %(ends_at)s AND ends_at > %(starts_at)s)
@@ -220,8 +199,16 @@ FROM booking_booking WHERE client_id = %(client)s AND status = 'confirmed'
 def _check_client_may_book(
     client_id: int, starts_at: datetime, ends_at: datetime, *, clinic: Clinic | None, now: datetime
 ) -> None:
-    """`_check_client_cap` (unless `clinic` is None: the front desk's booking) and `_check_client_free`
-    in one statement, for a new booking (bench/README.md, finding 7). Call it under the client row lock."""
+    """Refuse a new booking to a client at their cap (unless `clinic` is None: the front desk's booking),
+    or one overlapping a session of theirs; one statement (bench/README.md, finding 7).
+
+    The cap is `max_active_bookings_per_client` active bookings: confirmed
+    and not yet started (a session that has taken place but was not yet
+    marked completed no longer holds a place on the calendar), not made by
+    the front desk for them (the clinic's own decision, e.g. a course of
+    sessions booked by phone). Call it under the client row lock
+    (`_lock_client`): one client's bookings are then counted one after the other.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             _CLIENT_BOOKINGS_SQL, {"client": client_id, "now": now, "starts_at": starts_at, "ends_at": ends_at}

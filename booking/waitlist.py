@@ -569,8 +569,7 @@ def waitlist_offer_accept(*, offer_id: int, client: User, answers: dict, now: da
         hold = _lock_hold(offer)
         if hold.status != Booking.Status.HELD:  # cancelled by other means (the account's deletion)
             raise OfferExpired()
-        services._check_client_cap(client.pk, clinic=clinic, now=now)
-        services._check_client_free(client.pk, hold.starts_at, hold.ends_at)
+        services._check_client_may_book(client.pk, hold.starts_at, hold.ends_at, clinic=clinic, now=now)
         therapist = services._lock_therapist(hold.therapist_id)
         # Under the lock, the time is checked again (in the future, as the front desk would): time off or a
         # closure may have been added over the hold since.
