@@ -524,13 +524,22 @@ def booking_create(
             booking.warnings = booking_warnings(intake=intake, therapist=booking.therapist)
             if booking.warnings:
                 booking.save(update_fields=["warnings", "updated_at"])
-        mail.send_later(mail.CONFIRMED, booking.id)
-        if intake is None:
-            mail.send_later(mail.INTAKE_REQUEST, booking.id)
-        elif booking.needs_review:
-            mail.send_later(mail.REVIEW_NEEDED, booking.id)
-        announce(BOOKING_CREATED, booking)
+        booking_made_known(booking)
     return booking
+
+
+def booking_made_known(booking: Booking) -> None:
+    """A booking just confirmed (made, or a waitlist hold accepted): its mails and its event, in this transaction.
+
+    The client's confirmation; the request to complete a pending intake, or
+    the therapist's review mail when the intake needs review; `booking.created`.
+    """
+    mail.send_later(mail.CONFIRMED, booking.id)
+    if booking.is_pending:
+        mail.send_later(mail.INTAKE_REQUEST, booking.id)
+    elif booking.needs_review:
+        mail.send_later(mail.REVIEW_NEEDED, booking.id)
+    announce(BOOKING_CREATED, booking)
 
 
 def _check_client_may_change(booking: Booking, *, by: User, clinic, now: datetime) -> None:

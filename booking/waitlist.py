@@ -53,7 +53,7 @@ from django.utils import timezone
 from booking import mail, services, waitlist_tasks
 from booking.availability import OfferedStart, offered_starts, offers_at
 from booking.errors import SlotUnavailable
-from booking.events import BOOKING_CREATED, WAITLIST_OFFERED, announce
+from booking.events import WAITLIST_OFFERED, announce
 from booking.models import Booking, WaitlistEntry, WaitlistOffer
 from clinic.errors import DomainError
 from clinic.models import Clinic, Location, Role, Service, Therapist, User
@@ -610,10 +610,7 @@ def waitlist_offer_accept(*, offer_id: int, client: User, answers: dict, now: da
         offer.closed_at = now
         offer.save(update_fields=["status", "closed_at"])
         _finish(entry, WaitlistEntry.Status.BOOKED, now)
-        mail.send_later(mail.CONFIRMED, hold.pk)
-        if hold.needs_review:
-            mail.send_later(mail.REVIEW_NEEDED, hold.pk)
-        announce(BOOKING_CREATED, hold)
+        services.booking_made_known(hold)
     return hold
 
 
