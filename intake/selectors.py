@@ -38,12 +38,8 @@ def intake_last_given(*, client_id: int, before: Intake | None = None) -> Intake
         # Plain SQL, the same query: on every booking's path, where the ORM's compiling costs more than
         # the statement (bench/README.md, finding 7).
         return next(iter(Intake.objects.raw(_LAST_GIVEN_SQL, [client_id])), None)
-    intakes = Intake.objects.filter(client_id=client_id)
-    if before is not None:
-        intakes = intakes.filter(
-            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
-        )
-    return intakes.order_by("-created_at", "-pk").first()
+    earlier = Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+    return Intake.objects.filter(earlier, client_id=client_id).order_by("-created_at", "-pk").first()
 
 
 def intake_assessment(intake: Intake) -> dict:

@@ -197,3 +197,16 @@ def intake_access_log(
         channel=channel,
         outcome=outcome,
     )
+
+
+def intake_latest_read(*, client: User, remote_addr: str | None, channel: str) -> Intake | None:
+    """`client`'s own latest intake, to prefill the next one, or None; the read is audit-logged.
+
+    It is their own health data, and still a read of a full intake: one row,
+    the client as reader, no booking it came through (`me/intake/latest/`,
+    the booking pages' prefill).
+    """
+    intake = intake_last_given(client_id=client.pk)
+    if intake is not None:
+        intake_access_log(intake=intake, user=client, remote_addr=remote_addr, channel=channel)
+    return intake

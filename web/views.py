@@ -10,7 +10,7 @@ beside their questions in `validate_answers`' words.
 Every page that shows intake answers writes the audit row the API writes
 for the same read, with channel `web`: a booking's intake is read and
 answered through `booking.intake_access`, as the API's endpoint does (who,
-when, the row); a returning client's last answers through `intake_access_log`.
+when, the row); a returning client's last answers through `intake.services.intake_latest_read`.
 """
 
 from datetime import timedelta
@@ -35,8 +35,8 @@ from clinic.models import Location, Modality, Therapist
 from clinic.selectors import clinic_get, location_list, service_list, therapist_list
 from config.security import client_ip
 from intake.models import IntakeAccess
-from intake.selectors import intake_access_list, intake_last_given
-from intake.services import intake_access_log
+from intake.selectors import intake_access_list
+from intake.services import intake_latest_read
 from web import intake_form, times
 from web.access import client_required
 from web.forms import CancelForm
@@ -175,23 +175,11 @@ def _details_url(service, location, starts_at: str, therapist_id) -> str:
 # --- The intake, the suggestion and booking ------------------------------------------------
 
 
-def _log_intake_read(request, intake, booking_id=None) -> None:
-    """The audit row of a read of `intake` by the signed-in user, as the API's endpoint writes it (channel `web`)."""
-    intake_access_log(
-        intake=intake,
-        user=request.user,
-        booking_id=booking_id,
-        remote_addr=client_ip(request),
-        channel=IntakeAccess.Channel.WEB,
-    )
-
-
 def latest_answers_read(request) -> tuple[dict, object]:
     """A returning client's last answers to prefill from (an audited read, as `me/intake/latest/`)."""
-    latest = intake_last_given(client_id=request.user.pk)
+    latest = intake_latest_read(client=request.user, remote_addr=client_ip(request), channel=IntakeAccess.Channel.WEB)
     if latest is None:
         return {}, None
-    _log_intake_read(request, latest)
     return intake_form.prefill(latest.answers), latest
 
 

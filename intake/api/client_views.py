@@ -10,8 +10,7 @@ from config.openapi import NOT_FOUND
 from config.security import client_ip
 from intake.api.serializers import LatestIntakeSerializer
 from intake.models import IntakeAccess
-from intake.selectors import intake_last_given
-from intake.services import intake_access_log
+from intake.services import intake_latest_read
 
 
 class LatestIntakeView(APIView):
@@ -36,10 +35,9 @@ class LatestIntakeView(APIView):
         },
     )
     def get(self, request):
-        intake = intake_last_given(client_id=request.user.pk)
+        intake = intake_latest_read(
+            client=request.user, remote_addr=client_ip(request), channel=IntakeAccess.Channel.API
+        )
         if intake is None:
             raise NotFound("You have not completed an intake yet.")
-        intake_access_log(
-            intake=intake, user=request.user, remote_addr=client_ip(request), channel=IntakeAccess.Channel.API
-        )
         return Response(LatestIntakeSerializer(intake).data)
